@@ -1,0 +1,23 @@
+import { timingSafeEqual } from 'node:crypto';
+
+export const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+export const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Strict decoding: the text must be the canonical encoding of the bytes it decodes to. */
+export function fromB64(text: string, url = false): Buffer | null {
+  if (!(url ? B64URL : B64).test(text)) return null;
+  const bytes = Buffer.from(text, url ? 'base64url' : 'base64');
+  return (url ? b64url(bytes) : b64(bytes)) === text ? bytes : null;
+}
+
+export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
+
+/** Where a character offset falls, for messages ("line 12"). */
+export const lineOf = (text: string, offset: number): number => {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+};

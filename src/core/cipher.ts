@@ -1,0 +1,195 @@
+/**
+ * The symmetric half of the envelope: keys derived from the data key (DEK), AES-256-GCM for
+ * values, and a chunked AES-256-GCM stream for whole files. Nothing here talks to KMS.
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { equalBytes } from './bytes';
+
+export const DEK_BYTES = 32;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
+
+/** Source of IVs and salts; tests and the FORMAT.md vectors inject a deterministic one. */
+export type Random = (bytes: number) => Buffer;
+export const secureRandom: Random = (n) => randomBytes(n);
+
+/**
+ * Keys derived from one DEK with HKDF-SHA256 (empty salt: the DEK is fresh random per file).
+ * Separate labels keep the value key, the MAC key and the commitment independent.
+ */
+export interface FileKeys {
+  readonly value: Buffer;
+  readonly mac: Buffer;
+  /** Stored in the header; proves that every stanza unwraps to this same DEK. */
+  readonly commitment: Buffer;
+}
+
+const hkdf = (dek: Uint8Array, label: string, salt: Uint8Array = Buffer.alloc(0)): Buffer =>
+  Buffer.from(hkdfSync('sha256', dek, salt, `kms-envelope/v1 ${label}`, 32));
+
+export function deriveKeys(dek: Uint8Array): FileKeys {
+  if (dek.length !== DEK_BYTES) throw new RangeError('a data key is 32 bytes');
+  return { value: hkdf(dek, 'value'), mac: hkdf(dek, 'mac'), commitment: hkdf(dek, 'commitment') };
+}
+
+export function wipeKeys(keys: FileKeys): void {
+  keys.value.fill(0);
+  keys.mac.fill(0);
+}
+
+const valueAad = (name: string): Buffer => Buffer.from(`kms-envelope/v1 value\0${name}`, 'utf8');
+
+/** iv ‖ ciphertext ‖ tag of one value, bound to its entry name. */
+export function sealValue(key: Buffer, plaintext: string, name: string, random: Random): Buffer {
+  const iv = random(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(valueAad(name));
+  const head = cipher.update(plaintext, 'utf8');
+  const tail = cipher.final();
+  return Buffer.concat([iv, head, tail, cipher.getAuthTag()]);
+}
+
+/** The plaintext, or null when the tag does not verify (wrong key, name, or tampered bytes). */
+export function openValue(key: Buffer, sealed: Buffer, name: string): string | null {
+  if (sealed.length < IV_BYTES + TAG_BYTES) return null;
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+  decipher.setAAD(valueAad(name));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    const out = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    return new TextDecoder('utf-8', { fatal: true }).decode(out);
+  } catch {
+    return null;
+  }
+}
+
+/** HMAC-SHA256 over length-prefixed parts, so that no two part lists share an input. */
+export function mac(key: Buffer, parts: readonly string[]): Buffer {
+  const h = createHmac('sha256', key);
+  const len = Buffer.alloc(4);
+  for (const part of parts) {
+    const bytes = Buffer.from(part, 'utf8');
+    len.writeUInt32BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  return h.digest();
+}
+
+export const verifyMac = (key: Buffer, parts: readonly string[], expected: Buffer): boolean =>
+  equalBytes(mac(key, parts), expected);
+
+// ---- whole-file stream: salt(16) then chunks of 64 KiB plaintext, each sealed with a nonce of
+// an 11-byte big-endian counter and a final-chunk flag (age's STREAM over AES-GCM). The salt
+// makes the payload key fresh on every write, so a re-save under the same DEK reuses no nonce.
+
+export const CHUNK_BYTES = 64 * 1024;
+export const SALT_BYTES = 16;
+
+const chunkNonce = (counter: number, last: boolean): Buffer => {
+  const nonce = Buffer.alloc(IV_BYTES);
+  nonce.writeUIntBE(counter, 5, 6);
+  nonce[11] = last ? 1 : 0;
+  return nonce;
+};
+
+const payloadKey = (dek: Uint8Array, salt: Uint8Array): Buffer => hkdf(dek, 'payload', salt);
+
+function sealChunk(key: Buffer, counter: number, last: boolean, chunk: Buffer): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(counter, last));
+  const head = cipher.update(chunk);
+  cipher.final();
+  return Buffer.concat([head, cipher.getAuthTag()]);
+}
+
+function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer): Buffer | null {
+  const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(counter, last));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return null;
+  }
+}
+
+/** Re-cuts any stream of buffers into pieces of exactly `size` bytes (the last one shorter). */
+async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const piece of source) {
+    let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    while (pendingBytes + buf.length >= size) {
+      const take = size - pendingBytes;
+      pending.push(buf.subarray(0, take));
+      yield Buffer.concat(pending);
+      buf = buf.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (buf.length) {
+      pending.push(Buffer.from(buf)); // copy: the caller may reuse its buffer
+      pendingBytes += buf.length;
+    }
+  }
+  yield Buffer.concat(pending);
+}
+
+/** Holds one item back so that the consumer knows which one is last. */
+async function* withLast<T>(source: AsyncIterable<T>): AsyncGenerator<[T, boolean]> {
+  let prev: { v: T } | undefined;
+  for await (const v of source) {
+    if (prev) yield [prev.v, false];
+    prev = { v };
+  }
+  if (prev) yield [prev.v, true];
+}
+
+export async function* sealStream(dek: Uint8Array, source: AsyncIterable<Uint8Array>, random: Random): AsyncGenerator<Buffer> {
+  const salt = random(SALT_BYTES);
+  const key = payloadKey(dek, salt);
+  yield salt;
+  let counter = 0;
+  // rechunk always yields at least one (possibly empty) piece, so an empty file has a final chunk
+  for await (const [chunk, last] of withLast(rechunk(source, CHUNK_BYTES))) {
+    yield sealChunk(key, counter++, last, chunk);
+  }
+  key.fill(0);
+}
+
+/** Yields plaintext chunks; throws `onError(chunkIndex)` on a bad tag, a truncation or trailing data. */
+export async function* openStream(
+  dek: Uint8Array,
+  source: AsyncIterable<Uint8Array>,
+  onError: (what: string) => Error,
+): AsyncGenerator<Buffer> {
+  let key: Buffer | undefined;
+  let counter = 0;
+  let sawLast = false;
+  const body = async function* (): AsyncGenerator<Buffer> {
+    let head = Buffer.alloc(0);
+    for await (const piece of source) {
+      if (key) {
+        yield Buffer.from(piece);
+        continue;
+      }
+      head = Buffer.concat([head, piece]);
+      if (head.length >= SALT_BYTES) {
+        key = payloadKey(dek, head.subarray(0, SALT_BYTES));
+        if (head.length > SALT_BYTES) yield head.subarray(SALT_BYTES);
+      }
+    }
+    if (!key) throw onError('payload salt (file truncated)');
+  };
+  for await (const [sealed, last] of withLast(rechunk(body(), CHUNK_BYTES + TAG_BYTES))) {
+    if (sealed.length === 0 && last && sawLast) break; // rechunk's empty tail after a full final chunk
+    if (sawLast) throw onError(`payload after final chunk ${counter - 1}`);
+    if (sealed.length < TAG_BYTES) throw onError(`payload chunk ${counter} (file truncated)`);
+    let plain = openChunk(key!, counter, true, sealed);
+    if (plain) sawLast = true;
+    else plain = openChunk(key!, counter, false, sealed);
+    if (!plain) throw onError(`payload chunk ${counter}`);
+    if (last && !sawLast) throw onError(`payload chunk ${counter} (file truncated)`);
+    counter++;
+    yield plain;
+  }
+  key?.fill(0);
+}

@@ -1,0 +1,42 @@
+/**
+ * Every failure the core reports is a KmsEnvelopeError with a stable `code`, a message that
+ * says what happened and a `hint` that says what to do. Messages never carry plaintext:
+ * they name entries, lines, header fields, keys and profiles, never values.
+ */
+export type ErrorCode =
+  | 'FORMAT' // the file is not a well-formed kms-envelope file (header, token, payload)
+  | 'TAMPERED' // a MAC, tag or key commitment did not verify
+  | 'NOT_ENCRYPTED'
+  | 'ALREADY_ENCRYPTED'
+  | 'NO_CREDENTIALS'
+  | 'SSO_EXPIRED'
+  | 'ACCESS_DENIED'
+  | 'KEY_UNUSABLE' // disabled, pending deletion, not found
+  | 'INVALID_CIPHERTEXT' // KMS could not unwrap: wrong key, wrong context, corrupt blob
+  | 'KEY_NOT_ALLOWED' // the allow-list refused every key the file names
+  | 'KMS_UNAVAILABLE' // throttling, 5xx, network, timeout after the SDK's retries
+  | 'CONFIG'
+  | 'USAGE';
+
+export class KmsEnvelopeError extends Error {
+  override readonly name = 'KmsEnvelopeError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+    /** The AWS profile involved, when the error is about credentials (for "aws sso login"). */
+    readonly profile?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const formatError = (where: string, what: string): KmsEnvelopeError =>
+  new KmsEnvelopeError('FORMAT', `${where}: ${what}`, 'The file is not a valid kms-envelope v1 file; restore it from version control.');
+
+export const tamperError = (where: string): KmsEnvelopeError =>
+  new KmsEnvelopeError(
+    'TAMPERED',
+    `${where} failed authentication: the file was modified outside kms-envelope or is corrupt`,
+    'Nothing was decrypted. Restore the file from version control and compare the change.',
+  );

@@ -1,0 +1,84 @@
+/**
+ * AWS SDK and KMS failures as KmsEnvelopeErrors that say what to do. The SDK has already
+ * retried throttling and transient errors (with backoff) by the time one arrives here.
+ */
+import { KmsEnvelopeError } from '../errors';
+
+export interface CallSite {
+  readonly action: string; // e.g. kms:Decrypt
+  readonly key: string; // key ARN, alias or id
+  readonly profile?: string;
+}
+
+const who = (s: CallSite): string => (s.profile ? `profile "${s.profile}"` : 'the default credential chain');
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeError {
+  if (err instanceof KmsEnvelopeError) return err;
+  const e = (typeof err === 'object' && err ? err : {}) as AwsLikeError;
+  const name = e.name ?? '';
+  const msg = e.message ?? String(err);
+  const profileFlag = site.profile ? ` --profile ${site.profile}` : '';
+
+  if (/sso/i.test(msg) && /(expired|refresh|token)/i.test(msg)) {
+    return new KmsEnvelopeError(
+      'SSO_EXPIRED',
+      `the AWS SSO session of ${who(site)} has expired or is missing`,
+      `Run: aws sso login${profileFlag}`,
+      site.profile,
+    );
+  }
+  if (name === 'CredentialsProviderError' || /could not load credentials|credential is missing|Unable to find/i.test(msg)) {
+    return new KmsEnvelopeError(
+      'NO_CREDENTIALS',
+      `no AWS credentials found for ${who(site)}`,
+      'Choose an AWS profile (KMS Envelope: Select AWS Profile, or --profile), or configure credentials.',
+      site.profile,
+    );
+  }
+  if (name === 'ExpiredTokenException' || name === 'UnrecognizedClientException' || name === 'InvalidSignatureException') {
+    return new KmsEnvelopeError(
+      'NO_CREDENTIALS',
+      `AWS rejected the credentials of ${who(site)} (${name})`,
+      'Refresh the credentials (or log in again) and retry.',
+      site.profile,
+    );
+  }
+  if (name === 'AccessDeniedException') {
+    return new KmsEnvelopeError(
+      'ACCESS_DENIED',
+      `access denied: ${site.action} on ${site.key} for ${who(site)}`,
+      `Ask for ${site.action} on this key in its key policy or IAM policy, or choose another profile.`,
+      site.profile,
+    );
+  }
+  if (name === 'DisabledException' || name === 'NotFoundException' || name === 'KMSInvalidStateException' || name === 'KeyUnavailableException') {
+    const state = name === 'DisabledException' ? 'disabled' : name === 'NotFoundException' ? 'not found' : 'not usable now';
+    return new KmsEnvelopeError('KEY_UNUSABLE', `KMS key ${site.key} is ${state} (${site.action})`, 'Check the key in the AWS console, or rewrap the file for another key.', site.profile);
+  }
+  if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
+    return new KmsEnvelopeError(
+      'INVALID_CIPHERTEXT',
+      `KMS could not unwrap the data key with ${site.key}: the wrapped key or its encryption context was changed`,
+      'The file header was modified or is corrupt; restore it from version control.',
+      site.profile,
+    );
+  }
+  if (/region is missing/i.test(msg)) {
+    return new KmsEnvelopeError('CONFIG', 'no AWS region configured', 'Set a region (setting kmsEnvelope.region, --region, AWS_REGION, or region= in the profile).', site.profile);
+  }
+  const status = e.$metadata?.httpStatusCode;
+  const detail = name && name !== 'Error' ? name : e.code ?? (status ? `HTTP ${status}` : 'network error');
+  return new KmsEnvelopeError(
+    'KMS_UNAVAILABLE',
+    `KMS did not answer ${site.action} on ${site.key} after retries (${detail})`,
+    'Check the network and the region, then retry. Nothing was changed.',
+    site.profile,
+  );
+}

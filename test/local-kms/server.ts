@@ -1,0 +1,401 @@
+/**
+ * A KMS-compatible HTTP server for tests and demos: the KMS JSON 1.1 protocol
+ * (`X-Amz-Target: TrentService.<Action>`) on 127.0.0.1 for the operations kms-envelope uses.
+ * Real AES-256-GCM wrapping bound to the encryption context, KMS-shaped errors, SigV4
+ * signatures checked against known access keys, per-access-key permissions, fault injection
+ * and a request log. Control it in-process (methods) or over HTTP (`/__admin/*`, loopback only).
+ */
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID, createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+
+export interface Account {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  /** Actions this key may call (`Decrypt`, `GenerateDataKey` …) or '*'. */
+  actions?: readonly string[] | '*';
+  /** Key ARNs this key may use, or '*'. */
+  keys?: readonly string[] | '*';
+}
+
+export type FaultKind = 'throttle' | 'error500' | 'reset' | 'delay';
+export interface Fault {
+  readonly kind: FaultKind;
+  /** Only for this action (e.g. 'Decrypt'); all actions when absent. */
+  readonly action?: string;
+  /** How many requests it hits; Infinity for all until cleared. */
+  times: number;
+  readonly delayMs?: number;
+}
+
+export interface LogEntry {
+  readonly action: string;
+  readonly accessKeyId: string;
+  readonly keyArn?: string;
+  readonly status: number;
+  readonly error?: string;
+}
+
+interface Key {
+  readonly id: string;
+  readonly arn: string;
+  readonly material: Buffer;
+  enabled: boolean;
+  readonly description: string;
+}
+
+export interface LocalKmsOptions {
+  readonly accounts: readonly Account[];
+  readonly region?: string;
+  readonly accountId?: string;
+  /** Persist keys and aliases (key material included: a test server, not a vault). */
+  readonly stateFile?: string;
+}
+
+class KmsError extends Error {
+  constructor(readonly type: string, message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+const BLOB_VERSION = 1;
+
+export class LocalKms {
+  readonly region: string;
+  readonly accountId: string;
+  readonly log: LogEntry[] = [];
+  private readonly keys = new Map<string, Key>();
+  private readonly aliases = new Map<string, string>(); // alias/name -> key id
+  private readonly accounts = new Map<string, Account>();
+  private faults: Fault[] = [];
+  private server?: http.Server;
+  url = '';
+
+  constructor(private readonly options: LocalKmsOptions) {
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '000000000000';
+    for (const a of options.accounts) this.accounts.set(a.accessKeyId, { ...a });
+    if (options.stateFile) this.load(options.stateFile);
+  }
+
+  // ---- in-process control
+
+  createKey(description = ''): string {
+    const id = randomUUID();
+    const arn = `arn:aws:kms:${this.region}:${this.accountId}:key/${id}`;
+    this.keys.set(id, { id, arn, material: randomBytes(32), enabled: true, description });
+    this.save();
+    return arn;
+  }
+
+  createAlias(alias: string, keyIdOrArn: string): void {
+    this.aliases.set(alias, this.findKey(keyIdOrArn).id);
+    this.save();
+  }
+
+  setEnabled(keyIdOrArn: string, enabled: boolean): void {
+    this.findKey(keyIdOrArn).enabled = enabled;
+  }
+
+  setPermissions(accessKeyId: string, actions: Account['actions'], keys: Account['keys'] = '*'): void {
+    const a = this.accounts.get(accessKeyId);
+    if (!a) throw new Error(`unknown access key ${accessKeyId}`);
+    a.actions = actions;
+    a.keys = keys;
+  }
+
+  injectFault(fault: Fault): void {
+    this.faults.push({ ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Requests of these actions in the log (all when none are named). */
+  count(...actions: string[]): number {
+    return this.log.filter((e) => actions.length === 0 || actions.includes(e.action)).length;
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = undefined;
+  }
+
+  // ---- HTTP
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.url?.startsWith('/__admin/')) return this.admin(req.url, body, res);
+
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target || '?';
+    let accessKeyId = '?';
+    let keyArn: string | undefined;
+    const reply = (status: number, payload: unknown, error?: string): void => {
+      this.log.push({ action, accessKeyId, status, ...(keyArn ? { keyArn } : {}), ...(error ? { error } : {}) });
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID(),
+        ...(error ? { 'x-amzn-errortype': error } : {}),
+      });
+      res.end(JSON.stringify(payload));
+    };
+    try {
+      const fault = this.takeFault(action);
+      if (fault?.kind === 'reset') {
+        this.log.push({ action, accessKeyId, status: 0, error: 'reset' });
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+      if (fault?.kind === 'throttle') throw new KmsError('ThrottlingException', 'Rate exceeded');
+      if (fault?.kind === 'error500') throw new KmsError('KMSInternalException', 'internal error (injected)', 500);
+
+      const account = await this.authenticate(req, body);
+      accessKeyId = account.accessKeyId;
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}');
+      } catch {
+        throw new KmsError('SerializationException', 'malformed JSON');
+      }
+      const out = this.dispatch(action, input, account, (arn) => (keyArn = arn));
+      reply(200, out);
+    } catch (err) {
+      const e = err instanceof KmsError ? err : new KmsError('KMSInternalException', String(err), 500);
+      reply(e.status, { __type: e.type, message: e.message }, e.type);
+    }
+  }
+
+  private takeFault(action: string): Fault | undefined {
+    const f = this.faults.find((x) => x.times > 0 && (!x.action || x.action === action));
+    if (f) f.times--;
+    return f;
+  }
+
+  private async authenticate(req: http.IncomingMessage, body: Buffer): Promise<Account> {
+    const auth = String(req.headers.authorization ?? '');
+    const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/kms\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+    if (!m) throw new KmsError('MissingAuthenticationTokenException', 'Request is missing Authentication Token');
+    const [, akid, , region, signedHeaders, signature] = m;
+    const account = this.accounts.get(akid);
+    if (!account) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (account.sessionToken && req.headers['x-amz-security-token'] !== account.sessionToken) {
+      throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    const headers: Record<string, string> = {};
+    for (const h of signedHeaders.split(';')) headers[h] = String(req.headers[h] ?? '');
+    const date = headers['x-amz-date'];
+    const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+    if (!date || Number.isNaN(signingDate.getTime()) || Math.abs(Date.now() - signingDate.getTime()) > 15 * 60_000) {
+      throw new KmsError('InvalidSignatureException', 'Signature expired or x-amz-date missing');
+    }
+    const signer = new SignatureV4({ credentials: account, region, service: 'kms', sha256: Sha256, applyChecksum: false });
+    const [path, query = ''] = (req.url ?? '/').split('?');
+    const signed = await signer.sign(
+      { method: req.method ?? 'POST', protocol: 'http:', hostname: headers.host ?? '', path, query: Object.fromEntries(new URLSearchParams(query)), headers, body },
+      { signingDate },
+    );
+    const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization))?.[1];
+    if (expected !== signature) {
+      throw new KmsError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
+    }
+    return account;
+  }
+
+  private dispatch(action: string, input: Record<string, unknown>, account: Account, onKey: (arn: string) => void): unknown {
+    const use = (keyId: unknown, act = action): Key => {
+      const key = this.findKey(String(keyId ?? ''));
+      onKey(key.arn);
+      this.authorize(account, act, key);
+      if (!key.enabled) throw new KmsError('DisabledException', `${key.arn} is disabled.`);
+      return key;
+    };
+    const ctx = (v: unknown): Record<string, string> => (v && typeof v === 'object' ? (v as Record<string, string>) : {});
+    switch (action) {
+      case 'CreateKey': {
+        this.authorize(account, action);
+        const arn = this.createKey(String(input.Description ?? ''));
+        return { KeyMetadata: this.metadata(this.findKey(arn)) };
+      }
+      case 'CreateAlias': {
+        this.authorize(account, action);
+        this.createAlias(String(input.AliasName), String(input.TargetKeyId));
+        return {};
+      }
+      case 'ListAliases':
+        this.authorize(account, action);
+        return {
+          Aliases: [...this.aliases].map(([name, id]) => ({ AliasName: name, AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:${name}`, TargetKeyId: id })),
+          Truncated: false,
+        };
+      case 'DescribeKey':
+        return { KeyMetadata: this.metadata(use(input.KeyId)) };
+      case 'EnableKey':
+      case 'DisableKey':
+        use(input.KeyId).enabled = action === 'EnableKey';
+        return {};
+      case 'GenerateDataKey': {
+        if (input.KeySpec !== 'AES_256' && input.NumberOfBytes !== 32) throw new KmsError('ValidationException', 'KeySpec must be AES_256');
+        const key = use(input.KeyId);
+        const plaintext = randomBytes(32);
+        return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), CiphertextBlob: this.wrap(key, plaintext, ctx(input.EncryptionContext)).toString('base64') };
+      }
+      case 'Encrypt': {
+        const key = use(input.KeyId);
+        return { KeyId: key.arn, CiphertextBlob: this.wrap(key, Buffer.from(String(input.Plaintext), 'base64'), ctx(input.EncryptionContext)).toString('base64') };
+      }
+      case 'Decrypt': {
+        const blob = Buffer.from(String(input.CiphertextBlob ?? ''), 'base64');
+        const key = use(this.blobKeyId(blob));
+        if (input.KeyId !== undefined && this.findKey(String(input.KeyId)).id !== key.id) {
+          throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify the key used to encrypt the ciphertext.');
+        }
+        return { KeyId: key.arn, Plaintext: this.unwrap(key, blob, ctx(input.EncryptionContext)).toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+      }
+      case 'ReEncrypt': {
+        const blob = Buffer.from(String(input.CiphertextBlob ?? ''), 'base64');
+        const source = use(this.blobKeyId(blob), 'ReEncryptFrom');
+        if (input.SourceKeyId !== undefined && this.findKey(String(input.SourceKeyId)).id !== source.id) {
+          throw new KmsError('IncorrectKeyException', 'The source key ID does not identify the key used to encrypt the ciphertext.');
+        }
+        const plain = this.unwrap(source, blob, ctx(input.SourceEncryptionContext));
+        const dest = use(input.DestinationKeyId, 'ReEncryptTo');
+        return { KeyId: dest.arn, SourceKeyId: source.arn, CiphertextBlob: this.wrap(dest, plain, ctx(input.DestinationEncryptionContext)).toString('base64') };
+      }
+      default:
+        throw new KmsError('UnknownOperationException', `${action} is not supported by the local KMS`);
+    }
+  }
+
+  private authorize(account: Account, action: string, key?: Key): void {
+    const actions = account.actions ?? '*';
+    const keys = account.keys ?? '*';
+    const actionOk = actions === '*' || actions.includes(action) || (action.startsWith('ReEncrypt') && actions.includes('ReEncrypt*'));
+    const keyOk = !key || keys === '*' || keys.includes(key.arn);
+    if (!actionOk || !keyOk) {
+      throw new KmsError('AccessDeniedException', `User ${account.accessKeyId} is not authorized to perform: kms:${action} on resource: ${key?.arn ?? '*'}`);
+    }
+  }
+
+  private findKey(ref: string): Key {
+    let id = ref;
+    const aliasAt = ref.indexOf('alias/');
+    if (aliasAt !== -1) id = this.aliases.get(ref.slice(aliasAt)) ?? '';
+    else if (ref.startsWith('arn:')) id = ref.slice(ref.indexOf(':key/') + 5);
+    const key = this.keys.get(id);
+    if (!key) throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
+    return key;
+  }
+
+  private metadata(k: Key): unknown {
+    return { KeyId: k.id, Arn: k.arn, Enabled: k.enabled, KeyState: k.enabled ? 'Enabled' : 'Disabled', Description: k.description, KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT', AWSAccountId: this.accountId };
+  }
+
+  // Blob: version(1) ‖ key id (36 ASCII) ‖ iv(12) ‖ ciphertext ‖ tag(16); AAD = the sorted context.
+  private wrap(key: Key, plaintext: Buffer, context: Record<string, string>): Buffer {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', key.material, iv);
+    c.setAAD(contextAad(context));
+    const ct = Buffer.concat([c.update(plaintext), c.final()]);
+    return Buffer.concat([Buffer.from([BLOB_VERSION]), Buffer.from(key.id, 'ascii'), iv, ct, c.getAuthTag()]);
+  }
+
+  private blobKeyId(blob: Buffer): string {
+    if (blob.length < 1 + 36 + 12 + 16 || blob[0] !== BLOB_VERSION) throw new KmsError('InvalidCiphertextException', 'invalid ciphertext');
+    const id = blob.subarray(1, 37).toString('ascii');
+    if (!this.keys.has(id)) throw new KmsError('InvalidCiphertextException', 'invalid ciphertext');
+    return id;
+  }
+
+  private unwrap(key: Key, blob: Buffer, context: Record<string, string>): Buffer {
+    try {
+      const d = createDecipheriv('aes-256-gcm', key.material, blob.subarray(37, 49));
+      d.setAAD(contextAad(context));
+      d.setAuthTag(blob.subarray(blob.length - 16));
+      return Buffer.concat([d.update(blob.subarray(49, blob.length - 16)), d.final()]);
+    } catch {
+      throw new KmsError('InvalidCiphertextException', 'invalid ciphertext or encryption context');
+    }
+  }
+
+  // ---- admin over HTTP (for suites in another process: the VS Code extension host)
+
+  private admin(url: string, body: Buffer, res: http.ServerResponse): void {
+    const input = body.length ? JSON.parse(body.toString('utf8')) : {};
+    const ok = (v: unknown = {}): void => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(v));
+    };
+    switch (url) {
+      case '/__admin/log':
+        return ok(this.log);
+      case '/__admin/clear-log':
+        this.log.length = 0;
+        return ok();
+      case '/__admin/fault':
+        this.injectFault({ ...input, times: input.times ?? 1 });
+        return ok();
+      case '/__admin/clear-faults':
+        this.clearFaults();
+        return ok();
+      case '/__admin/permissions':
+        this.setPermissions(input.accessKeyId, input.actions, input.keys);
+        return ok();
+      case '/__admin/enable':
+        this.setEnabled(input.keyId, input.enabled);
+        return ok();
+      default:
+        res.writeHead(404);
+        res.end();
+    }
+  }
+
+  // ---- state file
+
+  private save(): void {
+    if (!this.options.stateFile) return;
+    const state = {
+      keys: [...this.keys.values()].map((k) => ({ id: k.id, arn: k.arn, material: k.material.toString('base64'), enabled: k.enabled, description: k.description })),
+      aliases: Object.fromEntries(this.aliases),
+    };
+    const tmp = `${this.options.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.options.stateFile);
+  }
+
+  private load(file: string): void {
+    let state: { keys: { id: string; arn: string; material: string; enabled: boolean; description: string }[]; aliases: Record<string, string> };
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return;
+    }
+    for (const k of state.keys) this.keys.set(k.id, { ...k, material: Buffer.from(k.material, 'base64') });
+    for (const [a, id] of Object.entries(state.aliases)) this.aliases.set(a, id);
+  }
+}
+
+const contextAad = (ctx: Record<string, string>): Buffer =>
+  createHash('sha256')
+    .update(JSON.stringify(Object.keys(ctx).sort().map((k) => [k, ctx[k]])))
+    .digest();
