@@ -97,6 +97,15 @@ export class LocalKms {
     this.save();
   }
 
+  /** The key ARN that a key id, ARN or alias names, if any. */
+  keyArnOf(ref: string): string | undefined {
+    try {
+      return this.findKey(ref).arn;
+    } catch {
+      return undefined;
+    }
+  }
+
   setEnabled(keyIdOrArn: string, enabled: boolean): void {
     this.findKey(keyIdOrArn).enabled = enabled;
   }

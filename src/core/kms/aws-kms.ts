@@ -19,6 +19,7 @@ import { contextJson, EncryptionContext, Header, isKeyArn, Stanza } from '../hea
 import { AllowList, isAllowed } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
+import type { KeyService } from './key-service';
 
 export interface KmsOptions {
   /** AWS profile; undefined uses the default chain (env, AWS_PROFILE, default profile, SSO, metadata…). */
@@ -44,7 +45,7 @@ export interface AliasInfo {
 
 const regionOfArn = (arn: string): string | undefined => (isKeyArn(arn) ? arn.split(':')[3] : undefined);
 
-export class KmsKeyProvider {
+export class KmsKeyProvider implements KeyService {
   private readonly clients = new Map<string, KMSClient>();
   private readonly credentials;
   readonly cache: DataKeyCache;
@@ -142,6 +143,15 @@ export class KmsKeyProvider {
    * KMS unwraps (1 call when it is the first). Keys outside the allow-list are never asked.
    */
   async unwrap(header: Pick<Header, 'stanzas' | 'context'>): Promise<Buffer> {
+    return (await this.unwrapWith(header)).dek;
+  }
+
+  allowsForWrapping(keyArn: string): boolean {
+    const allow = this.options.allowedKeys ?? [];
+    return allow.length > 0 && isAllowed(keyArn, allow);
+  }
+
+  async unwrapWith(header: Pick<Header, 'stanzas' | 'context'>): Promise<{ dek: Buffer; via: Stanza }> {
     const usable = this.usableStanzas(header);
     if (usable.length === 0) {
       throw new KmsEnvelopeError(
@@ -152,7 +162,7 @@ export class KmsKeyProvider {
     }
     for (const s of usable) {
       const hit = this.cache.get(cacheId(s, header.context));
-      if (hit) return hit;
+      if (hit) return { dek: hit, via: s };
     }
     let firstError: unknown;
     for (const s of usable) {
@@ -164,7 +174,7 @@ export class KmsKeyProvider {
         out.Plaintext!.fill(0);
         if (dek.length !== 32) throw new KmsEnvelopeError('INVALID_CIPHERTEXT', `the key wrapped under ${s.keyArn} is not a 32-byte data key`);
         this.cache.put(cacheId(s, header.context), dek);
-        return dek;
+        return { dek, via: s };
       } catch (err) {
         firstError ??= err;
       }

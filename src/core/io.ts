@@ -1,0 +1,57 @@
+/**
+ * File I/O at the edge of the core: atomic writes and reading a file with its sidecar.
+ * A write goes to a temporary sibling (ciphertext only, never plaintext) that is fsynced and
+ * renamed over the target, so that a crash or a failed KMS call leaves the old file intact.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { SIDECAR_SUFFIX } from './formats/comment-syntax';
+
+export type Content = string | Uint8Array | AsyncIterable<Uint8Array>;
+
+const tempName = (target: string): string =>
+  path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.kms-envelope-tmp`);
+
+/** Writes `content` to `target` atomically, keeping the target's permissions (0600 for a new file). */
+export async function atomicWrite(target: string, content: Content): Promise<void> {
+  const mode = await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600);
+  const tmp = tempName(target);
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    if (typeof content === 'string' || content instanceof Uint8Array) await handle.writeFile(content);
+    else for await (const chunk of content) await handle.write(chunk);
+    await handle.sync();
+    await handle.close();
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Writes a file and its sidecar; the body is written last, so a crash in between leaves a detectable mismatch, never plaintext. */
+export async function atomicWriteWithSidecar(target: string, body: string, sidecar: string | null): Promise<void> {
+  if (sidecar !== null) await atomicWrite(target + SIDECAR_SUFFIX, sidecar);
+  await atomicWrite(target, body);
+  if (sidecar === null) await fs.unlink(target + SIDECAR_SUFFIX).catch(() => undefined);
+}
+
+export const readSidecar = (target: string): Promise<string | undefined> =>
+  fs.readFile(target + SIDECAR_SUFFIX, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+
+/** The first bytes of a file, to tell its store without reading it all. */
+export async function readHead(file: string, bytes = 64): Promise<string> {
+  const h = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await h.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await h.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { KmsKeyProvider } from '../core/kms/aws-kms';
