@@ -49,6 +49,8 @@ export interface Document {
   readonly header: Header;
   readonly layout: HeaderLayout;
   readonly body: string;
+  /** Lines above the body in its file (the header's), so that messages name file lines. */
+  readonly lineOffset: number;
 }
 
 /**
@@ -60,11 +62,12 @@ export function splitDocument(text: string, sidecar?: string): Document | null {
     const parsed = parseHeader(sidecar);
     if (!parsed) throw formatError('sidecar', 'no kms-envelope header');
     if (parsed.headerEnd !== sidecar.length) throw formatError('sidecar', 'unexpected text after the header');
-    return { bom: '', header: parsed.header, layout: parsed.layout, body: text };
+    return { bom: '', header: parsed.header, layout: parsed.layout, body: text, lineOffset: 0 };
   }
   const parsed = parseHeader(text);
   if (!parsed) return null;
-  return { bom: parsed.bom, header: parsed.header, layout: parsed.layout, body: text.slice(parsed.headerEnd) };
+  const headerText = text.slice(0, parsed.headerEnd);
+  return { bom: parsed.bom, header: parsed.header, layout: parsed.layout, body: text.slice(parsed.headerEnd), lineOffset: lineOf(headerText, headerText.length) - 1 };
 }
 
 export interface Entry {
@@ -75,10 +78,10 @@ export interface Entry {
   readonly raw: string;
 }
 
-const describe = (store: Store, body: string, e: Entry): string =>
-  store === 'dotenv' ? `entry ${e.name} (line ${lineOf(body, e.start)})` : `token at line ${lineOf(body, e.start)}`;
+const describe = (store: Store, body: string, e: Entry, offset: number): string =>
+  store === 'dotenv' ? `entry ${e.name} (line ${offset + lineOf(body, e.start)})` : `token at line ${offset + lineOf(body, e.start)}`;
 
-function entriesOf(store: Store, body: string): Entry[] {
+function entriesOf(store: Store, body: string, offset = 0): Entry[] {
   if (store === 'file') return []; // the payload's chunks carry their own tags
   if (store === 'text') return findTokens(body).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
   return dotenvEntries(body).map((e) => {
@@ -86,7 +89,7 @@ function entriesOf(store: Store, body: string): Entry[] {
     if (raw !== '' && !parseToken(raw)) {
       throw new KmsEnvelopeError(
         'TAMPERED',
-        `entry ${e.name} (line ${lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
+        `entry ${e.name} (line ${offset + lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
         'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
       );
     }
@@ -131,7 +134,7 @@ export const verifyHeaderMac = (key: FileKey, header: Header, entries: readonly 
 export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opened> {
   const { header, body } = doc;
   if (header.store === 'file') throw new KmsEnvelopeError('FORMAT', 'a whole-file payload is read with openFileStream');
-  const entries = entriesOf(header.store, body);
+  const entries = entriesOf(header.store, body, doc.lineOffset);
   const key = await unwrapVerified(header, unwrap);
   try {
     const reuse = new Map<string, string>();
@@ -141,7 +144,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
       if (e.raw === '') continue;
       const sealed = parseToken(e.raw);
       const value = sealed && openValue(key.keys.value, sealed, e.name);
-      if (value === null || value === undefined) throw tamperError(describe(header.store, body, e));
+      if (value === null || value === undefined) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
       plaintext += body.slice(at, e.start) + value;
       at = e.end;

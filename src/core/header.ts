@@ -140,8 +140,8 @@ export function parseHeader(text: string): ParsedFile | null {
   }
   if (stanzas.length === 0) throw formatError(`header line ${lineNo}`, 'expected at least one "-> aws-kms" key stanza');
   const context = parseContext(field(line, 'context', lineNo), lineNo);
-  const commitment = bytesField(next(), 'commitment', lineNo + 1, 32);
-  const mac = bytesField(next(), 'mac', lineNo + 1, 32);
+  const commitment = bytesField(next(), 'commitment', lineNo, 32);
+  const mac = bytesField(next(), 'mac', lineNo, 32);
   return { bom, header: { store: store as Store, stanzas, context, commitment, mac }, layout: { leader, eol }, headerEnd: pos };
 
   function field(l: string, name: string, n: number): string {

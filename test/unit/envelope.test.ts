@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parse } from 'dotenv';
+import {
+  decryptRanges,
+  encryptRanges,
+  joinSealed,
+  openDocument,
+  sealDotenv,
+  splitDocument,
+  assemble,
+} from '../../src/core/envelope';
+import { KmsEnvelopeError } from '../../src/core/errors';
+import { layoutFor } from '../../src/core/operations';
+import { dotenvText } from '../support/arbitraries';
+import { seededRandom, testKey, unwrapTo } from '../support/fixtures';
+
+const seal = (plain: string, seed = 'x') => joinSealed(sealDotenv(plain, testKey(), { layout: layoutFor(plain), random: seededRandom(seed) }));
+const open = (enc: string) => openDocument(splitDocument(enc)!, unwrapTo());
+
+const SAMPLE = '\uFEFF# database\r\nexport DB_PASSWORD="p@ss # word"  # inline\r\nAPI_KEY=abc123\r\nEMPTY=\r\nPEM="-----BEGIN-----\nline\n-----END-----"\r\nSINGLE=\'it\\\'s\'\r\nBACK=`x`';
+
+async function rejects(p: Promise<unknown>, code: string, where?: RegExp): Promise<KmsEnvelopeError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof KmsEnvelopeError, String(e));
+    assert.equal(e.code, code, e.message);
+    if (where) assert.match(e.message, where);
+    return e;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('envelope: dotenv store', () => {
+  it('round-trips a .env losslessly: BOM, CRLF, quotes, export, comments, multi-line, no final newline', async () => {
+    const enc = seal(SAMPLE);
+    assert.ok(enc.startsWith('\uFEFF# kms-envelope v1 dotenv\r\n'));
+    for (const secret of ['p@ss # word', 'abc123', 'BEGIN', "it\\'s"]) assert.ok(!enc.includes(secret), secret);
+    assert.match(enc, /\r\nexport DB_PASSWORD=ENC\[kmsenv:v1:[\w-]+\]  # inline\r\n/);
+    assert.equal((await open(enc)).plaintext, SAMPLE);
+  });
+
+  it('property: any .env text survives encrypt → decrypt unchanged, and dotenv.parse sees no plaintext value in between', async () => {
+    await fc.assert(
+      fc.asyncProperty(dotenvText(), async (text) => {
+        const enc = seal(text);
+        const opened = await open(enc);
+        assert.equal(opened.plaintext, text);
+        for (const v of Object.values(parse(enc))) assert.ok(v === '' || /^ENC\[kmsenv:v1:[\w-]+\]$/.test(v), v);
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+  });
+
+  it('keeps the ciphertext of every unchanged value on re-save; new IVs only for changed values', async () => {
+    const enc = seal(SAMPLE);
+    const opened = await open(enc);
+    const edited = opened.plaintext.replace('abc123', 'xyz789');
+    const resealed = joinSealed(sealDotenv(edited, opened.key, { layout: opened.layout, reuse: opened.reuse, random: seededRandom('other') }));
+    const changed = resealed.split('\r\n').filter((l, i) => l !== enc.split('\r\n')[i]);
+    assert.deepEqual(changed.map((l) => l.split(/[ =]/)[1] === 'mac' ? 'mac' : l.split('=')[0]), ['mac', 'API_KEY']);
+    assert.equal((await open(resealed)).plaintext, edited);
+  });
+
+  it('refuses values swapped between names, naming the entry', async () => {
+    const enc = seal('A=one\nB=two\n');
+    const [a, b] = [/A=(ENC\S+)/.exec(enc)![1], /B=(ENC\S+)/.exec(enc)![1]];
+    const swapped = enc.replace(a, 'TMP').replace(b, a).replace('TMP', b);
+    await rejects(open(swapped), 'TAMPERED', /entry A \(line 6\)/);
+  });
+
+  it('detects removed, duplicated, reordered and added entries through the MAC', async () => {
+    const enc = seal('A=one\nB=two\nC=\n');
+    const lines = enc.split('\n');
+    const body = lines.slice(5);
+    const variants = [
+      [...lines.slice(0, 5), body[1], body[2]],
+      [...lines.slice(0, 5), body[0], body[0], body[1], body[2]],
+      [...lines.slice(0, 5), body[1], body[0], body[2]],
+      [...lines.slice(0, 5), ...body.slice(0, 3), 'D=', ''],
+    ];
+    for (const v of variants) await rejects(open(v.join('\n')), 'TAMPERED', /header MAC/);
+    await rejects(open(enc.replace('C=', 'C=plain')), 'TAMPERED', /entry C \(line 8\) is not encrypted/);
+  });
+
+  it('refuses a data key that does not match the commitment, before decrypting anything', async () => {
+    await rejects(openDocument(splitDocument(seal('A=1\n'))!, unwrapTo(Buffer.alloc(32, 5))), 'TAMPERED', /commitment/);
+  });
+
+  it('property: any single changed byte is refused or leaves every value dotenv reads the same', async () => {
+    const plain = 'A=one\n# c\nB="two words"\n';
+    const enc = seal(plain);
+    for (let i = 0; i < enc.length; i++) {
+      for (const ch of ['A', '0', ' ', '\n', '#', '_']) {
+        if (enc[i] === ch) continue;
+        const mutated = enc.slice(0, i) + ch + enc.slice(i + 1);
+        let doc;
+        try {
+          doc = splitDocument(mutated);
+          if (!doc) continue; // no longer a kms-envelope file at all: decrypt refuses it as NOT_ENCRYPTED
+          const out = await openDocument(doc, unwrapTo());
+          // a comment or blank changed: every value dotenv reads is still the same
+          assert.deepEqual(parse(out.plaintext), parse(plain), `byte ${i} → ${JSON.stringify(ch)} gave other values`);
+        } catch (e) {
+          assert.ok(e instanceof KmsEnvelopeError, `byte ${i}: ${String(e)}`);
+        }
+      }
+    }
+  });
+});
+
+describe('envelope: text store (selections)', () => {
+  const key = testKey();
+  const yaml = 'db:\n  password: hunter2\n  user: admin\n';
+
+  it('encrypts a selection into a token and back, verified by the MAC', async () => {
+    const start = yaml.indexOf('hunter2');
+    const body = encryptRanges(yaml, [{ start, end: start + 7 }], key, seededRandom('t'));
+    assert.match(body, /password: ENC\[kmsenv:v1:[\w-]+\]\n/);
+    const sealed = joinSealed(assemble('text', key, body, { leader: '#', eol: '\n' }));
+    const opened = await open(sealed);
+    assert.equal(opened.plaintext, yaml);
+    const back = decryptRanges(body, [{ start: body.indexOf('ENC['), end: body.indexOf('ENC[') + 1 }], key);
+    assert.equal(back, yaml);
+  });
+
+  it('detects a token removed from the text', async () => {
+    const s = yaml.indexOf('admin');
+    const body = encryptRanges(yaml, [{ start: 0, end: 2 }, { start: s, end: s + 5 }], key);
+    const sealed = joinSealed(assemble('text', key, body, { leader: '#', eol: '\n' }));
+    await rejects(open(sealed.replace(/ENC\[[^\]]+\]\n$/, 'admin\n')), 'TAMPERED', /header MAC/);
+  });
+});
