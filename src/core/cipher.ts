@@ -112,7 +112,7 @@ function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer):
 }
 
 /** Re-cuts any stream of buffers into pieces of exactly `size` bytes (the last one shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const piece of source) {
@@ -143,7 +143,7 @@ async function* withLast<T>(source: AsyncIterable<T>): AsyncGenerator<[T, boolea
   if (prev) yield [prev.v, true];
 }
 
-export async function* sealStream(dek: Uint8Array, source: AsyncIterable<Uint8Array>, random: Random): AsyncGenerator<Buffer> {
+export async function* sealStream(dek: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, random: Random): AsyncGenerator<Buffer> {
   const salt = random(SALT_BYTES);
   const key = payloadKey(dek, salt);
   yield salt;

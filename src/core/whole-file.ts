@@ -11,7 +11,7 @@ import { Header, LIMITS, parseHeader } from './header';
 const MAX_HEADER_BYTES = (LIMITS.stanzas + 6) * LIMITS.lineChars;
 const MAC_LINE = /(?:^|\n)(?:#|\/\/) mac [A-Za-z0-9+/]{43}=(\r?\n)/;
 
-export async function* sealFileStream(source: AsyncIterable<Uint8Array>, key: FileKey, random: Random = secureRandom): AsyncGenerator<Buffer> {
+export async function* sealFileStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, key: FileKey, random: Random = secureRandom): AsyncGenerator<Buffer> {
   yield Buffer.from(assemble('file', key, '', { leader: '#', eol: '\n' }).header, 'utf8');
   yield* sealStream(key.dek, source, random);
 }

@@ -74,6 +74,7 @@ export async function startSandbox(): Promise<Sandbox> {
     AWS_ENDPOINT_URL_KMS: url,
     AWS_EC2_METADATA_DISABLED: 'true',
     HOME: path.join(dir, 'home'),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const saved = new Map<string, string | undefined>();
   return {

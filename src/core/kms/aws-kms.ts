@@ -70,7 +70,7 @@ export class KmsKeyProvider implements KeyService {
         ...(this.options.profile ? { profile: this.options.profile } : {}),
         credentials: this.credentials,
         maxAttempts: this.options.maxAttempts ?? 3,
-        requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
+        requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
       });
       this.clients.set(region, client);
     }

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { runCli } from '../support/cli';
+
+const ENV = '# app\r\nexport DB_PASSWORD="correct horse # battery"\r\nAPI_KEY=sk_live_123\r\nMULTI="a\nb"';
+
+describe('CLI (dist/cli.js against the local KMS)', function () {
+  let sb: Sandbox;
+  let cwd: string;
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', ...env } });
+  const read = (f: string) => fs.readFile(path.join(cwd, f));
+
+  before(async () => {
+    sb = await startSandbox();
+  });
+  after(() => sb.close());
+  beforeEach(async () => {
+    cwd = await fs.mkdtemp(path.join(sb.dir, 'cwd-'));
+    await fs.writeFile(path.join(cwd, '.env'), ENV);
+    sb.kms.clearFaults();
+  });
+
+  const noSecretIn = (text: string) => {
+    for (const s of ['correct horse', 'sk_live_123']) assert.ok(!text.includes(s), `secret in output: ${text}`);
+  };
+
+  it('encrypts and decrypts a .env in place, byte for byte (CRLF, quotes, multi-line, no final newline)', async () => {
+    const enc = await cli(['encrypt', '.env', '--key', 'alias/test']);
+    assert.equal(enc.code, 0, enc.stderr);
+    const encrypted = (await read('.env')).toString();
+    noSecretIn(encrypted + enc.stderr + enc.stdout);
+    assert.match(encrypted, /^# kms-envelope v1 dotenv\r\n/);
+    const dec = await cli(['decrypt', '.env']);
+    assert.equal(dec.code, 0, dec.stderr);
+    assert.equal((await read('.env')).toString(), ENV);
+  });
+
+  it('run puts the values in the child environment only, and passes its exit code through', async () => {
+    await cli(['encrypt', '.env', '-k', sb.keyArn]);
+    const r = await cli(['run', '--', process.execPath, '-e', 'process.stdout.write(JSON.stringify([process.env.DB_PASSWORD, process.env.API_KEY, process.env.MULTI])); process.exit(42)']);
+    assert.equal(r.code, 42);
+    assert.deepEqual(JSON.parse(r.stdout), ['correct horse # battery', 'sk_live_123', 'a\nb']);
+    noSecretIn(r.stderr);
+  });
+
+  it('get prints one value; decrypt --stdout and --out write the plaintext where asked', async () => {
+    await cli(['encrypt', '.env', '-k', 'alias/test']);
+    const before = await read('.env');
+    assert.equal((await cli(['get', '.env', 'API_KEY'])).stdout, 'sk_live_123\n');
+    assert.equal((await cli(['decrypt', '.env', '--stdout'])).stdout, ENV);
+    assert.equal((await cli(['decrypt', '.env', '--out', 'plain.env'])).code, 0);
+    assert.equal((await read('plain.env')).toString(), ENV);
+    assert.deepEqual(await read('.env'), before);
+    const missing = await cli(['get', '.env', 'NOPE']);
+    assert.equal(missing.code, 2);
+  });
+
+  it('refuses a tampered file with exit 3, names the entry, writes nothing', async () => {
+    await cli(['encrypt', '.env', '-k', 'alias/test']);
+    const text = (await read('.env')).toString();
+    const tampered = text.replace(/API_KEY=ENC\[kmsenv:v1:(.)/, (_m, c) => `API_KEY=ENC[kmsenv:v1:${c === 'A' ? 'B' : 'A'}`);
+    await fs.writeFile(path.join(cwd, '.env'), tampered);
+    for (const args of [['decrypt', '.env'], ['run', '--', 'true'], ['rotate', '.env', '-k', 'alias/test']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /entry API_KEY \(line 8\)/);
+      assert.equal((await read('.env')).toString(), tampered);
+      noSecretIn(r.stderr + r.stdout);
+    }
+    assert.deepEqual((await fs.readdir(cwd)).filter((f) => f.includes('tmp')), []);
+  });
+
+  it('exit 4 on access denied and 6 when KMS is unreachable, with the file unchanged', async () => {
+    const denied = await cli(['encrypt', '.env', '-k', 'alias/test'], { AWS_PROFILE: 'reader' });
+    assert.equal(denied.code, 4);
+    assert.match(denied.stderr, /kms:GenerateDataKey.*profile "reader"/);
+    const down = await cli(['encrypt', '.env', '-k', 'alias/test'], { AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' });
+    assert.equal(down.code, 6, down.stderr);
+    assert.equal((await read('.env')).toString(), ENV);
+  });
+
+  it('encrypts any other file whole, streamed, and rotates and rewraps it', async () => {
+    const blob = randomBytes(300_000);
+    await fs.writeFile(path.join(cwd, 'id.bin'), blob);
+    assert.equal((await cli(['encrypt', 'id.bin', '-k', 'alias/test'])).code, 0);
+    assert.ok((await read('id.bin')).subarray(0, 24).toString() === '# kms-envelope v1 file\n#');
+    const rot = await cli(['rotate', 'id.bin', '--allowed-keys', sb.keyArn]);
+    assert.equal(rot.code, 0, rot.stderr);
+    const rew = await cli(['rewrap', 'id.bin', '--add-key', 'alias/other']);
+    assert.equal(rew.code, 0, rew.stderr);
+    assert.equal((await cli(['decrypt', 'id.bin', '--profile', 'default'])).code, 0);
+    assert.deepEqual(await read('id.bin'), blob);
+  });
+
+  it('prints help, and usage errors exit 2', async () => {
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Exit codes/);
+    assert.equal((await cli(['rewrap', '.env'])).code, 2);
+    assert.equal((await cli(['frobnicate'])).code, 2);
+  });
+});

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { KmsEnvelopeError } from '../../src/core/errors';
+import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
+import { encryptFile, openTextFile, rewrapFile, rotateFile, loadEnvFiles, decryptFile } from '../../src/core/operations';
+import { parseHeader } from '../../src/core/header';
+import { Sandbox, startSandbox } from '../support/aws-sandbox';
+
+const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
+
+describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', function () {
+  let sb: Sandbox;
+  let file: string;
+  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', maxAttempts: 3, ...o });
+
+  before(async () => {
+    sb = await startSandbox();
+    sb.apply();
+  });
+  after(() => sb.close());
+  beforeEach(async () => {
+    sb.kms.log.length = 0;
+    sb.kms.clearFaults();
+    file = path.join(sb.dir, `${Math.random().toString(36).slice(2)}.env`);
+    await fs.writeFile(file, ENV);
+  });
+
+  async function fails(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<KmsEnvelopeError> {
+    try {
+      await p;
+    } catch (e) {
+      assert.ok(e instanceof KmsEnvelopeError, String(e));
+      assert.equal(e.code, code, `${e.code}: ${e.message}`);
+      for (const p of patterns) assert.match(`${e.message} ${e.hint}`, p);
+      assert.ok(!`${e.message} ${e.hint}`.includes('correct horse'));
+      return e;
+    }
+    assert.fail('expected a failure');
+  }
+
+  it('encrypts with one GenerateDataKey, opens with one Decrypt, and none while the key is cached', async () => {
+    await encryptFile(file, kms(), { keys: ['alias/test'] });
+    assert.deepEqual(sb.kms.log.map((e) => e.action), ['GenerateDataKey']);
+    const header = parseHeader(await fs.readFile(file, 'utf8'))!.header;
+    assert.equal(header.stanzas[0].keyArn, sb.keyArn, 'the alias is resolved to the key ARN');
+    assert.equal(header.stanzas[0].alias, 'alias/test');
+
+    const reader = kms();
+    sb.kms.log.length = 0;
+    const opened = await openTextFile(file, reader);
+    assert.equal(opened.plaintext, ENV);
+    assert.equal(sb.kms.count('Decrypt'), 1);
+    await openTextFile(file, reader);
+    await openTextFile(file, reader);
+    assert.equal(sb.kms.count(), 1, 'warm cache: no further KMS call');
+  });
+
+  it('resolves credentials through credential_process (with a session token)', async () => {
+    await encryptFile(file, kms({ profile: 'proc' }), { keys: [sb.keyArn] });
+    assert.equal(sb.kms.log[0].accessKeyId, 'AKIAPROCESS00000LOCAL');
+  });
+
+  it('reports access denied with the action, key and profile, and leaves the file untouched', async () => {
+    await fails(encryptFile(file, kms({ profile: 'reader' }), { keys: [sb.keyArn] }), 'ACCESS_DENIED', /kms:GenerateDataKey/, new RegExp(sb.keyArn), /profile "reader"/);
+    assert.equal(await fs.readFile(file, 'utf8'), ENV);
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    const before = await fs.readFile(file);
+    await fails(decryptFile(file, kms({ profile: 'nobody' }), { kind: 'in-place' }), 'ACCESS_DENIED', /kms:Decrypt/, /profile "nobody"/);
+    assert.deepEqual(await fs.readFile(file), before);
+  });
+
+  it('says which `aws sso login` fixes an expired SSO session', async () => {
+    await fails(encryptFile(file, kms({ profile: 'sso-expired' }), { keys: [sb.keyArn] }), 'SSO_EXPIRED', /aws sso login --profile sso-expired/);
+    assert.equal(sb.kms.count(), 0);
+  });
+
+  it('says to choose a profile when there are no credentials', async () => {
+    await fails(encryptFile(file, kms({ profile: 'empty' }), { keys: [sb.keyArn] }), 'NO_CREDENTIALS', /Select AWS Profile|--profile/);
+  });
+
+  it('refuses a disabled key, and a header whose encryption context was changed', async () => {
+    await encryptFile(file, kms(), { keys: [sb.otherKeyArn] });
+    sb.kms.setEnabled(sb.otherKeyArn, false);
+    await fails(openTextFile(file, kms()), 'KEY_UNUSABLE', /disabled/);
+    sb.kms.setEnabled(sb.otherKeyArn, true);
+    const text = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, text.replace('{"kms-envelope":"v1"}', '{"env":"prod","kms-envelope":"v1"}'));
+    await fails(openTextFile(file, kms()), 'INVALID_CIPHERTEXT', /encryption context/);
+  });
+
+  it('retries throttling and dropped connections (SDK backoff), then reports KMS unavailable with the file unchanged', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    const before = await fs.readFile(file);
+    sb.kms.log.length = 0;
+    sb.kms.injectFault({ kind: 'throttle', action: 'Decrypt', times: 1 });
+    sb.kms.injectFault({ kind: 'reset', action: 'Decrypt', times: 1 });
+    assert.equal((await openTextFile(file, kms())).plaintext, ENV);
+    assert.equal(sb.kms.count('Decrypt'), 3);
+
+    sb.kms.log.length = 0;
+    sb.kms.injectFault({ kind: 'error500', action: 'Decrypt', times: Infinity });
+    await fails(decryptFile(file, kms(), { kind: 'in-place' }), 'KMS_UNAVAILABLE', /after retries/);
+    assert.equal(sb.kms.count('Decrypt'), 3, 'bounded: maxAttempts requests');
+    assert.deepEqual(await fs.readFile(file), before);
+  });
+
+  it('gives up on a response slower than the timeout', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: Infinity, delayMs: 1500 });
+    await fails(openTextFile(file, kms({ requestTimeoutMs: 300, maxAttempts: 2 })), 'KMS_UNAVAILABLE');
+  });
+
+  it('never asks KMS about a key outside the allow-list', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.log.length = 0;
+    await fails(openTextFile(file, kms({ allowedKeys: [sb.otherKeyArn] })), 'KEY_NOT_ALLOWED', new RegExp(sb.keyArn));
+    assert.equal(sb.kms.count(), 0);
+    assert.equal((await openTextFile(file, kms({ allowedKeys: ['arn:aws:kms:us-east-1:000000000000:key/*'] }))).plaintext, ENV);
+  });
+
+  it('wraps for several keys; any one stanza decrypts', async () => {
+    await encryptFile(file, kms(), { keys: ['alias/test', 'alias/other'] });
+    assert.deepEqual(sb.kms.log.map((e) => e.action), ['GenerateDataKey', 'Encrypt']);
+    sb.kms.setPermissions('AKIAREADER000000LOCAL', ['Decrypt'], [sb.otherKeyArn]);
+    assert.equal((await openTextFile(file, kms({ profile: 'reader' }))).plaintext, ENV);
+  });
+
+  it('rewraps: adds a key with ReEncrypt (data key unchanged) and removes one', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    const body = (await fs.readFile(file, 'utf8')).split('\n').slice(5).join('\n');
+    sb.kms.log.length = 0;
+    await rewrapFile(file, kms(), { add: 'alias/other' });
+    assert.deepEqual(sb.kms.log.map((e) => e.action), ['Decrypt', 'ReEncrypt']);
+    await rewrapFile(file, kms(), { remove: sb.keyArn });
+    const text = await fs.readFile(file, 'utf8');
+    assert.equal(text.split('\n').slice(5).join('\n'), body, 'values keep their ciphertext');
+    assert.deepEqual(parseHeader(text)!.header.stanzas.map((s) => s.keyArn), [sb.otherKeyArn]);
+    assert.equal((await openTextFile(file, kms())).plaintext, ENV);
+  });
+
+  it('rotates to a new data key only for keys the user allowed or named, never a key named by the file alone', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    const before = await fs.readFile(file);
+    await fails(rotateFile(file, kms(), {}), 'KEY_NOT_ALLOWED');
+    assert.deepEqual(await fs.readFile(file), before);
+    const result = await rotateFile(file, kms({ allowedKeys: [sb.keyArn] }), {});
+    assert.deepEqual(result.keys, [sb.keyArn]);
+    const after = await fs.readFile(file, 'utf8');
+    assert.notEqual(parseHeader(after)!.header.commitment.toString('hex'), parseHeader(before.toString())!.header.commitment.toString('hex'));
+    assert.equal((await openTextFile(file, kms())).plaintext, ENV);
+  });
+
+  it('loads values exactly as dotenv.parse reads the plaintext', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    assert.deepEqual(await loadEnvFiles([file], kms()), { DB_PASSWORD: 'correct horse', API_KEY: 'sk_live_123' });
+  });
+
+  it('wipes cached data keys on clear (Lock)', async () => {
+    const p = kms();
+    await encryptFile(file, p, { keys: [sb.keyArn] });
+    await openTextFile(file, p);
+    const buffers = p.cache.rawBuffersForTest();
+    assert.ok(buffers.length > 0 && buffers.every((b) => b.some((x) => x !== 0)));
+    p.cache.clear();
+    assert.ok(buffers.every((b) => b.every((x) => x === 0)));
+    assert.equal(p.cache.size, 0);
+  });
+});
