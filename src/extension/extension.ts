@@ -1,1 +1,107 @@
-export function activate(): void {}
+/**
+ * Activation: cheap by design. Nothing here loads the AWS SDK (keys.ts requires it on first
+ * use) or reads more than the first bytes of workspace files.
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { DecryptedFs, SCHEME, toView } from './decrypted-fs';
+import { DecryptOnOpen } from './decrypt-on-open';
+import { EncryptedFiles } from './encrypted-files';
+import { Keys } from './keys';
+import { SECTION } from './settings';
+import { reportError, StatusBar, withProgress } from './ui';
+
+/** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
+const SAVE_AFTER_PAUSE_MS = 300;
+
+export interface Api {
+  /** For the test suites: how many KMS calls this window made, and the open views. */
+  readonly kmsCalls: () => number;
+  readonly openViews: () => number;
+  readonly loadedSdk: () => boolean;
+}
+
+export function activate(context: vscode.ExtensionContext): Api {
+  const log = vscode.window.createOutputChannel('KMS Envelope', { log: true });
+  const keys = new Keys(context.workspaceState, log);
+  const view = new DecryptedFs(() => keys.service(), withProgress, log);
+  const encrypted = new EncryptedFiles();
+  const status = new StatusBar();
+
+  const refreshStatus = (): void => {
+    const s = keys.settings();
+    status.update({ profile: s.profile, key: s.keyId, unlocked: keys.cachedKeys + view.openViews > 0 });
+  };
+
+  const openView = async (file: vscode.Uri): Promise<boolean> => {
+    try {
+      await view.readFile(toView(file));
+      return true;
+    } catch (err) {
+      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`);
+      return false;
+    } finally {
+      refreshStatus();
+    }
+  };
+  const decryptOnOpen = new DecryptOnOpen(() => {
+    const s = keys.settings();
+    return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns };
+  }, openView);
+
+  const pendingSaves = new Map<string, NodeJS.Timeout>();
+  context.subscriptions.push(
+    log,
+    keys,
+    view,
+    encrypted,
+    status,
+    decryptOnOpen,
+    vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
+    ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, log, refreshStatus }),
+    keys.onDidChange(refreshStatus),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SECTION)) {
+        keys.reset();
+        refreshStatus();
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => decryptOnOpen.sweep()),
+    // Save the decrypted view shortly after each pause in typing, so that VS Code's backup of
+    // unsaved edits (plaintext, under the user-data folder) never has a dirty view to copy.
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      const doc = e.document;
+      if (doc.uri.scheme !== SCHEME || e.contentChanges.length === 0) return;
+      clearTimeout(pendingSaves.get(doc.uri.path));
+      pendingSaves.set(
+        doc.uri.path,
+        setTimeout(() => {
+          pendingSaves.delete(doc.uri.path);
+          if (doc.isDirty && !doc.isClosed) void doc.save().then(undefined, (err) => reportError(err, log, 'Saving the decrypted view'));
+        }, SAVE_AFTER_PAUSE_MS),
+      );
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => {
+      if (doc.uri.scheme === SCHEME) {
+        view.forget(doc.uri.path);
+        refreshStatus();
+      }
+    }),
+    { dispose: () => pendingSaves.forEach((t) => clearTimeout(t)) },
+  );
+
+  refreshStatus();
+  decryptOnOpen.sweep();
+  void encrypted.scan();
+  log.info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted: no decrypt-on-open'})`);
+
+  return {
+    kmsCalls: () => keys.calls,
+    openViews: () => view.openViews,
+    loadedSdk: () => keys.sdkLoaded,
+  };
+}
+
+export function deactivate(): void {
+  // context.subscriptions dispose the keys and views, which wipes every data key.
+}

@@ -21,8 +21,11 @@ interface Slot {
 
 export class DataKeyCache {
   private readonly slots = new Map<string, Slot>();
+  private sweeper?: NodeJS.Timeout;
   constructor(
     private readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS,
+    /** Called when a key is added or dropped (the extension's status bar shows locked/unlocked). */
+    private readonly onChange: () => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -41,6 +44,15 @@ export class DataKeyCache {
     if (this.limits.maxAgeMs <= 0 || this.limits.maxUses <= 0) return;
     this.drop(id);
     this.slots.set(id, { dek: Buffer.from(dek), expires: this.now() + this.limits.maxAgeMs, uses: 0 });
+    // Expired keys are wiped by a timer too, not only when next asked for.
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(this.limits.maxAgeMs, 30_000)).unref();
+    this.onChange();
+  }
+
+  /** Wipes the keys that are past their age or uses. */
+  sweep(): void {
+    const now = this.now();
+    for (const [id, slot] of [...this.slots]) if (now >= slot.expires || slot.uses >= this.limits.maxUses) this.drop(id);
   }
 
   get size(): number {
@@ -58,7 +70,14 @@ export class DataKeyCache {
   }
 
   private drop(id: string): void {
-    this.slots.get(id)?.dek.fill(0);
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    slot.dek.fill(0);
     this.slots.delete(id);
+    if (this.slots.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+    this.onChange();
   }
 }

@@ -1,0 +1,38 @@
+/**
+ * The profiles of the user's shared AWS config and credentials files, with what kind of
+ * credentials each resolves to, for the profile picker. Parsing is the SDK's own
+ * (@smithy/shared-ini-file-loader), so the picker sees what the provider chain will.
+ */
+import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+
+export type ProfileKind = 'sso' | 'role' | 'process' | 'static' | 'web-identity' | 'other';
+
+export interface ProfileInfo {
+  readonly name: string;
+  readonly kind: ProfileKind;
+  readonly region?: string;
+}
+
+type Section = Record<string, string | undefined>;
+
+const kindOf = (s: Section): ProfileKind =>
+  s.sso_session || s.sso_start_url
+    ? 'sso'
+    : s.role_arn && s.web_identity_token_file
+      ? 'web-identity'
+      : s.role_arn
+        ? 'role'
+        : s.credential_process
+          ? 'process'
+          : s.aws_access_key_id
+            ? 'static'
+            : 'other';
+
+export async function listProfiles(): Promise<ProfileInfo[]> {
+  const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+  const names = [...new Set([...Object.keys(configFile), ...Object.keys(credentialsFile)])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
+  return names.map((name) => {
+    const merged: Section = { ...(credentialsFile[name] ?? {}), ...(configFile[name] ?? {}) };
+    return { name, kind: kindOf(merged), ...(merged.region ? { region: merged.region } : {}) };
+  });
+}

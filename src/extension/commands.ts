@@ -1,0 +1,264 @@
+/** The commands of the palette and the menus. Each reports its own failures (ui.reportError). */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey, FileKey } from '../core/envelope';
+import { KmsEnvelopeError } from '../core/errors';
+import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
+import { atomicWrite, readSidecar } from '../core/io';
+import { decryptFile, encryptFile, layoutFor, newFileKey, rotateFile } from '../core/operations';
+import { promises as fs } from 'node:fs';
+import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
+import type { DecryptOnOpen } from './decrypt-on-open';
+import type { EncryptedFiles } from './encrypted-files';
+import type { Keys } from './keys';
+import { PROFILE_STATE, SECTION } from './settings';
+import { reportError, withProgress } from './ui';
+
+export interface Deps {
+  readonly keys: Keys;
+  readonly view: DecryptedFs;
+  readonly encrypted: EncryptedFiles;
+  readonly decryptOnOpen: DecryptOnOpen;
+  readonly state: vscode.Memento;
+  readonly log: vscode.LogOutputChannel;
+  readonly refreshStatus: () => void;
+}
+
+const KIND_LABEL = { sso: 'SSO', role: 'assume role', process: 'credential_process', static: 'static keys', 'web-identity': 'web identity', other: '' } as const;
+
+/** The file a command is about: the explorer's argument, or the active editor's file. */
+function target(arg: unknown): vscode.Uri | undefined {
+  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+  if (!uri) return undefined;
+  return uri.scheme === SCHEME ? toFile(uri) : uri.scheme === 'file' ? uri : undefined;
+}
+
+export function registerCommands(d: Deps): vscode.Disposable[] {
+  const run =
+    (action: string, fn: (...args: unknown[]) => Promise<void>) =>
+    async (...args: unknown[]): Promise<void> => {
+      try {
+        await fn(...args);
+      } catch (err) {
+        await reportError(err, d.log, action);
+      } finally {
+        d.refreshStatus();
+      }
+    };
+  const need = (uri: vscode.Uri | undefined): vscode.Uri => {
+    if (!uri) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
+    return uri;
+  };
+  const keyToUse = (): string[] => {
+    const key = d.keys.settings().keyId;
+    if (!key) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Run KMS Envelope: Select KMS Key.');
+    return [key];
+  };
+  const saveFirst = async (uri: vscode.Uri): Promise<void> => {
+    const doc = vscode.workspace.textDocuments.find((t) => t.uri.toString() === uri.toString());
+    if (doc?.isDirty && !(await doc.save())) throw new KmsEnvelopeError('USAGE', `${path.basename(uri.path)} has unsaved changes`);
+  };
+  const unwrap = async (h: Parameters<ReturnType<Keys['service']>['unwrapWith']>[0]) => (await d.keys.service().unwrapWith(h)).dek;
+
+  /** The selection's document split into header and body, and the key that seals it (verified). */
+  async function selectionContext(editor: vscode.TextEditor, create: boolean) {
+    const doc = editor.document;
+    if (doc.uri.scheme !== 'file') throw new KmsEnvelopeError('USAGE', 'selections are encrypted in files on disk');
+    const leader = commentLeader(doc.uri.path);
+    const text = doc.getText();
+    const sidecar = leader ? undefined : await readSidecar(doc.uri.fsPath);
+    const parsed = splitDocument(text, sidecar);
+    if (parsed && parsed.header.store !== 'text') {
+      throw new KmsEnvelopeError('USAGE', `this file is encrypted as a ${parsed.header.store === 'dotenv' ? '.env' : 'whole file'}`, 'Use Open Decrypted to edit it.');
+    }
+    let key: FileKey;
+    if (parsed) {
+      key = (await withProgress('unlocking the file', () => openDocument(parsed, unwrap))).key;
+    } else if (create) {
+      const s = d.keys.settings();
+      key = await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: s.encryptionContext }));
+    } else {
+      throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
+    }
+    const headerLength = parsed ? text.length - parsed.body.length : 0;
+    const body = parsed ? parsed.body : text;
+    const ranges = editor.selections
+      .filter((s) => !s.isEmpty)
+      .map((s) => ({ start: doc.offsetAt(s.start) - headerLength, end: doc.offsetAt(s.end) - headerLength }));
+    if (ranges.length === 0) throw new KmsEnvelopeError('USAGE', 'select the text first');
+    if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
+    return { doc, leader, body, key, ranges, bom: parsed?.bom ?? '', layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
+  }
+
+  async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
+    if (!(await vscode.workspace.applyEdit(edit))) throw new KmsEnvelopeError('USAGE', 'the editor refused the change');
+  }
+
+  const commands: Record<string, (...args: unknown[]) => Promise<void>> = {
+    encryptSelection: run('Encrypt Selection', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
+      const c = await selectionContext(editor, true);
+      try {
+        const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.bom);
+        if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
+        else {
+          await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
+          await replaceDocument(c.doc, sealed.body);
+        }
+        // The secret must not stay on disk in plaintext: save now.
+        await c.doc.save();
+        await d.encrypted.check(c.doc.uri);
+        d.log.info(`encrypted ${c.ranges.length} selection(s) in ${c.doc.uri.fsPath}`);
+      } finally {
+        wipeFileKey(c.key);
+      }
+    }),
+
+    decryptSelection: run('Decrypt Selection', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
+      const c = await selectionContext(editor, false);
+      try {
+        const body = decryptRanges(c.body, c.ranges, c.key);
+        if (body === c.body) throw new KmsEnvelopeError('USAGE', 'the selection holds no encrypted text');
+        if (hasTokens(body)) {
+          const sealed = assemble('text', c.key, body, c.layout, c.bom);
+          if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
+          else {
+            await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
+            await replaceDocument(c.doc, body);
+          }
+        } else {
+          await replaceDocument(c.doc, c.bom + body);
+          if (!c.leader) await fs.unlink(c.doc.uri.fsPath + SIDECAR_SUFFIX).catch(() => undefined);
+        }
+        // Not saved: the plaintext reaches disk only if the user saves.
+        d.log.info(`decrypted selection(s) in ${c.doc.uri.fsPath} (not saved)`);
+      } finally {
+        wipeFileKey(c.key);
+      }
+    }),
+
+    encryptFile: run('Encrypt File', async (arg) => {
+      const uri = need(target(arg));
+      await saveFirst(uri);
+      const s = d.keys.settings();
+      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () =>
+        encryptFile(uri.fsPath, d.keys.service(), { keys: keyToUse(), context: s.encryptionContext }),
+      );
+      await d.encrypted.check(uri);
+      d.log.info(`encrypted ${uri.fsPath} (${kind})`);
+      if (kind === 'dotenv') d.decryptOnOpen.sweep();
+      vscode.window.setStatusBarMessage(`$(lock) ${path.basename(uri.path)} encrypted`, 4000);
+    }),
+
+    decryptFile: run('Decrypt File', async (arg) => {
+      const uri = need(target(arg));
+      const ok = await vscode.window.showWarningMessage(
+        `Decrypt ${path.basename(uri.path)} and write its plaintext to disk?`,
+        { modal: true, detail: 'The secrets will be readable by anything that can read the file, and by git if it is not ignored.' },
+        'Write Plaintext',
+      );
+      if (ok !== 'Write Plaintext') return;
+      await closeViews(uri);
+      await withProgress(`decrypting ${path.basename(uri.path)}`, () => decryptFile(uri.fsPath, d.keys.service(), { kind: 'in-place' }));
+      await d.encrypted.check(uri);
+      d.log.info(`decrypted ${uri.fsPath} to disk, after confirmation`);
+    }),
+
+    openDecrypted: run('Open Decrypted', async (arg) => {
+      const uri = need(target(arg));
+      await d.view.readFile(toView(uri)); // errors surface here, with their hints
+      await vscode.window.showTextDocument(toView(uri), { preview: false });
+    }),
+
+    openEncrypted: run('Open Encrypted', async (arg) => {
+      const uri = need(target(arg));
+      d.decryptOnOpen.keepCiphertext(uri);
+      await vscode.window.showTextDocument(uri, { preview: false });
+    }),
+
+    rotateDataKey: run('Rotate Data Key', async (arg) => {
+      const uri = need(target(arg));
+      await saveFirst(toView(uri));
+      const s = d.keys.settings();
+      const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () =>
+        rotateFile(uri.fsPath, d.keys.service(), { keys: s.keyId ? [s.keyId] : [] }),
+      );
+      for (const k of result.refused) void vscode.window.showWarningMessage(`KMS Envelope: not wrapping the new data key for ${k}: the file names it but it is not in kmsEnvelope.allowedKeys.`);
+      d.log.info(`rotated the data key of ${uri.fsPath}: ${result.keys.join(', ')}`);
+      vscode.window.setStatusBarMessage(`$(key) new data key for ${path.basename(uri.path)}`, 4000);
+    }),
+
+    selectProfile: run('Select AWS Profile', async () => {
+      const profiles = await d.keys.load().listProfiles();
+      const current = d.keys.settings().profile;
+      type Item = vscode.QuickPickItem & { profile?: string };
+      const items: Item[] = [
+        { label: '$(globe) Default credential chain', description: 'environment, AWS_PROFILE, default profile, SSO, metadata', profile: undefined },
+        ...profiles.map((p) => ({ label: p.name, description: KIND_LABEL[p.kind], detail: p.region ? `region ${p.region}` : undefined, profile: p.name, picked: p.name === current })),
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'KMS Envelope: AWS profile for this workspace', placeHolder: current ? `current: ${current}` : 'current: default credential chain' });
+      if (!pick) return;
+      await d.state.update(PROFILE_STATE, pick.profile);
+      d.keys.reset(); // new credentials: forget the data keys the old ones unwrapped
+      d.log.info(`profile: ${pick.profile ?? '(default chain)'}`);
+    }),
+
+    selectKey: run('Select KMS Key', async () => {
+      type Item = vscode.QuickPickItem & { key?: string };
+      const qp = vscode.window.createQuickPick<Item>();
+      qp.title = 'KMS Envelope: KMS key for new encryptions';
+      qp.busy = true;
+      const manual: Item = { label: '$(edit) Enter a key ARN or alias…', alwaysShow: true };
+      qp.items = [manual];
+      qp.show();
+      d.keys
+        .listAliases()
+        .then((aliases) => {
+          qp.items = [...aliases.map((a) => ({ label: a.alias, description: a.keyId, key: a.alias })), manual];
+        })
+        .catch((err) => void reportError(err, d.log, 'Listing KMS aliases'))
+        .finally(() => (qp.busy = false));
+      const pick = await new Promise<Item | undefined>((resolve) => {
+        qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+        qp.onDidHide(() => resolve(undefined));
+      });
+      qp.dispose();
+      if (!pick) return;
+      const key =
+        pick.key ??
+        (await vscode.window.showInputBox({
+          title: 'KMS key',
+          prompt: 'Key ARN, key id, alias name (alias/…) or alias ARN',
+          validateInput: (v) => (/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+|alias\/\S+|[0-9a-f-]{36}|mrk-[0-9a-f]{32})$/.test(v.trim()) ? undefined : 'not a KMS key id, ARN or alias'),
+        }));
+      if (!key) return;
+      const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await vscode.workspace.getConfiguration(SECTION).update('keyId', key.trim(), target);
+      d.log.info(`key: ${key.trim()}`);
+    }),
+
+    lock: run('Lock', async () => {
+      const keys = d.keys.cachedKeys + d.view.openViews;
+      await closeViews();
+      d.view.forgetAll();
+      d.keys.reset();
+      d.log.info('locked: every data key wiped');
+      vscode.window.setStatusBarMessage(`$(lock) KMS Envelope locked (${keys} data key${keys === 1 ? '' : 's'} wiped)`, 4000);
+    }),
+  };
+
+  /** Closes the decrypted views (of one file, or all). */
+  async function closeViews(file?: vscode.Uri): Promise<void> {
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && (!file || t.input.uri.path === file.path));
+    if (tabs.length) await vscode.window.tabGroups.close(tabs);
+    if (file) d.view.forget(file.path);
+  }
+
+  return Object.entries(commands).map(([name, fn]) => vscode.commands.registerCommand(`kmsEnvelope.${name}`, fn));
+}
+

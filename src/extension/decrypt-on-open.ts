@@ -1,0 +1,68 @@
+/**
+ * Decrypt-on-open: when a `.env` (by the patterns setting) that carries a kms-envelope header
+ * opens in a tab of a trusted workspace, the tab is replaced by the decrypted view in the same
+ * group and position. KMS is never called in an untrusted workspace without a command.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { kindOf } from '../core/operations';
+import { toView } from './decrypted-fs';
+import { matchesPattern } from './settings';
+
+export class DecryptOnOpen implements vscode.Disposable {
+  private readonly subscription: vscode.Disposable;
+  /** Files the user asked to see as ciphertext (Open Encrypted), until their tab closes. */
+  private readonly showCiphertext = new Set<string>();
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly enabled: () => { on: boolean; patterns: string[] },
+    private readonly openView: (file: vscode.Uri) => Promise<boolean>,
+  ) {
+    this.subscription = vscode.window.tabGroups.onDidChangeTabs((e) => {
+      for (const tab of [...e.opened, ...e.changed]) void this.consider(tab);
+      for (const tab of e.closed) if (tab.input instanceof vscode.TabInputText) this.showCiphertext.delete(tab.input.uri.path);
+    });
+  }
+
+  /** Looks at the tabs already open when the extension starts. */
+  sweep(): void {
+    for (const group of vscode.window.tabGroups.all) for (const tab of group.tabs) void this.consider(tab);
+  }
+
+  keepCiphertext(file: vscode.Uri): void {
+    this.showCiphertext.add(file.path);
+  }
+
+  private async consider(tab: vscode.Tab): Promise<void> {
+    if (!(tab.input instanceof vscode.TabInputText)) return;
+    const uri = tab.input.uri;
+    const { on, patterns } = this.enabled();
+    if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;
+    if (this.showCiphertext.has(uri.path) || this.busy.has(uri.path)) return;
+    if (!matchesPattern(path.basename(uri.path), patterns)) return;
+    if ((await kindOf(uri.fsPath).catch(() => 'plain')) !== 'dotenv') return;
+    this.busy.add(uri.path);
+    try {
+      await this.replace(tab, uri);
+    } finally {
+      this.busy.delete(uri.path);
+    }
+  }
+
+  private async replace(tab: vscode.Tab, uri: vscode.Uri): Promise<void> {
+    const index = tab.group.tabs.indexOf(tab);
+    if (!(await this.openView(uri))) {
+      this.showCiphertext.add(uri.path); // a failure was reported; do not retry in a loop
+      return;
+    }
+    const editor = await vscode.window.showTextDocument(toView(uri), { viewColumn: tab.group.viewColumn, preview: tab.isPreview, preserveFocus: !tab.isActive });
+    const stale = tab.group.tabs.find((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString());
+    if (stale) await vscode.window.tabGroups.close(stale, true);
+    if (index >= 0 && editor) await vscode.commands.executeCommand('moveActiveEditor', { to: 'position', by: 'tab', value: index + 1 });
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+}

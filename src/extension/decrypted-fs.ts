@@ -1,0 +1,177 @@
+/**
+ * The decrypted view: a FileSystemProvider on the `kms-envelope` scheme that mirrors `file:`
+ * paths. Reading decrypts (one KMS call, none while the data key is cached); writing
+ * re-encrypts in memory with the data key kept for the open view (no KMS call) and replaces
+ * the file atomically; unchanged values keep their ciphertext. Plaintext exists only in this
+ * process's memory. Modelled on the VS Code samples' fsprovider-sample.
+ */
+import { promises as fs, watch, FSWatcher } from 'node:fs';
+import * as vscode from 'vscode';
+import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
+import { KmsEnvelopeError } from '../core/errors';
+import type { HeaderLayout, Store } from '../core/header';
+import { atomicWrite } from '../core/io';
+import { kindOf, openTextFile } from '../core/operations';
+import { openFileStream, sealFileStream } from '../core/whole-file';
+import { createReadStream } from 'node:fs';
+import type { KeyService } from '../core/kms/key-service';
+
+export const SCHEME = 'kms-envelope';
+
+export const toView = (file: vscode.Uri): vscode.Uri => vscode.Uri.from({ scheme: SCHEME, path: file.path });
+export const toFile = (view: vscode.Uri): vscode.Uri => vscode.Uri.file(view.path);
+
+interface Session {
+  readonly store: Store;
+  readonly key: FileKey;
+  reuse: ReuseMap;
+  readonly layout: HeaderLayout;
+  plaintext: Uint8Array;
+  /** mtime of the encrypted file when the plaintext was read or written. */
+  mtime: number;
+}
+
+export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable {
+  private readonly sessions = new Map<string, Session>();
+  private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.emitter.event;
+
+  constructor(
+    private readonly keys: () => KeyService,
+    private readonly withProgress: <T>(title: string, task: () => Promise<T>) => Promise<T>,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get openViews(): number {
+    return this.sessions.size;
+  }
+
+  watch(uri: vscode.Uri): vscode.Disposable {
+    let watcher: FSWatcher | undefined;
+    try {
+      // A change on disk (git pull, the CLI, another window) refreshes a view that is not dirty;
+      // VS Code's own conflict flow takes over for one that is.
+      watcher = watch(uri.path, () => void this.onDiskChange(uri));
+    } catch {
+      watcher = undefined;
+    }
+    return new vscode.Disposable(() => watcher?.close());
+  }
+
+  private async onDiskChange(uri: vscode.Uri): Promise<void> {
+    const session = this.sessions.get(uri.path);
+    const stat = await fs.stat(uri.path).catch(() => undefined);
+    if (session && stat && stat.mtimeMs !== session.mtime) this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
+    const st = await fs.stat(uri.path).catch(() => {
+      throw vscode.FileSystemError.FileNotFound(uri);
+    });
+    const session = this.sessions.get(uri.path);
+    return {
+      type: vscode.FileType.File,
+      ctime: st.ctimeMs,
+      mtime: st.mtimeMs,
+      size: session?.plaintext.length ?? st.size,
+      ...(session?.store === 'text' ? { permissions: vscode.FilePermission.Readonly } : {}),
+    };
+  }
+
+  async readFile(uri: vscode.Uri): Promise<Uint8Array> {
+    const file = uri.path;
+    const st = await fs.stat(file).catch(() => {
+      throw vscode.FileSystemError.FileNotFound(uri);
+    });
+    const current = this.sessions.get(file);
+    if (current && current.mtime === st.mtimeMs) return current.plaintext;
+    const session = await this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs));
+    this.forget(file);
+    this.sessions.set(file, session);
+    this.log.info(`opened ${file} decrypted (${session.store})`);
+    return session.plaintext;
+  }
+
+  private async open(file: string, mtime: number): Promise<Session> {
+    const kind = await kindOf(file);
+    if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
+    if (kind === 'file') {
+      const source = createReadStream(file);
+      try {
+        const opened = await openFileStream(source, async (h) => (await this.keys().unwrapWith(h)).dek);
+        const parts: Buffer[] = [];
+        try {
+          for await (const p of opened.plaintext) parts.push(p);
+        } catch (err) {
+          wipeFileKey(opened.key);
+          throw err;
+        }
+        return { store: 'file', key: opened.key, reuse: new Map(), layout: { leader: '#', eol: '\n' }, plaintext: Buffer.concat(parts), mtime };
+      } finally {
+        source.destroy();
+      }
+    }
+    const opened = await openTextFile(file, this.keys());
+    return { store: opened.store, key: opened.key, reuse: opened.reuse, layout: opened.layout, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
+  }
+
+  async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
+    const file = uri.path;
+    const session = this.sessions.get(file);
+    if (!session) {
+      throw options.create ? vscode.FileSystemError.NoPermissions('create the file, then encrypt it with KMS Envelope: Encrypt File') : vscode.FileSystemError.FileNotFound(uri);
+    }
+    if (session.store !== 'dotenv' && session.store !== 'file') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
+    // Sealing is local: the data key of the open view is kept, so a save never waits on KMS.
+    if (session.store === 'file') {
+      await atomicWrite(file, sealFileStream([content], session.key));
+    } else {
+      const text = new TextDecoder().decode(content);
+      const sealed = sealDotenv(text, session.key, { layout: session.layout, reuse: session.reuse });
+      // Read back what we are about to write, with the same key: the reuse map for the next
+      // save, and proof that the file on disk will decrypt to exactly this text.
+      const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek));
+      if (check.plaintext !== text) throw new Error('internal error: the re-encrypted file does not read back');
+      wipeFileKey(check.key);
+      await atomicWrite(file, joinSealed(sealed));
+      session.reuse = check.reuse;
+    }
+    session.plaintext = content;
+    session.mtime = (await fs.stat(file)).mtimeMs;
+    this.log.info(`saved ${file} encrypted (no KMS call)`);
+    this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  /** Drops the plaintext and wipes the data key of one view (its editor was closed). */
+  forget(file: string): void {
+    const s = this.sessions.get(file);
+    if (!s) return;
+    wipeFileKey(s.key);
+    s.plaintext = new Uint8Array(0);
+    this.sessions.delete(file);
+  }
+
+  /** Wipes every view's data key and plaintext (Lock). */
+  forgetAll(): void {
+    for (const file of [...this.sessions.keys()]) this.forget(file);
+  }
+
+  readDirectory(): [string, vscode.FileType][] {
+    return [];
+  }
+  createDirectory(): void {
+    throw vscode.FileSystemError.NoPermissions('the decrypted view holds single files');
+  }
+  delete(): void {
+    throw vscode.FileSystemError.NoPermissions('delete the encrypted file instead');
+  }
+  rename(): void {
+    throw vscode.FileSystemError.NoPermissions('rename the encrypted file instead');
+  }
+
+  dispose(): void {
+    this.forgetAll();
+    this.emitter.dispose();
+  }
+}
+

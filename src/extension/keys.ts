@@ -1,0 +1,84 @@
+/**
+ * KMS access for the extension: the AWS SDK is required from its own bundle on first use, and
+ * one provider (with one data-key cache) serves every command and view until the settings
+ * change or the user locks.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type * as Runtime from './kms-runtime';
+import { readSettings, Settings } from './settings';
+
+type Provider = InstanceType<typeof Runtime.KmsKeyProvider>;
+
+export class Keys implements vscode.Disposable {
+  private runtime?: typeof Runtime;
+  private provider?: Provider;
+  private pastCalls = 0;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when data keys were cached or wiped (for the status bar). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly state: vscode.Memento, private readonly log: vscode.LogOutputChannel) {}
+
+  settings(): Settings {
+    return readSettings(this.state);
+  }
+
+  /** Loads the SDK bundle (once). */
+  load(): typeof Runtime {
+    if (!this.runtime) {
+      const started = Date.now();
+      // A runtime path, so that esbuild leaves the SDK bundle out of the entry bundle.
+      this.runtime = require(path.join(__dirname, 'kms-runtime.js')) as typeof Runtime;
+      this.log.info(`loaded the AWS SDK in ${Date.now() - started} ms`);
+    }
+    return this.runtime;
+  }
+
+  service(): Provider {
+    if (!this.provider) {
+      const s = this.settings();
+      const rt = this.load();
+      this.provider = new rt.KmsKeyProvider({
+        profile: s.profile,
+        region: s.region,
+        allowedKeys: s.allowedKeys,
+        cache: new rt.DataKeyCache({ maxAgeMs: s.cacheMaxAgeSeconds * 1000, maxUses: 10_000 }, () => this.changed.fire()),
+      });
+      this.log.info(`KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}`);
+    }
+    return this.provider;
+  }
+
+  listAliases(): ReturnType<Provider['listAliases']> {
+    this.service();
+    return this.provider!.listAliases();
+  }
+
+  get sdkLoaded(): boolean {
+    return this.runtime !== undefined;
+  }
+
+  /** KMS calls made from this window since activation. */
+  get calls(): number {
+    return this.pastCalls + (this.provider?.calls ?? 0);
+  }
+
+  get cachedKeys(): number {
+    return this.provider?.cache.size ?? 0;
+  }
+
+  /** Wipes every cached data key and forgets the provider (settings are read again on next use). */
+  reset(): void {
+    this.pastCalls += this.provider?.calls ?? 0;
+    this.provider?.cache.clear();
+    this.provider?.destroy();
+    this.provider = undefined;
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.reset();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * What the user sees: errors that say what to do (with a button that does it), progress while
+ * KMS works, and the status bar item. Messages come from KmsEnvelopeErrors, which never carry
+ * plaintext; anything else is reported by its type only.
+ */
+import * as vscode from 'vscode';
+import { KmsEnvelopeError } from '../core/errors';
+
+export const withProgress = <T>(title: string, task: () => Promise<T>): Promise<T> =>
+  Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KMS Envelope: ${title}…` }, task));
+
+/** The text of an error that is safe to show and log. */
+export function describeError(err: unknown): string {
+  if (err instanceof KmsEnvelopeError) return err.hint ? `${err.message}. ${err.hint}` : err.message;
+  if (err instanceof vscode.FileSystemError) return err.message;
+  // The detail of an unexpected error could quote file content: name only its type.
+  const e = err as { name?: string; code?: string };
+  return `unexpected ${e?.name ?? 'error'}${e?.code ? ` (${e.code})` : ''}; see the KMS Envelope log`;
+}
+
+/** The underlying KmsEnvelopeError of an error that crossed the FileSystemProvider boundary. */
+export function unwrapError(err: unknown): unknown {
+  if (err instanceof KmsEnvelopeError) return err;
+  const cause = (err as { cause?: unknown })?.cause;
+  return cause instanceof KmsEnvelopeError ? cause : err;
+}
+
+export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string): Promise<void> {
+  const e = unwrapError(err);
+  const text = `${action} failed: ${describeError(e)}`;
+  log.error(text);
+  if (!(e instanceof KmsEnvelopeError)) {
+    const x = e as { name?: string; code?: string };
+    log.error(`${action}: ${x?.name ?? typeof e} ${x?.code ?? ''}`);
+  }
+  const buttons: string[] = [];
+  if (e instanceof KmsEnvelopeError) {
+    if (e.code === 'SSO_EXPIRED') buttons.push('Run aws sso login');
+    if (e.code === 'NO_CREDENTIALS' || e.code === 'ACCESS_DENIED' || e.code === 'SSO_EXPIRED') buttons.push('Select AWS Profile');
+    if (e.code === 'KEY_NOT_ALLOWED' || e.code === 'CONFIG') buttons.push('Open Settings');
+  }
+  const choice = await vscode.window.showErrorMessage(`KMS Envelope: ${text}`, ...buttons);
+  if (choice === 'Run aws sso login' && e instanceof KmsEnvelopeError) {
+    const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
+    terminal.show();
+    terminal.sendText(`aws sso login${e.profile ? ` --profile ${e.profile}` : ''}`);
+  } else if (choice === 'Select AWS Profile') {
+    await vscode.commands.executeCommand('kmsEnvelope.selectProfile');
+  } else if (choice === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'kmsEnvelope');
+  }
+}
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('kmsEnvelope.status', vscode.StatusBarAlignment.Right, 100);
+
+  constructor() {
+    this.item.name = 'KMS Envelope';
+    this.item.command = 'kmsEnvelope.selectProfile';
+  }
+
+  update(state: { profile?: string; key?: string; unlocked: boolean }): void {
+    const key = state.key ? state.key.replace(/^arn:aws[a-z-]*:kms:[^:]+:\d+:key\//, 'key/') : 'no key';
+    this.item.text = `$(${state.unlocked ? 'unlock' : 'lock'}) ${state.profile ?? 'default'} · ${key}`;
+    this.item.tooltip = new vscode.MarkdownString(
+      `**KMS Envelope**\n\nProfile: \`${state.profile ?? 'default credential chain'}\`\n\nKey: \`${state.key ?? 'none chosen'}\`\n\n` +
+        (state.unlocked ? 'Data keys are in memory: run *KMS Envelope: Lock* to wipe them.' : 'No data key in memory.'),
+    );
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+/** The sample workspace the extension suites and the UI test run in. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
+import { encryptFile } from '../../src/core/operations';
+import type { Sandbox } from '../support/aws-sandbox';
+
+/** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
+export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET'];
+
+export const FILES: Record<string, string> = {
+  'app/.env': '# application settings\nDB_HOST=localhost\nDB_PASSWORD="hunter2-ALPHA"\nexport API_KEY=sk-live-BRAVO # billing\n',
+  'rotate/.env.production': 'ROTATED=rotated-secret-INDIA\n',
+  'denied/.env': 'SECRET=denied-secret-JULIET\n',
+  'config.yaml': 'db:\n  user: admin\n  password: yaml-secret-CHARLIE\n',
+  'settings.json': '{\n  "token": "json-secret-KILO"\n}\n',
+  'new.env': 'TOKEN=fresh-secret-ECHO\n',
+  'cert.pem': '-----BEGIN PRIVATE KEY-----\npem-secret-FOXTROT\n-----END PRIVATE KEY-----\n',
+  'to-decrypt.env': 'VISIBLE=decrypt-to-disk-LIMA\n',
+  'README.md': '# Sample workspace\n',
+};
+
+/** Writes the workspace; the files that start encrypted are encrypted here, with the core. */
+export async function makeWorkspace(dir: string, sb: Sandbox): Promise<string> {
+  for (const [rel, text] of Object.entries(FILES)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+  }
+  // The sandbox env is not applied to this process: pass the profile's files explicitly.
+  const saved = { ...process.env };
+  Object.assign(process.env, sb.env);
+  try {
+    const kms = new KmsKeyProvider({ profile: 'default' });
+    for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encryptFile(path.join(dir, rel), kms, { keys: ['alias/test'] });
+    await encryptFile(path.join(dir, 'denied/.env'), kms, { keys: ['alias/other'] });
+    kms.destroy();
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  sb.kms.log.length = 0;
+  return dir;
+}
