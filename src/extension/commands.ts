@@ -155,9 +155,11 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       vscode.window.setStatusBarMessage(`$(lock) ${path.basename(uri.path)} encrypted`, 4000);
     }),
 
-    decryptFile: run('Decrypt File', async (arg) => {
+    decryptFile: run('Decrypt File', async (arg, options) => {
       const uri = need(target(arg));
-      const ok = await vscode.window.showWarningMessage(
+      // Automation (tasks, tests) may pass { confirmed: true }; the explorer passes an array here.
+      const confirmed = typeof options === 'object' && options !== null && !Array.isArray(options) && (options as { confirmed?: unknown }).confirmed === true;
+      const ok = confirmed ? 'Write Plaintext' : await vscode.window.showWarningMessage(
         `Decrypt ${path.basename(uri.path)} and write its plaintext to disk?`,
         { modal: true, detail: 'The secrets will be readable by anything that can read the file, and by git if it is not ignored.' },
         'Write Plaintext',

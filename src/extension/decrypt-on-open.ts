@@ -41,10 +41,9 @@ export class DecryptOnOpen implements vscode.Disposable {
     if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;
     if (this.showCiphertext.has(uri.path) || this.busy.has(uri.path)) return;
     if (!matchesPattern(path.basename(uri.path), patterns)) return;
-    if ((await kindOf(uri.fsPath).catch(() => 'plain')) !== 'dotenv') return;
-    this.busy.add(uri.path);
+    this.busy.add(uri.path); // before any await: tab events come in bursts
     try {
-      await this.replace(tab, uri);
+      if ((await kindOf(uri.fsPath).catch(() => 'plain')) === 'dotenv') await this.replace(tab, uri);
     } finally {
       this.busy.delete(uri.path);
     }
@@ -56,10 +55,13 @@ export class DecryptOnOpen implements vscode.Disposable {
       this.showCiphertext.add(uri.path); // a failure was reported; do not retry in a loop
       return;
     }
-    const editor = await vscode.window.showTextDocument(toView(uri), { viewColumn: tab.group.viewColumn, preview: tab.isPreview, preserveFocus: !tab.isActive });
-    const stale = tab.group.tabs.find((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString());
-    if (stale) await vscode.window.tabGroups.close(stale, true);
-    if (index >= 0 && editor) await vscode.commands.executeCommand('moveActiveEditor', { to: 'position', by: 'tab', value: index + 1 });
+    const column = tab.group.viewColumn;
+    await vscode.window.showTextDocument(toView(uri), { viewColumn: column, preview: tab.isPreview, preserveFocus: !tab.isActive });
+    // Tab objects are snapshots: look the ciphertext tab up again before closing it.
+    const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
+    const ciphertext = group?.tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString()) ?? [];
+    if (ciphertext.length) await vscode.window.tabGroups.close(ciphertext, true);
+    if (index >= 0 && tab.isActive) await vscode.commands.executeCommand('moveActiveEditor', { to: 'position', by: 'tab', value: index + 1 });
   }
 
   dispose(): void {

@@ -33,6 +33,7 @@ interface Session {
 
 export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable {
   private readonly sessions = new Map<string, Session>();
+  private readonly opening = new Map<string, Promise<Session>>();
   private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.emitter.event;
 
@@ -85,11 +86,20 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     });
     const current = this.sessions.get(file);
     if (current && current.mtime === st.mtimeMs) return current.plaintext;
-    const session = await this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs));
-    this.forget(file);
-    this.sessions.set(file, session);
-    this.log.info(`opened ${file} decrypted (${session.store})`);
-    return session.plaintext;
+    // One decryption per file at a time: the prefetch and the editor's own read share it.
+    const key = `${file}\0${st.mtimeMs}`;
+    let pending = this.opening.get(key);
+    if (!pending) {
+      pending = this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs)).then((session) => {
+        this.forget(file);
+        this.sessions.set(file, session);
+        this.log.info(`opened ${file} decrypted (${session.store})`);
+        return session;
+      });
+      this.opening.set(key, pending);
+      void pending.finally(() => this.opening.delete(key)).catch(() => undefined);
+    }
+    return (await pending).plaintext;
   }
 
   private async open(file: string, mtime: number): Promise<Session> {

@@ -9,7 +9,7 @@ import { DecryptOnOpen } from './decrypt-on-open';
 import { EncryptedFiles } from './encrypted-files';
 import { Keys } from './keys';
 import { SECTION } from './settings';
-import { reportError, StatusBar, withProgress } from './ui';
+import { lastReportedError, reportError, StatusBar, withProgress } from './ui';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
 const SAVE_AFTER_PAUSE_MS = 300;
@@ -19,6 +19,7 @@ export interface Api {
   readonly kmsCalls: () => number;
   readonly openViews: () => number;
   readonly loadedSdk: () => boolean;
+  readonly lastError: () => { code?: string; message: string } | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -81,6 +82,15 @@ export function activate(context: vscode.ExtensionContext): Api {
         }, SAVE_AFTER_PAUSE_MS),
       );
     }),
+    // A view's data key and plaintext are wiped as soon as no tab shows it (VS Code keeps
+    // closed documents around for a while, so onDidCloseTextDocument comes late).
+    vscode.window.tabGroups.onDidChangeTabs((e) => {
+      const shown = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME ? [t.input.uri.path] : [])));
+      for (const t of e.closed) {
+        if (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && !shown.has(t.input.uri.path)) view.forget(t.input.uri.path);
+      }
+      refreshStatus();
+    }),
     vscode.workspace.onDidCloseTextDocument((doc) => {
       if (doc.uri.scheme === SCHEME) {
         view.forget(doc.uri.path);
@@ -99,6 +109,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     kmsCalls: () => keys.calls,
     openViews: () => view.openViews,
     loadedSdk: () => keys.sdkLoaded,
+    lastError: lastReportedError,
   };
 }
 

@@ -25,9 +25,15 @@ export function unwrapError(err: unknown): unknown {
   return cause instanceof KmsEnvelopeError ? cause : err;
 }
 
+let last: { code?: string; message: string } | undefined;
+/** The last error reported to the user (for the test suites, which cannot read notifications). */
+export const lastReportedError = () => last;
+
+/** Shows an error with the buttons that fix it; returns once shown, without waiting for a click. */
 export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string): Promise<void> {
   const e = unwrapError(err);
   const text = `${action} failed: ${describeError(e)}`;
+  last = { code: e instanceof KmsEnvelopeError ? e.code : undefined, message: text };
   log.error(text);
   if (!(e instanceof KmsEnvelopeError)) {
     const x = e as { name?: string; code?: string };
@@ -39,7 +45,10 @@ export async function reportError(err: unknown, log: vscode.LogOutputChannel, ac
     if (e.code === 'NO_CREDENTIALS' || e.code === 'ACCESS_DENIED' || e.code === 'SSO_EXPIRED') buttons.push('Select AWS Profile');
     if (e.code === 'KEY_NOT_ALLOWED' || e.code === 'CONFIG') buttons.push('Open Settings');
   }
-  const choice = await vscode.window.showErrorMessage(`KMS Envelope: ${text}`, ...buttons);
+  void vscode.window.showErrorMessage(`KMS Envelope: ${text}`, ...buttons).then((choice) => act(choice, e));
+}
+
+async function act(choice: string | undefined, e: unknown): Promise<void> {
   if (choice === 'Run aws sso login' && e instanceof KmsEnvelopeError) {
     const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
     terminal.show();

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as vscode from 'vscode';
+import { FILES } from '../workspace';
+import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
+import { openTextFile } from '../../../src/core/operations';
+import { joinSealed, sealDotenv, wipeFileKey } from '../../../src/core/envelope';
+import { atomicWrite } from '../../../src/core/io';
+import { activeUri, api, cli, closeAll, file, kms, sleep, until } from './helpers';
+
+const viewEditor = (rel: string) =>
+  vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path);
+const tabsOf = (rel: string) =>
+  vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.path === file(rel).path);
+const tokenOf = (text: string, name: string) => new RegExp(`${name}=(ENC\\[[^\\]]+\\])`).exec(text)?.[1];
+
+describe('decrypt-on-open and the decrypted view', () => {
+  before(closeAll);
+  beforeEach(() => kms.clearLog());
+
+  it('replaces the ciphertext tab of an encrypted .env with the decrypted view, in the same group, language kept, with one KMS Decrypt', async () => {
+    await vscode.window.showTextDocument(file('app/.env'), { viewColumn: vscode.ViewColumn.One, preview: false });
+    const editor = await until('the decrypted view', () => viewEditor('app/.env'));
+    assert.equal(editor.document.getText(), FILES['app/.env']);
+    assert.equal(editor.viewColumn, vscode.ViewColumn.One);
+    assert.equal(editor.document.languageId, 'properties', 'the language VS Code gives .env files');
+    await until('the ciphertext tab to close', () => tabsOf('app/.env').every((t) => (t.input as vscode.TabInputText).uri.scheme === 'kms-envelope'));
+    assert.equal(tabsOf('app/.env').length, 1);
+    assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt']);
+  });
+
+  it('saves through the provider a moment after typing stops: ciphertext on disk, unchanged values keep their bytes, no KMS call; the CLI reads it back', async () => {
+    const editor = viewEditor('app/.env')!;
+    const before = await fs.readFile(file('app/.env').fsPath, 'utf8');
+    // type like a person: a few edits with short pauses
+    for (const piece of ['NEW_TOKEN=', 'typed-', 'secret-', 'GOLF\n']) {
+      await editor.edit((b) => b.insert(new vscode.Position(editor.document.lineCount - 1, editor.document.lineAt(editor.document.lineCount - 1).text.length), piece));
+      await sleep(120);
+    }
+    await until('the automatic save', () => !editor.document.isDirty, 5000);
+    const after = await fs.readFile(file('app/.env').fsPath, 'utf8');
+    assert.ok(!after.includes('typed-secret-GOLF') && !after.includes('hunter2-ALPHA'));
+    assert.equal(tokenOf(after, 'DB_PASSWORD'), tokenOf(before, 'DB_PASSWORD'), 'unchanged value keeps its ciphertext');
+    assert.equal(tokenOf(after, 'API_KEY'), tokenOf(before, 'API_KEY'));
+    assert.ok(tokenOf(after, 'NEW_TOKEN'));
+    assert.equal(await kms.count(), 0, 'a save needs no KMS call');
+    const read = await cli(['decrypt', 'app/.env', '--stdout']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(read.stdout, editor.document.getText());
+  });
+
+  it('never leaves a decrypted view dirty long enough for VS Code to back it up', async () => {
+    const editor = viewEditor('app/.env')!;
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'HOTEL=typed-secret-HOTEL\n'));
+    await sleep(3000); // longer than VS Code's backup delay (~1 s, 2 s with auto-save): the runner's scan checks Backups/
+    assert.equal(editor.document.isDirty, false);
+  });
+
+  it('makes no KMS call to re-open while the data key is cached', async () => {
+    await closeAll();
+    await until('the view to be forgotten', async () => (await api()).openViews() === 0);
+    await kms.clearLog();
+    await vscode.window.showTextDocument(file('app/.env'));
+    await until('the decrypted view', () => viewEditor('app/.env'));
+    assert.equal(await kms.count(), 0);
+  });
+
+  it('follows a change made on disk (a git pull) into a view without unsaved edits', async () => {
+    const editor = viewEditor('app/.env')!;
+    // a teammate's edit: decrypted, changed and re-encrypted outside VS Code, written atomically
+    const provider = new KmsKeyProvider({ profile: 'default' });
+    const opened = await openTextFile(file('app/.env').fsPath, provider);
+    const changed = opened.plaintext.replace('DB_HOST=localhost', 'DB_HOST=db.internal');
+    await atomicWrite(file('app/.env').fsPath, joinSealed(sealDotenv(changed, opened.key, { layout: opened.layout, reuse: opened.reuse })));
+    wipeFileKey(opened.key);
+    provider.destroy();
+    await until('the view to show the change', () => editor.document.getText().includes('DB_HOST=db.internal'), 10_000);
+    assert.equal(editor.document.getText(), changed);
+  });
+
+  it('Open Encrypted shows the ciphertext, and Open Decrypted the plaintext again', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.openEncrypted');
+    await until('the ciphertext editor', () => activeUri()?.scheme === 'file' && activeUri()!.path === file('app/.env').path);
+    assert.match(vscode.window.activeTextEditor!.document.getText(), /^# kms-envelope v1 dotenv\n/);
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
+    await closeAll();
+  });
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { existsSync, promises as fs } from 'node:fs';
+import * as vscode from 'vscode';
+import { FILES } from '../workspace';
+import { activeUri, api, cli, closeAll, file, kms, sleep, until } from './helpers';
+
+const disk = (rel: string) => fs.readFile(file(rel).fsPath, 'utf8');
+const select = (editor: vscode.TextEditor, needle: string) => {
+  const start = editor.document.getText().indexOf(needle);
+  assert.ok(start >= 0, needle);
+  editor.selection = new vscode.Selection(editor.document.positionAt(start), editor.document.positionAt(start + needle.length));
+};
+
+describe('commands', () => {
+  beforeEach(async () => {
+    await closeAll();
+    await kms.clearLog();
+  });
+
+  it('Encrypt File encrypts a plaintext .env in place with one GenerateDataKey', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('new.env'));
+    const text = await disk('new.env');
+    assert.match(text, /^# kms-envelope v1 dotenv\n/);
+    assert.ok(!text.includes('fresh-secret-ECHO'));
+    assert.deepEqual((await kms.log()).map((e) => e.action), ['GenerateDataKey']);
+    assert.equal((await cli(['get', 'new.env', 'TOKEN'])).stdout, 'fresh-secret-ECHO\n');
+  });
+
+  it('Encrypt File encrypts any other file whole, and Open Decrypted shows it', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('cert.pem'));
+    assert.match(await disk('cert.pem'), /^# kms-envelope v1 file\n/);
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('cert.pem'));
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
+    assert.equal(vscode.window.activeTextEditor!.document.getText(), FILES['cert.pem']);
+  });
+
+  it('Encrypt Selection replaces the selection by a token, adds the header and saves; Decrypt Selection brings it back', async () => {
+    const editor = await vscode.window.showTextDocument(file('config.yaml'));
+    select(editor, 'yaml-secret-CHARLIE');
+    await vscode.commands.executeCommand('kmsEnvelope.encryptSelection');
+    const text = await disk('config.yaml');
+    assert.match(text, /^# kms-envelope v1 text\n/);
+    assert.match(text, /\n {2}password: ENC\[kmsenv:v1:[\w-]+\]\n$/);
+    assert.ok(!text.includes('yaml-secret-CHARLIE'));
+    assert.equal(editor.document.isDirty, false);
+    assert.equal((await cli(['decrypt', 'config.yaml', '--stdout'])).stdout, FILES['config.yaml']);
+
+    select(editor, /ENC\[[^\]]+\]/.exec(editor.document.getText())![0]);
+    await vscode.commands.executeCommand('kmsEnvelope.decryptSelection');
+    assert.equal(editor.document.getText(), FILES['config.yaml'], 'header removed with the last token');
+    assert.ok(editor.document.isDirty, 'the plaintext is not saved unless the user saves');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.match(await disk('config.yaml'), /^# kms-envelope v1 text\n/);
+  });
+
+  it('Encrypt Selection in JSON keeps the header in a sidecar file', async () => {
+    const editor = await vscode.window.showTextDocument(file('settings.json'));
+    select(editor, 'json-secret-KILO');
+    await vscode.commands.executeCommand('kmsEnvelope.encryptSelection');
+    const json = JSON.parse(await disk('settings.json'));
+    assert.match(json.token, /^ENC\[kmsenv:v1:[\w-]+\]$/);
+    assert.match(await disk('settings.json.kms-envelope'), /^# kms-envelope v1 text\n/);
+    assert.equal((await cli(['decrypt', 'settings.json', '--stdout'])).stdout, FILES['settings.json']);
+  });
+
+  it('Decrypt File writes the plaintext to disk only when confirmed', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.decryptFile', file('to-decrypt.env'), { confirmed: true });
+    assert.equal(await disk('to-decrypt.env'), FILES['to-decrypt.env']);
+  });
+
+  it('Rotate Data Key re-encrypts every value under a new data key that the CLI reads', async () => {
+    const before = await disk('rotate/.env.production');
+    await vscode.commands.executeCommand('kmsEnvelope.rotateDataKey', file('rotate/.env.production'));
+    const after = await disk('rotate/.env.production');
+    assert.notEqual(/# commitment (\S+)/.exec(after)![1], /# commitment (\S+)/.exec(before)![1]);
+    assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt', 'GenerateDataKey']);
+    assert.equal((await cli(['decrypt', 'rotate/.env.production', '--stdout'])).stdout, FILES['rotate/.env.production']);
+  });
+
+  it('Lock closes the decrypted views and wipes the data keys: the next open asks KMS again', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    await until('the view', () => activeUri()?.scheme === 'kms-envelope');
+    await vscode.commands.executeCommand('kmsEnvelope.lock');
+    assert.equal((await api()).openViews(), 0);
+    assert.ok(vscode.window.tabGroups.all.flatMap((g) => g.tabs).every((t) => !(t.input instanceof vscode.TabInputText) || t.input.uri.scheme !== 'kms-envelope'));
+    await kms.clearLog();
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    assert.equal(await kms.count('Decrypt'), 1);
+  });
+
+  it('Select AWS Profile lists the shared-config profiles and switches the credentials', async () => {
+    // items: default chain, default, empty, nobody, proc, reader, sso-expired
+    const done = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
+    await sleep(800);
+    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await done;
+    await vscode.commands.executeCommand('kmsEnvelope.lock');
+    await kms.clearLog();
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    const log = await kms.log();
+    assert.equal(log[0]?.accessKeyId, 'AKIAPROCESS00000LOCAL', 'the proc profile (credential_process) is used');
+
+    const back = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
+    await sleep(800);
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await back;
+  });
+
+  it('Select KMS Key offers the account\'s aliases and stores the choice in the workspace settings', async () => {
+    const done = vscode.commands.executeCommand('kmsEnvelope.selectKey');
+    await sleep(1500);
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await done;
+    assert.equal(vscode.workspace.getConfiguration('kmsEnvelope').get('keyId'), 'alias/other');
+    assert.ok((await kms.log()).some((e) => e.action === 'ListAliases'));
+    await vscode.workspace.getConfiguration('kmsEnvelope').update('keyId', undefined, vscode.ConfigurationTarget.Workspace);
+    assert.ok(existsSync(file('.vscode/settings.json').fsPath));
+  });
+});
