@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { KmsEnvelopeError } from '../core/errors';
+import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { decryptFile, encryptFile, loadEnvFiles, rewrapFile, rotateFile } from '../core/operations';
@@ -150,7 +150,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    if (err instanceof KmsEnvelopeError) {
+    if (isKmsEnvelopeError(err)) {
       io.stderr.write(`kms-envelope: error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
       return exitCodeOf(err.code);
     }

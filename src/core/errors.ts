@@ -31,6 +31,13 @@ export class KmsEnvelopeError extends Error {
   }
 }
 
+/**
+ * True for a KmsEnvelopeError from any bundle: the extension and its lazily loaded SDK bundle
+ * each carry a copy of this class, so `instanceof` is not enough.
+ */
+export const isKmsEnvelopeError = (e: unknown): e is KmsEnvelopeError =>
+  e instanceof KmsEnvelopeError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'KmsEnvelopeError' && typeof (e as { code?: unknown }).code === 'string');
+
 export const formatError = (where: string, what: string): KmsEnvelopeError =>
   new KmsEnvelopeError('FORMAT', `${where}: ${what}`, 'The file is not a valid kms-envelope v1 file; restore it from version control.');
 

@@ -4,14 +4,29 @@
  * plaintext; anything else is reported by its type only.
  */
 import * as vscode from 'vscode';
-import { KmsEnvelopeError } from '../core/errors';
+import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 
-export const withProgress = <T>(title: string, task: () => Promise<T>): Promise<T> =>
-  Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KMS Envelope: ${title}…` }, task));
+/**
+ * Progress for work that may wait on KMS: a spinner in the status bar at once, and a
+ * notification only if the work takes long enough to notice (a cached data key takes ~1 ms).
+ */
+export function withProgress<T>(title: string, task: () => Promise<T>): Promise<T> {
+  const work = task();
+  let done = false;
+  const settled = work.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  vscode.window.setStatusBarMessage(`$(sync~spin) KMS Envelope: ${title}…`, settled);
+  setTimeout(() => {
+    if (!done) void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KMS Envelope: ${title}…` }, () => settled);
+  }, 500);
+  return work;
+}
 
 /** The text of an error that is safe to show and log. */
 export function describeError(err: unknown): string {
-  if (err instanceof KmsEnvelopeError) return err.hint ? `${err.message}. ${err.hint}` : err.message;
+  if (isKmsEnvelopeError(err)) return err.hint ? `${err.message}. ${err.hint}` : err.message;
   if (err instanceof vscode.FileSystemError) return err.message;
   // The detail of an unexpected error could quote file content: name only its type.
   const e = err as { name?: string; code?: string };
@@ -20,9 +35,9 @@ export function describeError(err: unknown): string {
 
 /** The underlying KmsEnvelopeError of an error that crossed the FileSystemProvider boundary. */
 export function unwrapError(err: unknown): unknown {
-  if (err instanceof KmsEnvelopeError) return err;
+  if (isKmsEnvelopeError(err)) return err;
   const cause = (err as { cause?: unknown })?.cause;
-  return cause instanceof KmsEnvelopeError ? cause : err;
+  return isKmsEnvelopeError(cause) ? cause : err;
 }
 
 let last: { code?: string; message: string } | undefined;
@@ -33,14 +48,14 @@ export const lastReportedError = () => last;
 export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string): Promise<void> {
   const e = unwrapError(err);
   const text = `${action} failed: ${describeError(e)}`;
-  last = { code: e instanceof KmsEnvelopeError ? e.code : undefined, message: text };
+  last = { code: isKmsEnvelopeError(e) ? e.code : undefined, message: text };
   log.error(text);
-  if (!(e instanceof KmsEnvelopeError)) {
+  if (!isKmsEnvelopeError(e)) {
     const x = e as { name?: string; code?: string };
     log.error(`${action}: ${x?.name ?? typeof e} ${x?.code ?? ''}`);
   }
   const buttons: string[] = [];
-  if (e instanceof KmsEnvelopeError) {
+  if (isKmsEnvelopeError(e)) {
     if (e.code === 'SSO_EXPIRED') buttons.push('Run aws sso login');
     if (e.code === 'NO_CREDENTIALS' || e.code === 'ACCESS_DENIED' || e.code === 'SSO_EXPIRED') buttons.push('Select AWS Profile');
     if (e.code === 'KEY_NOT_ALLOWED' || e.code === 'CONFIG') buttons.push('Open Settings');
@@ -49,7 +64,7 @@ export async function reportError(err: unknown, log: vscode.LogOutputChannel, ac
 }
 
 async function act(choice: string | undefined, e: unknown): Promise<void> {
-  if (choice === 'Run aws sso login' && e instanceof KmsEnvelopeError) {
+  if (choice === 'Run aws sso login' && isKmsEnvelopeError(e)) {
     const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
     terminal.show();
     terminal.sendText(`aws sso login${e.profile ? ` --profile ${e.profile}` : ''}`);

@@ -1,21 +1,31 @@
 /**
  * `npm run test:extension`: the extension's suites inside a real VS Code extension host
- * (code-server + headless Chromium), against the local KMS, then the plaintext scan.
- * Fails loudly if the host cannot start; never passes empty.
+ * (code-server + headless Chromium), against the local KMS: a trusted workspace (every
+ * command, decrypt-on-open, errors, then the Playwright UI test), an untrusted one, and
+ * finally a plaintext scan of everything VS Code wrote. Fails loudly if the host cannot start;
+ * never passes empty.
  */
 import { build } from 'esbuild';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSandbox } from '../support/aws-sandbox';
+import type { Browser } from 'playwright-core';
+import { Sandbox, startSandbox } from '../support/aws-sandbox';
 import { startCodeServer } from '../support/code-server';
 import { launchBrowser, runExtensionTests } from '../support/workbench';
-import { makeWorkspace, NEVER_ON_DISK } from './workspace';
 import { scanForPlaintext } from './scan';
 import { runUiTest } from './ui-test';
+import { makeWorkspace, NEVER_ON_DISK } from './workspace';
 
 const ROOT = path.join(__dirname, '../..');
 const OUT = path.join(ROOT, 'out', 'extension-tests');
+/** The UI test encrypts cert.pem from the explorer and a selection of config.yaml. */
+const UI_FILES = ['app/.env', 'cert.pem', 'config.yaml', 'README.md'];
+
+interface Tally {
+  passed: number;
+  failed: number;
+}
 
 async function buildSuites(): Promise<string> {
   rmSync(OUT, { recursive: true, force: true });
@@ -25,51 +35,51 @@ async function buildSuites(): Promise<string> {
   return path.join(OUT, 'index.js');
 }
 
-async function main(): Promise<number> {
-  if (!existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: npm run build first');
-  const testsPath = await buildSuites();
-  const scratch = mkdtempSync(path.join(tmpdir(), 'kms-envelope-vscode-'));
-  const sb = await startSandbox();
-  const results = path.join(scratch, 'results.json');
+interface Pass {
+  readonly name: string;
+  readonly suites: string;
+  readonly trusted: boolean;
+  readonly ui: boolean;
+  /** The sample files this pass's workspace holds (all when absent). */
+  readonly files?: readonly string[];
+}
+
+async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: Browser; testsPath: string; tally: Tally }): Promise<void> {
+  const dir = path.join(o.scratch, pass.name);
+  const results = path.join(dir, 'results.json');
   const logLines: string[] = [];
-  let server;
-  let browser;
-  let failed = 0;
-  let passed = 0;
+  const workspace = await makeWorkspace(path.join(dir, 'workspace'), o.sb, pass.files);
+  const server = await startCodeServer({
+    scratch: path.join(dir, 'code-server'),
+    env: {
+      ...o.sb.env,
+      KMS_ENVELOPE_TEST_KMS: o.sb.kms.url,
+      KMS_ENVELOPE_TEST_RESULTS: results,
+      KMS_ENVELOPE_CLI: path.join(ROOT, 'dist', 'cli.js'),
+      KMS_ENVELOPE_TEST_KEY: o.sb.keyArn,
+      KMS_ENVELOPE_SUITES: process.env.KMS_ENVELOPE_SUITES ?? pass.suites,
+    },
+    userSettings: {
+      'files.autoSave': 'off', // code-server's default is afterDelay; desktop VS Code's is off
+      'security.workspace.trust.enabled': !pass.trusted,
+      'security.workspace.trust.startupPrompt': 'never',
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'telemetry.telemetryLevel': 'off',
+      'kmsEnvelope.keyId': 'alias/test',
+      'kmsEnvelope.profile': 'default',
+    },
+    log: (s) => logLines.push(s),
+  });
   try {
-    const workspace = await makeWorkspace(path.join(scratch, 'workspace'), sb);
-    server = await startCodeServer({
-      scratch: path.join(scratch, 'code-server'),
-      env: {
-        ...sb.env,
-        HOME: sb.env.HOME,
-        KMS_ENVELOPE_TEST_KMS: sb.kms.url,
-        KMS_ENVELOPE_TEST_RESULTS: results,
-        KMS_ENVELOPE_CLI: path.join(ROOT, 'dist', 'cli.js'),
-        KMS_ENVELOPE_TEST_KEY: sb.keyArn,
-        KMS_ENVELOPE_TEST_OTHER_KEY: sb.otherKeyArn,
-        ...(process.env.KMS_ENVELOPE_SUITES ? { KMS_ENVELOPE_SUITES: process.env.KMS_ENVELOPE_SUITES } : {}),
-      },
-      userSettings: {
-        'files.autoSave': 'off', // code-server's default is afterDelay; desktop VS Code's is off
-        'security.workspace.trust.enabled': false,
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'extensions.autoCheckUpdates': false,
-        'extensions.autoUpdate': false,
-        'telemetry.telemetryLevel': 'off',
-        'kmsEnvelope.keyId': 'alias/test',
-        'kmsEnvelope.profile': 'default',
-      },
-      log: (s) => logLines.push(s),
-    });
-    browser = await launchBrowser();
-    const code = await runExtensionTests(browser, {
+    const code = await runExtensionTests(o.browser, {
       base: server.url,
       port: server.port,
       folder: workspace,
       extensionPath: ROOT,
-      testsPath,
+      testsPath: o.testsPath,
       timeoutMs: 8 * 60_000,
       log: (l) => {
         logLines.push(`${l}\n`);
@@ -78,47 +88,61 @@ async function main(): Promise<number> {
     });
     const list = existsSync(results) ? (JSON.parse(readFileSync(results, 'utf8')) as { title: string; state: string; error?: string }[]) : [];
     for (const r of list) {
-      console.log(`${r.state === 'passed' ? '  ✔' : '  ✘'} [extension host] ${r.title}`);
-      if (r.error) console.log(r.error.split('\n').slice(0, 8).map((l) => `      ${l}`).join('\n'));
+      console.log(`${r.state === 'passed' ? '  ✔' : '  ✘'} [${pass.name}] ${r.title}`);
+      if (r.error) console.log(r.error.split('\n').slice(0, 10).map((l) => `      ${l}`).join('\n'));
     }
-    passed += list.filter((r) => r.state === 'passed').length;
-    failed += list.filter((r) => r.state === 'failed').length;
-    if (list.length === 0) {
-      console.log(logLines.join('').slice(-4000));
-      throw new Error(`the extension host ran no test (exit code ${code})`);
-    }
-    if (code !== 0 && failed === 0) failed++;
+    const failed = list.filter((r) => r.state === 'failed').length + (code !== 0 && list.every((r) => r.state === 'passed') ? 1 : 0);
+    o.tally.passed += list.filter((r) => r.state === 'passed').length;
+    o.tally.failed += failed;
+    if (list.length === 0) throw new Error(`the extension host ran no test in the ${pass.name} pass (exit code ${code})\n${logLines.join('').slice(-4000)}`);
     if (failed) console.log(`--- workbench and code-server log (last lines) ---\n${logLines.join('').slice(-6000)}\n---`);
 
-    if (!process.env.KMS_ENVELOPE_SUITES) {
-      const ui = await runUiTest(browser, { base: server.url, port: server.port, folder: workspace, extensionPath: ROOT, kms: sb.kms, media: path.join(ROOT, 'media') });
+    if (pass.ui && !process.env.KMS_ENVELOPE_SUITES) {
+      const uiWorkspace = await makeWorkspace(path.join(dir, 'ui-workspace'), o.sb, UI_FILES);
+      const ui = await runUiTest(o.browser, { base: server.url, port: server.port, folder: uiWorkspace, extensionPath: ROOT, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);
-      passed += ui.filter((r) => r.ok).length;
-      failed += ui.filter((r) => !r.ok).length;
-    }
-    await browser.close();
-    browser = undefined;
-    await server.stop();
-    server = undefined;
-
-    const hits = scanForPlaintext([workspace, path.join(scratch, 'code-server')], NEVER_ON_DISK);
-    const scanTitle = `plaintext scan: no secret in the workspace, TMPDIR or the VS Code user-data folder (${NEVER_ON_DISK.length} secrets)`;
-    if (hits.length) {
-      console.log(`  ✘ [scan] ${scanTitle}\n${hits.map((h) => `      ${h}`).join('\n')}`);
-      failed++;
-    } else {
-      console.log(`  ✔ [scan] ${scanTitle}`);
-      passed++;
+      o.tally.passed += ui.filter((r) => r.ok).length;
+      o.tally.failed += ui.filter((r) => !r.ok).length;
     }
   } finally {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await sb.close();
-    if (!process.env.KMS_ENVELOPE_KEEP) rmSync(scratch, { recursive: true, force: true });
-    else console.log(`kept ${scratch}`);
+    await server.stop();
   }
-  console.log(`\nextension: ${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: npm run build first');
+  const testsPath = await buildSuites();
+  const scratch = mkdtempSync(path.join(tmpdir(), 'kms-envelope-vscode-'));
+  const sb = await startSandbox();
+  const tally: Tally = { passed: 0, failed: 0 };
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    const passes: Pass[] = [
+      { name: 'trusted', suites: '10,20,30,40', trusted: true, ui: true },
+      { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env'] },
+    ];
+    for (const pass of passes) await runPass(pass, { scratch, sb, browser, testsPath, tally });
+    await browser.close();
+    browser = undefined;
+
+    if (process.env.KMS_ENVELOPE_SUITES) return finish(tally); // a partial run: the scan needs every suite's work
+    const hits = scanForPlaintext([scratch], NEVER_ON_DISK);
+    const title = `plaintext scan: none of ${NEVER_ON_DISK.length} secrets in the workspaces, TMPDIR or the VS Code user-data folders`;
+    console.log(`${hits.length ? '  ✘' : '  ✔'} [scan] ${title}${hits.map((h) => `\n      ${h}`).join('')}`);
+    tally[hits.length ? 'failed' : 'passed']++;
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await sb.close();
+    if (process.env.KMS_ENVELOPE_KEEP) console.log(`kept ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+  return finish(tally);
+}
+
+function finish(tally: Tally): number {
+  console.log(`\nextension: ${tally.passed} passed, ${tally.failed} failed`);
+  return tally.failed === 0 ? 0 : 1;
 }
 
 main().then(
@@ -128,4 +152,3 @@ main().then(
     process.exit(1);
   },
 );
-

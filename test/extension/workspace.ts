@@ -21,8 +21,9 @@ export const FILES: Record<string, string> = {
 };
 
 /** Writes the workspace; the files that start encrypted are encrypted here, with the core. */
-export async function makeWorkspace(dir: string, sb: Sandbox): Promise<string> {
+export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly string[]): Promise<string> {
   for (const [rel, text] of Object.entries(FILES)) {
+    if (only && !only.includes(rel)) continue;
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), text);
   }
@@ -31,8 +32,11 @@ export async function makeWorkspace(dir: string, sb: Sandbox): Promise<string> {
   Object.assign(process.env, sb.env);
   try {
     const kms = new KmsKeyProvider({ profile: 'default' });
-    for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encryptFile(path.join(dir, rel), kms, { keys: ['alias/test'] });
-    await encryptFile(path.join(dir, 'denied/.env'), kms, { keys: ['alias/other'] });
+    const encrypt = async (rel: string, key: string) => {
+      if (!only || only.includes(rel)) await encryptFile(path.join(dir, rel), kms, { keys: [key] });
+    };
+    for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encrypt(rel, 'alias/test');
+    await encrypt('denied/.env', 'alias/other');
     kms.destroy();
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];

@@ -2,7 +2,7 @@
  * AWS SDK and KMS failures as KmsEnvelopeErrors that say what to do. The SDK has already
  * retried throttling and transient errors (with backoff) by the time one arrives here.
  */
-import { KmsEnvelopeError } from '../errors';
+import { isKmsEnvelopeError, KmsEnvelopeError } from '../errors';
 
 export interface CallSite {
   readonly action: string; // e.g. kms:Decrypt
@@ -20,7 +20,7 @@ interface AwsLikeError {
 }
 
 export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeError {
-  if (err instanceof KmsEnvelopeError) return err;
+  if (isKmsEnvelopeError(err)) return err;
   const e = (typeof err === 'object' && err ? err : {}) as AwsLikeError;
   const name = e.name ?? '';
   const msg = e.message ?? String(err);

@@ -101,9 +101,9 @@ describe('commands', () => {
     const log = await kms.log();
     assert.equal(log[0]?.accessKeyId, 'AKIAPROCESS00000LOCAL', 'the proc profile (credential_process) is used');
 
+    // back to the default chain (no per-workspace choice): the settings decide again
     const back = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
-    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await back;
   });

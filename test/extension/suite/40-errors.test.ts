@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as vscode from 'vscode';
+import { api, closeAll, env, file, kms, until } from './helpers';
+
+const config = () => vscode.workspace.getConfiguration('kmsEnvelope');
+const setProfile = (p: string | undefined) => config().update('profile', p, vscode.ConfigurationTarget.Workspace);
+
+/** Runs a command and returns the error it reported to the user. */
+async function reported(command: string, ...args: unknown[]) {
+  const a = await api();
+  const before = a.lastError();
+  await vscode.commands.executeCommand(command, ...args);
+  return until('an error message', () => a.lastError() !== before && a.lastError());
+}
+
+describe('error paths against the local KMS: a message that says what to do, the file unchanged', () => {
+  let bytes: Buffer;
+  beforeEach(async () => {
+    await closeAll();
+    await vscode.commands.executeCommand('kmsEnvelope.lock');
+    await kms.clearLog();
+    await kms.clearFaults();
+    bytes = await fs.readFile(file('app/.env').fsPath);
+  });
+  afterEach(async () => {
+    await kms.clearFaults();
+    await setProfile(undefined);
+    assert.deepEqual(await fs.readFile(file('app/.env').fsPath), bytes, 'the encrypted file is byte-identical');
+  });
+
+  it('access denied names the action, the key and the profile', async () => {
+    await setProfile('nobody');
+    const e = await reported('kmsEnvelope.openDecrypted', file('app/.env'));
+    assert.equal(e.code, 'ACCESS_DENIED');
+    assert.match(e.message, new RegExp(`kms:Decrypt on ${env('KMS_ENVELOPE_TEST_KEY')} for profile "nobody"`));
+    assert.equal((await api()).openViews(), 0);
+  });
+
+  it('an expired SSO session says which aws sso login fixes it', async () => {
+    await setProfile('sso-expired');
+    const e = await reported('kmsEnvelope.openDecrypted', file('app/.env'));
+    assert.equal(e.code, 'SSO_EXPIRED');
+    assert.match(e.message, /aws sso login --profile sso-expired/);
+  });
+
+  it('no credentials points to Select AWS Profile', async () => {
+    await setProfile('empty');
+    const e = await reported('kmsEnvelope.openDecrypted', file('app/.env'));
+    assert.equal(e.code, 'NO_CREDENTIALS');
+    assert.match(e.message, /Select AWS Profile/);
+  });
+
+  it('throttling is retried a bounded number of times, then reported; nothing is written', async () => {
+    await fs.writeFile(file('throttled.env').fsPath, 'X=throttled-value\n');
+    await kms.fault({ kind: 'throttle', action: 'GenerateDataKey', times: 1000 });
+    const e = await reported('kmsEnvelope.encryptFile', file('throttled.env'));
+    assert.equal(e.code, 'KMS_UNAVAILABLE');
+    assert.match(e.message, /ThrottlingException/);
+    assert.equal(await kms.count('GenerateDataKey'), 3);
+    assert.equal(await fs.readFile(file('throttled.env').fsPath, 'utf8'), 'X=throttled-value\n');
+    await fs.unlink(file('throttled.env').fsPath);
+  });
+
+  it('an unreachable endpoint is reported, and the decrypted view is not opened', async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_KMS;
+    process.env.AWS_ENDPOINT_URL_KMS = 'http://127.0.0.1:9';
+    await config().update('cacheMaxAgeSeconds', 299, vscode.ConfigurationTarget.Workspace); // new client
+    try {
+      const e = await reported('kmsEnvelope.openDecrypted', file('app/.env'));
+      assert.equal(e.code, 'KMS_UNAVAILABLE');
+    } finally {
+      process.env.AWS_ENDPOINT_URL_KMS = saved;
+      await config().update('cacheMaxAgeSeconds', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('a tampered file is refused, naming the entry, when it is opened', async () => {
+    const text = bytes.toString('utf8');
+    const tampered = text.replace(/API_KEY=ENC\[kmsenv:v1:(.)/, (_m, c) => `API_KEY=ENC[kmsenv:v1:${c === 'A' ? 'B' : 'A'}`);
+    await fs.mkdir(file('tampered').fsPath, { recursive: true });
+    await fs.writeFile(file('tampered/.env').fsPath, tampered);
+    const a = await api();
+    const before = a.lastError();
+    await vscode.window.showTextDocument(file('tampered/.env'));
+    const e = await until('an error message', () => a.lastError() !== before && a.lastError());
+    assert.equal(e.code, 'TAMPERED');
+    assert.match(e.message, /entry API_KEY \(line \d+\)/);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.scheme, 'file', 'the ciphertext stays shown');
+    assert.equal(await fs.readFile(file('tampered/.env').fsPath, 'utf8'), tampered);
+  });
+});
