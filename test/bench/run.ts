@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: kms-envelope's local work against raw AES-256-GCM and against dotenvx,
+ * measured side by side in one run and printed as ratios (design §6). No timing is asserted:
+ * the table is the result.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { joinSealed, openDocument, sealDotenv, splitDocument } from '../../src/core/envelope';
+import { seededRandom, testKey, unwrapTo, VECTOR_DEK } from '../support/fixtures';
+import { deriveKeys, IV_BYTES, TAG_BYTES } from '../../src/core/cipher';
+
+const ROOT = path.join(__dirname, '../..');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+const time = (fn: () => unknown) => {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+};
+const timeAsync = async (fn: () => Promise<unknown>) => {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+};
+
+const rows: string[][] = [];
+const row = (...cells: string[]) => {
+  rows.push(cells);
+  console.error(cells.join(' | '));
+};
+
+function envText(n: number): string {
+  let s = '# generated for the benchmark\n';
+  for (let i = 0; i < n; i++) s += `SECRET_${i}="value-${i}-${randomBytes(12).toString('hex')}"\n`;
+  return s;
+}
+
+/** The raw cost floor: AES-256-GCM decryption of the same sealed values, base64url included. */
+function rawDecryptAll(encrypted: string): number {
+  const key = deriveKeys(VECTOR_DEK).value;
+  let n = 0;
+  for (const m of encrypted.matchAll(/^(\w+)=ENC\[kmsenv:v1:([\w-]+)\]/gm)) {
+    const sealed = Buffer.from(m[2], 'base64url');
+    const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+    d.setAAD(Buffer.from(`kms-envelope/v1 value\0${m[1]}`));
+    d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    n += Buffer.concat([d.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), d.final()]).length;
+  }
+  return n;
+}
+
+async function dotenvBench(n: number, dotenvxSample: number): Promise<void> {
+  const plain = envText(n);
+  const encrypted = joinSealed(sealDotenv(plain, testKey(), { layout: { leader: '#', eol: '\n' }, random: seededRandom('bench') }));
+  const doc = () => splitDocument(encrypted)!;
+  const ours: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    raw.push(time(() => rawDecryptAll(encrypted)));
+    ours.push(await timeAsync(() => openDocument(doc(), unwrapTo())));
+  }
+  const o = median(ours);
+  const r = median(raw);
+  row(`.env, ${n.toLocaleString('en')} entries: parse + verify MAC + decrypt every value`, fmt(o), `raw AES-256-GCM: ${fmt(r)}`, `${(o / r).toFixed(2)}× raw`);
+
+  if (dotenvxSample > 0) {
+    const per = dotenvxPerEntry(plain, dotenvxSample);
+    const oursPer = o / n;
+    row(`.env, ${n.toLocaleString('en')} entries: against dotenvx decrypt`, `${fmt(oursPer)} per entry`, `dotenvx: ${fmt(per)} per entry (sampled ${dotenvxSample} entries)`, `${Math.round(per / oursPer).toLocaleString('en')}× faster`);
+  }
+}
+
+/** dotenvx encrypts a sample of the same entries with its CLI, then its parse() decrypts them. */
+function dotenvxPerEntry(plain: string, sample: number): number {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-dotenvx-'));
+  try {
+    const lines = plain.split('\n').filter((l) => l.startsWith('SECRET_')).slice(0, sample);
+    writeFileSync(path.join(dir, '.env'), `${lines.join('\n')}\n`);
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/@dotenvx/dotenvx/src/cli/dotenvx.js'), 'encrypt', '-f', '.env'], { cwd: dir, stdio: 'ignore' });
+    const dotenvx = require('@dotenvx/dotenvx') as { parse: (src: string, o: object) => Record<string, string> };
+    const src = readFileSync(path.join(dir, '.env'), 'utf8');
+    const privateKey = /DOTENV_PRIVATE_KEY="?([0-9a-f]+)/.exec(readFileSync(path.join(dir, '.env.keys'), 'utf8'))![1];
+    let parsed: Record<string, string> = {};
+    const ms = time(() => (parsed = dotenvx.parse(src, { privateKey, processEnv: {} })));
+    if (parsed.SECRET_0 !== /SECRET_0="([^"]+)"/.exec(plain)![1]) throw new Error('dotenvx did not decrypt the sample');
+    return ms / sample;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function wholeFileBench(mb: number): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-file-'));
+  try {
+    const input = path.join(dir, 'plain.bin');
+    const chunk = randomBytes(1024 * 1024);
+    writeFileSync(input, Buffer.alloc(0));
+    for (let i = 0; i < mb; i++) writeFileSync(input, chunk, { flag: 'a' });
+    const run = (mode: string, from: string, to: string) => {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(__dirname, 'whole-file-worker.ts'), mode, from, to], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${mode}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as { ms: number; maxRssMb: number };
+    };
+    const best = (mode: string, from: string, to: string) => {
+      const runs = [run(mode, from, to), run(mode, from, to), run(mode, from, to)];
+      return { ms: median(runs.map((x) => x.ms)), maxRssMb: Math.max(...runs.map((x) => x.maxRssMb)) };
+    };
+    const oe = best('ours-encrypt', input, path.join(dir, 'ours.enc'));
+    const re = best('raw-encrypt', input, path.join(dir, 'raw.enc'));
+    const od = best('ours-decrypt', path.join(dir, 'ours.enc'), path.join(dir, 'ours.dec'));
+    const rd = best('raw-decrypt', path.join(dir, 'raw.enc'), path.join(dir, 'raw.dec'));
+    if (!readFileSync(path.join(dir, 'ours.dec')).equals(readFileSync(input))) throw new Error('whole-file round trip differs');
+    const mbps = (ms: number) => `${((mb / ms) * 1000).toFixed(0)} MB/s`;
+    const size = statSync(input).size / 1024 / 1024;
+    row(`whole file, ${size} MB: encrypt (streamed, file to file)`, `${mbps(oe.ms)}, peak RSS ${oe.maxRssMb.toFixed(0)} MB`, `raw streamed AES-GCM: ${mbps(re.ms)}, peak RSS ${re.maxRssMb.toFixed(0)} MB`, `${(re.ms / oe.ms).toFixed(2)} of raw throughput`);
+    row(`whole file, ${size} MB: decrypt (streamed, file to file)`, `${mbps(od.ms)}, peak RSS ${od.maxRssMb.toFixed(0)} MB`, `raw streamed AES-GCM: ${mbps(rd.ms)}, peak RSS ${rd.maxRssMb.toFixed(0)} MB`, `${(rd.ms / od.ms).toFixed(2)} of raw throughput`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.error('measuring (about a minute)…');
+  await dotenvBench(1_000, 200);
+  await dotenvBench(10_000, 0);
+  wholeFileBench(16);
+  wholeFileBench(64);
+  const header = ['case', 'kms-envelope', 'baseline (same run)', 'ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\nkms-envelope benchmark — Node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
