@@ -15,8 +15,8 @@ const ENTRY = path.join(CACHE, 'node_modules', 'code-server', 'out', 'node', 'en
 
 export function ensureCodeServer(log: (s: string) => void = console.log): string {
   if (existsSync(ENTRY)) return ENTRY;
-  for (const bin of ['/usr/bin/rg', '/usr/bin/chromium']) {
-    if (!existsSync(bin)) throw new Error(`${bin} is missing: install the Debian packages chromium ripgrep libkrb5-dev (see .ci/run)`);
+  for (const bin of ['/usr/bin/rg']) {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: run bash scripts/system-deps.sh (Debian packages ripgrep libkrb5-dev)`);
   }
   log(`installing code-server ${CODE_SERVER_VERSION} into ${path.relative(ROOT, CACHE)} (about a minute, once)…`);
   const tmp = path.join(CACHE, 'tmp');
