@@ -65,7 +65,7 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
     return new KmsEnvelopeError(
       'INVALID_CIPHERTEXT',
-      `KMS could not unwrap the data key with ${site.key}: the wrapped key or its encryption context was changed`,
+      `header key stanza: KMS could not unwrap the data key with ${site.key}: the wrapped key or its encryption context was changed`,
       'The file header was modified or is corrupt; restore it from version control.',
       site.profile,
     );
