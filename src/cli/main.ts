@@ -38,7 +38,8 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   };
   const provider = (): KmsKeyProvider => {
     const g = program.opts<Globals>();
-    return new KmsKeyProvider({ profile: g.profile, region: g.region, allowedKeys: parseAllowList(g.allowedKeys) });
+    const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
+    return new KmsKeyProvider({ profile: g.profile, region: g.region, allowedKeys: parseAllowList(g.allowedKeys), requestTimeoutMs: timeout });
   };
   const keysOrEnv = (keys: string[] | undefined): string[] => keys ?? parseAllowList(process.env.KMS_ENVELOPE_KEY);
 

@@ -10,11 +10,38 @@ import { SIDECAR_SUFFIX } from './formats/comment-syntax';
 
 export type Content = string | Uint8Array | AsyncIterable<Uint8Array>;
 
+const TEMP_SUFFIX = '.kms-envelope-tmp';
+
+/** `.<name>.<pid>.<random>.kms-envelope-tmp`: the pid tells a crashed writer's leftover from a live one. */
 const tempName = (target: string): string =>
-  path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.kms-envelope-tmp`);
+  path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Removes temporary siblings left by writers that were killed mid-write (they hold ciphertext only). */
+export async function removeStaleTemps(target: string): Promise<number> {
+  const prefix = `.${path.basename(target)}.`;
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const m = name.startsWith(prefix) && name.endsWith(TEMP_SUFFIX) ? /\.(\d+)\.[0-9a-f]{12}\.kms-envelope-tmp$/.exec(name) : null;
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+      await fs.unlink(path.join(path.dirname(target), name)).then(() => removed++, () => undefined);
+    }
+  }
+  return removed;
+}
 
 /** Writes `content` to `target` atomically, keeping the target's permissions (0600 for a new file). */
 export async function atomicWrite(target: string, content: Content): Promise<void> {
+  await removeStaleTemps(target);
   const mode = await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600);
   const tmp = tempName(target);
   const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);

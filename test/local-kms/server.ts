@@ -22,7 +22,7 @@ export interface Account {
   keys?: readonly string[] | '*';
 }
 
-export type FaultKind = 'throttle' | 'error500' | 'reset' | 'delay';
+export type FaultKind = 'throttle' | 'error500' | 'reset' | 'delay' | 'expiredToken';
 export interface Fault {
   readonly kind: FaultKind;
   /** Only for this action (e.g. 'Decrypt'); all actions when absent. */
@@ -32,12 +32,13 @@ export interface Fault {
   readonly delayMs?: number;
 }
 
+/** One request, logged when it arrives (status 0 until answered), so slow ones count at once. */
 export interface LogEntry {
   readonly action: string;
-  readonly accessKeyId: string;
-  readonly keyArn?: string;
-  readonly status: number;
-  readonly error?: string;
+  accessKeyId: string;
+  keyArn?: string;
+  status: number;
+  error?: string;
 }
 
 interface Key {
@@ -157,10 +158,11 @@ export class LocalKms {
 
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target || '?';
-    let accessKeyId = '?';
-    let keyArn: string | undefined;
+    const entry: LogEntry = { action, accessKeyId: '?', status: 0 };
+    this.log.push(entry);
     const reply = (status: number, payload: unknown, error?: string): void => {
-      this.log.push({ action, accessKeyId, status, ...(keyArn ? { keyArn } : {}), ...(error ? { error } : {}) });
+      entry.status = status;
+      if (error) entry.error = error;
       res.writeHead(status, {
         'content-type': 'application/x-amz-json-1.1',
         'x-amzn-requestid': randomUUID(),
@@ -171,23 +173,24 @@ export class LocalKms {
     try {
       const fault = this.takeFault(action);
       if (fault?.kind === 'reset') {
-        this.log.push({ action, accessKeyId, status: 0, error: 'reset' });
+        entry.error = 'reset';
         req.socket.destroy();
         return;
       }
       if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
       if (fault?.kind === 'throttle') throw new KmsError('ThrottlingException', 'Rate exceeded');
       if (fault?.kind === 'error500') throw new KmsError('KMSInternalException', 'internal error (injected)', 500);
+      if (fault?.kind === 'expiredToken') throw new KmsError('ExpiredTokenException', 'The security token included in the request is expired');
 
       const account = await this.authenticate(req, body);
-      accessKeyId = account.accessKeyId;
+      entry.accessKeyId = account.accessKeyId;
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(body.toString('utf8') || '{}');
       } catch {
         throw new KmsError('SerializationException', 'malformed JSON');
       }
-      const out = this.dispatch(action, input, account, (arn) => (keyArn = arn));
+      const out = this.dispatch(action, input, account, (arn) => (entry.keyArn = arn));
       reply(200, out);
     } catch (err) {
       const e = err instanceof KmsError ? err : new KmsError('KMSInternalException', String(err), 500);

@@ -75,10 +75,11 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
   }
   const status = e.$metadata?.httpStatusCode;
   const detail = name && name !== 'Error' ? name : e.code ?? (status ? `HTTP ${status}` : 'network error');
-  return new KmsEnvelopeError(
-    'KMS_UNAVAILABLE',
-    `KMS did not answer ${site.action} on ${site.key} after retries (${detail})`,
-    'Check the network and the region, then retry. Nothing was changed.',
-    site.profile,
-  );
+  const hint =
+    name === 'ThrottlingException'
+      ? 'KMS is throttling requests for this account and region: retry in a moment, or ask for a higher KMS request quota. Nothing was changed.'
+      : /timeout/i.test(`${name} ${msg}`)
+        ? 'KMS did not answer in time: check the network, a proxy or VPN, and the region, then retry. Nothing was changed.'
+        : 'Check the network and the region, then retry. Nothing was changed.';
+  return new KmsEnvelopeError('KMS_UNAVAILABLE', `KMS did not answer ${site.action} on ${site.key} after retries (${detail})`, hint, site.profile);
 }
