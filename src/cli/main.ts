@@ -39,7 +39,13 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const provider = (): KmsKeyProvider => {
     const g = program.opts<Globals>();
     const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
-    return new KmsKeyProvider({ profile: g.profile, region: g.region, allowedKeys: parseAllowList(g.allowedKeys), requestTimeoutMs: timeout });
+    return new KmsKeyProvider({
+      profile: g.profile,
+      region: g.region,
+      allowedKeys: parseAllowList(g.allowedKeys),
+      requestTimeoutMs: timeout,
+      onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
+    });
   };
   const keysOrEnv = (keys: string[] | undefined): string[] => keys ?? parseAllowList(process.env.KMS_ENVELOPE_KEY);
 

@@ -44,6 +44,7 @@ export class Keys implements vscode.Disposable {
         region: s.region,
         allowedKeys: s.allowedKeys,
         cache: new rt.DataKeyCache({ maxAgeMs: s.cacheMaxAgeSeconds * 1000, maxUses: 10_000 }, () => this.changed.fire()),
+        onIgnoredKeys: (keys) => this.warnIgnored(keys),
       });
       this.log.info(`KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}`);
     }
@@ -53,6 +54,16 @@ export class Keys implements vscode.Disposable {
   listAliases(): ReturnType<Provider['listAliases']> {
     this.service();
     return this.provider!.listAliases();
+  }
+
+  private readonly warned = new Set<string>();
+  /** A file's header names keys outside kmsEnvelope.allowedKeys: say so once per key set. */
+  private warnIgnored(keys: string[]): void {
+    const id = keys.join(',');
+    if (this.warned.has(id)) return;
+    this.warned.add(id);
+    this.log.warn(`a file names KMS keys outside kmsEnvelope.allowedKeys (not used): ${id}`);
+    void vscode.window.showWarningMessage(`KMS Envelope: this file also names KMS keys outside your allow-list; they were not used: ${keys.join(', ')}`);
   }
 
   get sdkLoaded(): boolean {

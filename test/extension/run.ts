@@ -5,20 +5,19 @@
  * finally a plaintext scan of everything VS Code wrote. Fails loudly if the host cannot start;
  * never passes empty.
  */
-import { build } from 'esbuild';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
 import { startCodeServer } from '../support/code-server';
 import { launchBrowser, runExtensionTests } from '../support/workbench';
+import { buildSuites, USER_SETTINGS } from './build-suites';
 import { scanForPlaintext } from './scan';
 import { runUiTest } from './ui-test';
 import { makeWorkspace, NEVER_ON_DISK } from './workspace';
 
 const ROOT = path.join(__dirname, '../..');
-const OUT = path.join(ROOT, 'out', 'extension-tests');
 /** The UI test encrypts cert.pem from the explorer and a selection of config.yaml. */
 const UI_FILES = ['app/.env', 'cert.pem', 'config.yaml', 'README.md'];
 
@@ -27,13 +26,6 @@ interface Tally {
   failed: number;
 }
 
-async function buildSuites(): Promise<string> {
-  rmSync(OUT, { recursive: true, force: true });
-  const dir = path.join(__dirname, 'suite');
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts').map((f) => path.join(dir, f));
-  await build({ entryPoints: entries, outdir: OUT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], logLevel: 'warning' });
-  return path.join(OUT, 'index.js');
-}
 
 interface Pass {
   readonly name: string;
@@ -59,18 +51,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
       KMS_ENVELOPE_TEST_KEY: o.sb.keyArn,
       KMS_ENVELOPE_SUITES: process.env.KMS_ENVELOPE_SUITES ?? pass.suites,
     },
-    userSettings: {
-      'files.autoSave': 'off', // code-server's default is afterDelay; desktop VS Code's is off
-      'security.workspace.trust.enabled': !pass.trusted,
-      'security.workspace.trust.startupPrompt': 'never',
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'telemetry.telemetryLevel': 'off',
-      'kmsEnvelope.keyId': 'alias/test',
-      'kmsEnvelope.profile': 'default',
-    },
+    userSettings: { ...USER_SETTINGS, 'security.workspace.trust.enabled': !pass.trusted },
     log: (s) => logLines.push(s),
   });
   try {
@@ -119,7 +100,7 @@ async function main(): Promise<number> {
   try {
     browser = await launchBrowser();
     const passes: Pass[] = [
-      { name: 'trusted', suites: '10,20,30,40', trusted: true, ui: true },
+      { name: 'trusted', suites: '10,20,30,40,50', trusted: true, ui: true },
       { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env'] },
     ];
     for (const pass of passes) await runPass(pass, { scratch, sb, browser, testsPath, tally });

@@ -31,6 +31,8 @@ export interface KmsOptions {
   /** Attempts per KMS call, including the first (the SDK backs off between them). */
   readonly maxAttempts?: number;
   readonly requestTimeoutMs?: number;
+  /** Told which keys a file names that the allow-list refuses (they are never asked). */
+  readonly onIgnoredKeys?: (keyArns: string[]) => void;
 }
 
 export interface KeyChoice {
@@ -153,6 +155,8 @@ export class KmsKeyProvider implements KeyService {
 
   async unwrapWith(header: Pick<Header, 'stanzas' | 'context'>): Promise<{ dek: Buffer; via: Stanza }> {
     const usable = this.usableStanzas(header);
+    const ignored = header.stanzas.filter((s) => !usable.includes(s)).map((s) => s.keyArn);
+    if (ignored.length && usable.length) this.options.onIgnoredKeys?.(ignored);
     if (usable.length === 0) {
       throw new KmsEnvelopeError(
         'KEY_NOT_ALLOWED',

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as vscode from 'vscode';
+import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
+import { openTextFile } from '../../../src/core/operations';
+import { joinSealed, sealDotenv, wipeFileKey } from '../../../src/core/envelope';
+import { atomicWrite } from '../../../src/core/io';
+import { cli, closeAll, file, sleep, until } from './helpers';
+
+const view = async (rel: string) => {
+  await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file(rel));
+  return until('the decrypted view', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path));
+};
+
+describe('concurrent edits', () => {
+  beforeEach(closeAll);
+
+  it('two saves in quick succession: the file holds the last one, complete', async () => {
+    const editor = await view('app/.env');
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'FIRST=1\n'));
+    const first = editor.document.save();
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'SECOND=2\n'));
+    const second = editor.document.save();
+    await Promise.all([first, second]);
+    await until('the view to be clean', () => !editor.document.isDirty);
+    const read = await cli(['decrypt', 'app/.env', '--stdout']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(read.stdout, editor.document.getText());
+    assert.match(read.stdout, /^SECOND=2\nFIRST=1\n/);
+  });
+
+  it('a save over a file that changed on disk goes through VS Code\'s conflict flow instead of overwriting', async () => {
+    const editor = await view('app/.env');
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'MINE=local-edit\n'));
+    // a teammate's version lands on disk while the view has unsaved edits
+    const provider = new KmsKeyProvider({ profile: 'default' });
+    const opened = await openTextFile(file('app/.env').fsPath, provider);
+    const theirs = `THEIRS=pulled\n${opened.plaintext}`;
+    await sleep(20);
+    await atomicWrite(file('app/.env').fsPath, joinSealed(sealDotenv(theirs, opened.key, { layout: opened.layout, reuse: opened.reuse })));
+    wipeFileKey(opened.key);
+    provider.destroy();
+    const onDisk = await fs.readFile(file('app/.env').fsPath);
+    await editor.document.save().then(undefined, () => false);
+    await sleep(1000); // the automatic save after typing tries too
+    assert.deepEqual(await fs.readFile(file('app/.env').fsPath), onDisk, 'their version was not silently overwritten');
+    assert.ok(editor.document.isDirty, 'the local edit is kept for the user to compare or overwrite');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.match(editor.document.getText(), /^THEIRS=pulled\n/);
+  });
+});
