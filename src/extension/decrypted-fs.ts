@@ -70,11 +70,14 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       throw vscode.FileSystemError.FileNotFound(uri);
     });
     const session = this.sessions.get(uri.path);
+    const fresh = session && session.mtime === st.mtimeMs;
     return {
       type: vscode.FileType.File,
       ctime: st.ctimeMs,
       mtime: st.mtimeMs,
-      size: session?.plaintext.length ?? st.size,
+      // VS Code sees a save conflict only when both mtime and size moved: a file changed on disk
+      // must not report the size of the plaintext we read before it changed.
+      size: fresh ? session.plaintext.length : st.size,
       ...(session?.store === 'text' ? { permissions: vscode.FilePermission.Readonly } : {}),
     };
   }

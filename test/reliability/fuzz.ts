@@ -76,8 +76,8 @@ export async function fuzzDecoders(total: number, seed = 20261128): Promise<Fuzz
   ];
   for (const [p, [what, count, arb, run]] of plans.entries()) {
     // in batches, so that memory holds one batch of inputs at a time
-    for (let done = 0, batch = 0; done < count; done += 1000, batch++) {
-      for (const input of fc.sample(arb, { numRuns: Math.min(1000, count - done), seed: seed + p * 100_003 + batch })) {
+    for (let done = 0, batch = 0; done < count; done += 200, batch++) {
+      for (const input of fc.sample(arb, { numRuns: Math.min(200, count - done), seed: seed + p * 100_003 + batch })) {
         const t = process.hrtime.bigint();
         const v = await run(input);
         record(v, Number(process.hrtime.bigint() - t) / 1e6, what);
