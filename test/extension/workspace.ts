@@ -4,6 +4,7 @@ import path from 'node:path';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { encryptFile } from '../../src/core/operations';
 import type { Sandbox } from '../support/aws-sandbox';
+import { withEnv } from '../support/with-env';
 
 /** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
 export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET'];
@@ -27,10 +28,8 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), text);
   }
-  // The sandbox env is not applied to this process: pass the profile's files explicitly.
-  const saved = { ...process.env };
-  Object.assign(process.env, sb.env);
-  try {
+  // The sandbox env is not applied to this process: use it for these calls only.
+  await withEnv(sb.env, async () => {
     const kms = new KmsKeyProvider({ profile: 'default' });
     const encrypt = async (rel: string, key: string) => {
       if (!only || only.includes(rel)) await encryptFile(path.join(dir, rel), kms, { keys: [key] });
@@ -38,10 +37,7 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
     for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encrypt(rel, 'alias/test');
     await encrypt('denied/.env', 'alias/other');
     kms.destroy();
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
+  });
   sb.kms.log.length = 0;
   return dir;
 }

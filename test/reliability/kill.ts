@@ -14,6 +14,7 @@ import { removeStaleTemps } from '../../src/core/io';
 import type { Sandbox } from '../support/aws-sandbox';
 import { CLI } from '../support/cli';
 import { Writable } from 'node:stream';
+import { withEnv } from '../support/with-env';
 
 export interface KillReport {
   kills: number;
@@ -41,10 +42,12 @@ async function collect(file: string, kms: KmsKeyProvider): Promise<Buffer> {
 }
 
 export async function killTest(count: number, sb: Sandbox, seed = 7): Promise<KillReport> {
-  const report: KillReport = { kills: 0, survived: 0, midWrite: 0, leftoverTemps: 0, cleaned: 0, plaintextTemps: 0, failures: [] };
   const dir = await fs.mkdtemp(path.join(sb.dir, 'kill-'));
-  const saved = { ...process.env };
-  Object.assign(process.env, sb.env);
+  return withEnv(sb.env, () => run(count, sb, seed, dir));
+}
+
+async function run(count: number, sb: Sandbox, seed: number, dir: string): Promise<KillReport> {
+  const report: KillReport = { kills: 0, survived: 0, midWrite: 0, leftoverTemps: 0, cleaned: 0, plaintextTemps: 0, failures: [] };
   const kms = new KmsKeyProvider({ profile: 'default' });
   const big = Buffer.concat([Buffer.from(`${SECRET}\n`), randomBytes(24 * 1024 * 1024), Buffer.from(SECRET)]);
   const plans = fc.sample(fc.noBias(fc.tuple(fc.constantFrom(...OPS), fc.integer({ min: 0, max: 1100 }).map((n) => n / 1000))), { numRuns: count, seed });
@@ -101,8 +104,6 @@ export async function killTest(count: number, sb: Sandbox, seed = 7): Promise<Ki
     }
   } finally {
     kms.destroy();
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
     await fs.rm(dir, { recursive: true, force: true });
   }
   return report;
