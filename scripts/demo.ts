@@ -3,12 +3,11 @@
  * extension and installs the .vsix into a real VS Code (code-server), opens a sample
  * workspace whose .env is encrypted, and prints the URL to open. Ctrl+C stops everything.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KmsKeyProvider } from '../src/core/kms/aws-kms';
 import { encryptFile } from '../src/core/operations';
-import { ensureCodeServer, startCodeServer } from '../test/support/code-server';
+import { packageVsix, startCodeServer } from '../test/support/code-server';
 import { LocalKms } from '../test/local-kms/server';
 
 const ROOT = path.join(__dirname, '..');
@@ -42,20 +41,12 @@ async function main(): Promise<void> {
     provider.destroy();
   }
 
-  const vsix = path.join(ROOT, 'kms-envelope.vsix');
-  execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--out', vsix], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const entry = ensureCodeServer();
+  const vsix = packageVsix(path.join(ROOT, 'kms-envelope.vsix'));
   const scratch = path.join(DEMO, 'code-server');
-  for (const d of ['extensions', 'user-data']) mkdirSync(path.join(scratch, d), { recursive: true });
-  execFileSync(
-    process.execPath,
-    [entry, '--extensions-dir', path.join(scratch, 'extensions'), '--user-data-dir', path.join(scratch, 'user-data'), '--install-extension', vsix, '--force'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HOME: path.join(scratch, 'home') } },
-  );
-
   const server = await startCodeServer({
     scratch,
     port: PORT,
+    install: [vsix],
     env: { ...env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
     userSettings: {
       'files.autoSave': 'off',

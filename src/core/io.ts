@@ -58,13 +58,6 @@ export async function atomicWrite(target: string, content: Content): Promise<voi
   }
 }
 
-/** Writes a file and its sidecar; the body is written last, so a crash in between leaves a detectable mismatch, never plaintext. */
-export async function atomicWriteWithSidecar(target: string, body: string, sidecar: string | null): Promise<void> {
-  if (sidecar !== null) await atomicWrite(target + SIDECAR_SUFFIX, sidecar);
-  await atomicWrite(target, body);
-  if (sidecar === null) await fs.unlink(target + SIDECAR_SUFFIX).catch(() => undefined);
-}
-
 export const readSidecar = (target: string): Promise<string | undefined> =>
   fs.readFile(target + SIDECAR_SUFFIX, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;

@@ -18,9 +18,9 @@ import {
   wipeFileKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
-import { isDotenvName } from './formats/comment-syntax';
+import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { defaultContext, EncryptionContext, Header, HeaderLayout, parseHeader, serializeHeader, Stanza } from './header';
-import { atomicWrite, atomicWriteWithSidecar, Content, readHead, readSidecar } from './io';
+import { atomicWrite, Content, readHead, readSidecar } from './io';
 import type { KeyService } from './kms/key-service';
 import { openFileStream, sealFileStream } from './whole-file';
 
@@ -122,7 +122,7 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   const opened = await openTextFile(file, svc);
   wipeFileKey(opened.key);
   await emit(out, file, opened.plaintext);
-  if (out.kind === 'in-place' && opened.sidecar) await atomicWriteWithSidecar(file, opened.plaintext, null);
+  if (out.kind === 'in-place' && opened.sidecar) await fs.unlink(file + SIDECAR_SUFFIX);
   return kind;
 }
 
@@ -225,7 +225,7 @@ export async function rewrapFile(file: string, svc: KeyService, change: { add?: 
   }
   const header = serializeHeader({ ...parsed.header, stanzas }, parsed.layout);
   if (sidecar !== undefined) {
-    await atomicWrite(`${file}.kms-envelope`, header);
+    await atomicWrite(file + SIDECAR_SUFFIX, header);
   } else if (kind === 'file') {
     await atomicWrite(file, (async function* () {
       yield Buffer.from(header, 'utf8');

@@ -6,6 +6,7 @@
  * process's memory. Modelled on the VS Code samples' fsprovider-sample.
  */
 import { promises as fs, watch, FSWatcher } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
 import { KmsEnvelopeError } from '../core/errors';
@@ -51,8 +52,13 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     let watcher: FSWatcher | undefined;
     try {
       // A change on disk (git pull, the CLI, another window) refreshes a view that is not dirty;
-      // VS Code's own conflict flow takes over for one that is.
-      watcher = watch(uri.path, () => void this.onDiskChange(uri));
+      // VS Code's own conflict flow takes over for one that is. The folder is watched, not the
+      // file: every atomic write renames a new file over the old one, and a watch on the old
+      // file would go quiet after the first.
+      const name = path.basename(uri.path);
+      watcher = watch(path.dirname(uri.path), (_event, changed) => {
+        if (changed === null || changed === name) void this.onDiskChange(uri);
+      });
     } catch {
       watcher = undefined;
     }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
-import { startCodeServer } from '../support/code-server';
+import { packageVsix, startCodeServer } from '../support/code-server';
 import { launchBrowser, runExtensionTests } from '../support/workbench';
 import { buildSuites, USER_SETTINGS } from './build-suites';
 import { scanForPlaintext } from './scan';
@@ -41,7 +41,10 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
   const results = path.join(dir, 'results.json');
   const logLines: string[] = [];
   const workspace = await makeWorkspace(path.join(dir, 'workspace'), o.sb, pass.files);
+  // the UI test drives the packaged .vsix, installed as a user would; the suites the source tree
+  const install = pass.ui ? [packageVsix(path.join(dir, 'kms-envelope.vsix'))] : [];
   const server = await startCodeServer({
+    install,
     scratch: path.join(dir, 'code-server'),
     env: {
       ...o.sb.env,
@@ -80,7 +83,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
 
     if (pass.ui && !process.env.KMS_ENVELOPE_SUITES) {
       const uiWorkspace = await makeWorkspace(path.join(dir, 'ui-workspace'), o.sb, UI_FILES);
-      const ui = await runUiTest(o.browser, { base: server.url, port: server.port, folder: uiWorkspace, extensionPath: ROOT, kms: o.sb.kms, media: path.join(ROOT, 'media') });
+      const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);
       o.tally.passed += ui.filter((r) => r.ok).length;
       o.tally.failed += ui.filter((r) => !r.ok).length;

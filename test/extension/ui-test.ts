@@ -17,9 +17,9 @@ export interface UiResult {
 
 interface Options {
   base: string;
-  port: number;
   folder: string;
-  extensionPath: string;
+  /** Where the packaged .vsix was installed: the UI test runs the product as users get it. */
+  extensionsDir: string;
   kms: LocalKms;
   media: string;
 }
@@ -58,13 +58,18 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       results.push({ title, ok: true });
     } catch (err) {
       await page.screenshot({ path: path.join(o.folder, '..', `failed-${results.length}.png`) }).catch(() => undefined);
-      results.push({ title, ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+      results.push({ title, ok: false, error: err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : String(err) });
     }
   };
   try {
-    await page.goto(folderUrl(o.base, o.folder, [['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${o.port}${o.extensionPath}`], ['skipWelcome', 'true']]));
+    await page.goto(folderUrl(o.base, o.folder, [['skipWelcome', 'true']]));
     await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
     await page.locator('.statusbar-item', { hasText: 'alias/test' }).waitFor({ timeout: 30_000 });
+
+    await step('the packaged .vsix is installed and activates', async () => {
+      const installed = (await fs.readdir(o.extensionsDir)).filter((d) => d.startsWith('kms-envelope.kms-envelope-'));
+      if (installed.length !== 1) throw new Error(`expected the .vsix installed once, found ${installed.join(', ') || 'none'}`);
+    });
 
     await step('clicking an encrypted .env in the explorer shows it decrypted (decrypt-on-open)', async () => {
       await row(page, 'app').click();
@@ -118,6 +123,42 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'KMS Envelope: Lock' }).first().click();
       await until('the decrypted tabs to close', async () => (await page.locator('.tabs-container .tab', { hasText: '.env' }).count()) === 0);
       await page.locator('.statusbar-item .codicon-lock').first().waitFor();
+    });
+
+    await step('the editor title of a decrypted view offers Open Encrypted and Lock', async () => {
+      await row(page, '.env').click();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
+      const lock = page.locator('.editor-actions .action-item a[aria-label^="Lock"]').first();
+      await lock.waitFor();
+      await page.locator('.editor-actions .action-item a[aria-label^="Open Encrypted"]').first().waitFor();
+      await lock.click();
+      await until('the view to close', async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).count()) === 0);
+    });
+
+    await step('two windows on one .env: an edit saved in one appears in the other, whose next edit keeps it', async () => {
+      const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      try {
+        await other.goto(folderUrl(o.base, o.folder, [['skipWelcome', 'true']]));
+        await other.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
+        await row(other, 'app').click(); // a new window starts with the folder collapsed
+        for (const p of [page, other]) {
+          await row(p, '.env').click();
+          await p.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
+        }
+        const typeAtEnd = async (p: Page, text: string) => {
+          await p.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().click();
+          await p.keyboard.press('Control+End');
+          await p.keyboard.type(text, { delay: 20 });
+        };
+        await typeAtEnd(page, 'WINDOW_A=typed-secret-GOLF\n');
+        await other.locator('.monaco-editor .view-lines', { hasText: 'WINDOW_A' }).waitFor({ timeout: 15_000 });
+        await typeAtEnd(other, 'WINDOW_B=typed-secret-HOTEL\n');
+        await page.locator('.monaco-editor .view-lines', { hasText: 'WINDOW_B' }).waitFor({ timeout: 15_000 });
+        const disk = await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
+        if (!/\nWINDOW_A=ENC\[/.test(disk) || !/\nWINDOW_B=ENC\[/.test(disk)) throw new Error('an update was lost: the file does not hold both edits');
+      } finally {
+        await other.close();
+      }
     });
   } catch (err) {
     results.push({ title: 'the workbench loads with the extension', ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });

@@ -13,6 +13,12 @@ const ROOT = path.join(__dirname, '../..');
 const CACHE = path.join(ROOT, '.cache', `code-server-${CODE_SERVER_VERSION}`);
 const ENTRY = path.join(CACHE, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 
+/** Packages the extension as a .vsix (esbuild bundles, minified, per .vscodeignore). */
+export function packageVsix(out: string): string {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
 export function ensureCodeServer(log: (s: string) => void = console.log): string {
   if (existsSync(ENTRY)) return ENTRY;
   for (const bin of ['/usr/bin/rg']) {
@@ -48,6 +54,7 @@ export interface CodeServer {
   readonly url: string;
   readonly port: number;
   readonly userDataDir: string;
+  readonly extensionsDir: string;
   readonly process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -59,6 +66,8 @@ export interface CodeServerOptions {
   readonly userSettings: Record<string, unknown>;
   readonly port?: number;
   readonly extraArgs?: string[];
+  /** .vsix files installed into this instance's extensions folder before it starts. */
+  readonly install?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -69,6 +78,12 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(path.join(dirs['user-data'], 'User'), { recursive: true });
   writeFileSync(path.join(dirs['user-data'], 'User', 'settings.json'), JSON.stringify(o.userSettings, null, 2));
+  for (const vsix of o.install ?? []) {
+    execFileSync(process.execPath, [entry, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs['user-data'], '--install-extension', vsix, '--force'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, HOME: dirs.home },
+    });
+  }
   const config = path.join(o.scratch, 'config.yaml');
   writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const child = spawn(
@@ -103,6 +118,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   return {
     url,
     port,
+    extensionsDir: dirs.extensions,
     userDataDir: dirs['user-data'],
     process: child,
     async stop() {

@@ -15,7 +15,7 @@ import {
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
-import { contextJson, EncryptionContext, Header, isKeyArn, Stanza } from '../header';
+import { contextJson, EncryptionContext, Header, Stanza } from '../header';
 import { AllowList, isAllowed } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
@@ -45,7 +45,8 @@ export interface AliasInfo {
   readonly keyId?: string;
 }
 
-const regionOfArn = (arn: string): string | undefined => (isKeyArn(arn) ? arn.split(':')[3] : undefined);
+/** The region of a key ARN or alias ARN: the key lives there, whatever the default region. */
+const regionOfArn = (ref: string): string | undefined => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(?:key|alias)\//.exec(ref)?.[1];
 
 export class KmsKeyProvider implements KeyService {
   private readonly clients = new Map<string, KMSClient>();
