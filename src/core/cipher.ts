@@ -32,11 +32,6 @@ export function deriveKeys(dek: Uint8Array): FileKeys {
   return { value: hkdf(dek, 'value'), mac: hkdf(dek, 'mac'), commitment: hkdf(dek, 'commitment') };
 }
 
-export function wipeKeys(keys: FileKeys): void {
-  keys.value.fill(0);
-  keys.mac.fill(0);
-}
-
 const valueAad = (name: string): Buffer => Buffer.from(`kms-envelope/v1 value\0${name}`, 'utf8');
 
 /** iv ‖ ciphertext ‖ tag of one value, bound to its entry name. */

@@ -9,12 +9,11 @@
  * token in order, so that an added, removed, reordered, duplicated or rolled-back entry is
  * detected; each token's GCM tag is bound to its entry name, so that swapped values fail.
  */
-import { lineOf } from './bytes';
+import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, tamperError } from './errors';
 import { dotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, parseToken } from './formats/token';
-import { equalBytes } from './bytes';
 import { EncryptionContext, Header, HeaderLayout, macLines, parseHeader, serializeHeader, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
@@ -31,9 +30,6 @@ export const makeFileKey = (dek: Buffer, stanzas: readonly Stanza[], context: En
   stanzas,
   context,
 });
-
-/** The same data key under other stanzas (after a rewrap). */
-export const withStanzas = (key: FileKey, stanzas: readonly Stanza[]): FileKey => ({ ...key, stanzas });
 
 export function wipeFileKey(key: FileKey): void {
   key.dek.fill(0);

@@ -57,8 +57,6 @@ const ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 const ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
 const FIRST = /^(\uFEFF?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
 
-export const isKeyArn = (s: string): boolean => ARN.test(s);
-
 /** The default context names the tool and format; users add pairs such as project=billing. */
 export const defaultContext = (extra: EncryptionContext = {}): EncryptionContext => canonicalContext({ ...extra, [MAGIC]: 'v1' });
 
@@ -96,9 +94,6 @@ export interface ParsedFile {
   /** Length of BOM + header text; the body starts here. */
   readonly headerEnd: number;
 }
-
-/** True when the text starts with a kms-envelope header line (of any version). */
-export const hasHeader = (text: string): boolean => FIRST.test(text.slice(0, 64));
 
 /**
  * Splits a file into header and body. Returns null when the file carries no header;

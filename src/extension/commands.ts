@@ -1,7 +1,8 @@
 /** The commands of the palette and the menus. Each reports its own failures (ui.reportError). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey, FileKey } from '../core/envelope';
+import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
+import type { Header } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
@@ -58,7 +59,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     const doc = vscode.workspace.textDocuments.find((t) => t.uri.toString() === uri.toString());
     if (doc?.isDirty && !(await doc.save())) throw new KmsEnvelopeError('USAGE', `${path.basename(uri.path)} has unsaved changes`);
   };
-  const unwrap = async (h: Parameters<ReturnType<Keys['service']>['unwrapWith']>[0]) => (await d.keys.service().unwrapWith(h)).dek;
+  const unwrap = async (h: Header) => (await d.keys.service().unwrapWith(h)).dek;
 
   /** The selection's document split into header and body, and the key that seals it (verified). */
   async function selectionContext(editor: vscode.TextEditor, create: boolean) {
@@ -71,23 +72,19 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (parsed && parsed.header.store !== 'text') {
       throw new KmsEnvelopeError('USAGE', `this file is encrypted as a ${parsed.header.store === 'dotenv' ? '.env' : 'whole file'}`, 'Use Open Decrypted to edit it.');
     }
-    let key: FileKey;
-    if (parsed) {
-      key = (await withProgress('unlocking the file', () => openDocument(parsed, unwrap))).key;
-    } else if (create) {
-      const s = d.keys.settings();
-      key = await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: s.encryptionContext }));
-    } else {
-      throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
-    }
-    const headerLength = parsed ? text.length - parsed.body.length : 0;
-    const body = parsed ? parsed.body : text;
+    if (!parsed && !create) throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
+    const bom = parsed ? parsed.bom : text.startsWith('\uFEFF') ? '\uFEFF' : '';
+    const body = parsed ? parsed.body : text.slice(bom.length);
+    const above = text.length - body.length; // BOM and header
     const ranges = editor.selections
       .filter((s) => !s.isEmpty)
-      .map((s) => ({ start: doc.offsetAt(s.start) - headerLength, end: doc.offsetAt(s.end) - headerLength }));
+      .map((s) => ({ start: doc.offsetAt(s.start) - above, end: doc.offsetAt(s.end) - above }));
     if (ranges.length === 0) throw new KmsEnvelopeError('USAGE', 'select the text first');
     if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
-    return { doc, leader, body, key, ranges, bom: parsed?.bom ?? '', layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
+    const key = parsed
+      ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrap))).key
+      : await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: d.keys.settings().encryptionContext }));
+    return { doc, leader, body, key, ranges, bom, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }
 
   async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {

@@ -17,8 +17,6 @@ export function parseToken(text: string): Buffer | null {
   return m ? fromB64(m[1], true) : null;
 }
 
-export const isToken = (text: string): boolean => WHOLE.test(text);
-
 export interface TokenSpan {
   readonly start: number;
   readonly end: number;
