@@ -24,6 +24,7 @@ export const USER_SETTINGS = {
   'extensions.autoUpdate': false,
   'telemetry.telemetryLevel': 'off',
   'git.openRepositoryInParentFolders': 'never',
+  'breadcrumbs.enabled': false,
   'kmsEnvelope.keyId': 'alias/test',
   'kmsEnvelope.profile': 'default',
 };

@@ -82,7 +82,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
     if (failed) console.log(`--- workbench and code-server log (last lines) ---\n${logLines.join('').slice(-6000)}\n---`);
 
     if (pass.ui && !process.env.KMS_ENVELOPE_SUITES) {
-      const uiWorkspace = await makeWorkspace(path.join(dir, 'ui-workspace'), o.sb, UI_FILES);
+      const uiWorkspace = await makeWorkspace(path.join(dir, 'acme-app'), o.sb, UI_FILES);
       const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);
       o.tally.passed += ui.filter((r) => r.ok).length;

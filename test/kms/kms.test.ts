@@ -70,6 +70,17 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     assert.deepEqual(await fs.readFile(file), before);
   });
 
+  it('uses the KMS endpoint of the chosen profile\'s services section (the SDK alone does so only for AWS_PROFILE)', async () => {
+    const env = process.env.AWS_ENDPOINT_URL_KMS;
+    delete process.env.AWS_ENDPOINT_URL_KMS;
+    try {
+      await encryptFile(file, kms({ profile: 'svc' }), { keys: [sb.keyArn] });
+      assert.deepEqual(sb.kms.log.map((e) => e.action), ['GenerateDataKey']);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_KMS = env;
+    }
+  });
+
   it('says which `aws sso login` fixes an expired SSO session', async () => {
     await fails(encryptFile(file, kms({ profile: 'sso-expired' }), { keys: [sb.keyArn] }), 'SSO_EXPIRED', /aws sso login --profile sso-expired/);
     assert.equal(sb.kms.count(), 0);

@@ -19,6 +19,7 @@ import { contextJson, EncryptionContext, Header, Stanza } from '../header';
 import { AllowList, isAllowed } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
+import { configuredKmsEndpoint } from './profiles';
 import type { KeyService } from './key-service';
 
 export interface KmsOptions {
@@ -49,7 +50,7 @@ export interface AliasInfo {
 const regionOfArn = (ref: string): string | undefined => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(?:key|alias)\//.exec(ref)?.[1];
 
 export class KmsKeyProvider implements KeyService {
-  private readonly clients = new Map<string, KMSClient>();
+  private readonly clients = new Map<string, Promise<KMSClient>>();
   private readonly credentials;
   readonly cache: DataKeyCache;
   /** KMS calls made by this provider (for messages and tests). */
@@ -64,17 +65,21 @@ export class KmsKeyProvider implements KeyService {
     return this.options.profile;
   }
 
-  private client(keyId: string): KMSClient {
+  private client(keyId: string): Promise<KMSClient> {
     const region = regionOfArn(keyId) ?? this.options.region ?? '';
     let client = this.clients.get(region);
     if (!client) {
-      client = new KMSClient({
-        ...(region ? { region } : {}),
-        ...(this.options.profile ? { profile: this.options.profile } : {}),
-        credentials: this.credentials,
-        maxAttempts: this.options.maxAttempts ?? 3,
-        requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
-      });
+      client = configuredKmsEndpoint(this.options.profile).then(
+        (endpoint) =>
+          new KMSClient({
+            ...(region ? { region } : {}),
+            ...(this.options.profile ? { profile: this.options.profile } : {}),
+            ...(endpoint ? { endpoint } : {}),
+            credentials: this.credentials,
+            maxAttempts: this.options.maxAttempts ?? 3,
+            requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
+          }),
+      );
       this.clients.set(region, client);
     }
     return client;
@@ -83,7 +88,7 @@ export class KmsKeyProvider implements KeyService {
   private async call<T>(site: Omit<CallSite, 'profile'>, run: (c: KMSClient) => Promise<T>): Promise<T> {
     this.calls++;
     try {
-      return await run(this.client(site.key));
+      return await run(await this.client(site.key));
     } catch (err) {
       throw toKmsEnvelopeError(err, { ...site, profile: this.options.profile });
     }
@@ -205,7 +210,7 @@ export class KmsKeyProvider implements KeyService {
   }
 
   destroy(): void {
-    for (const c of this.clients.values()) c.destroy();
+    for (const c of this.clients.values()) void c.then((client) => client.destroy(), () => undefined);
     this.clients.clear();
   }
 }

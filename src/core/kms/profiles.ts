@@ -36,3 +36,17 @@ export async function listProfiles(): Promise<ProfileInfo[]> {
     return { name, kind: kindOf(merged), ...(merged.region ? { region: merged.region } : {}) };
   });
 }
+
+/**
+ * The KMS endpoint a profile configures (`endpoint_url` in its `services` section, or its own
+ * `endpoint_url`), for a profile chosen by name: the SDK applies these only to the profile named
+ * by AWS_PROFILE, not to a client's `profile` option. Environment settings keep precedence and
+ * are left to the SDK. Never read from an encrypted file.
+ */
+export async function configuredKmsEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (!profile || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return undefined;
+  const { configFile } = await loadSharedConfigFiles({ ignoreCache: true });
+  const section: Section = configFile[profile] ?? {};
+  const services: Section = (section.services && configFile[`services.${section.services}`]) || {};
+  return services['kms.endpoint_url'] ?? section.endpoint_url;
+}
