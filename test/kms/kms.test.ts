@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { config, load } from '../../src/api';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { encryptFile, openTextFile, rewrapFile, rotateFile, loadEnvFiles, decryptFile } from '../../src/core/operations';
@@ -165,6 +166,20 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
   it('loads values exactly as dotenv.parse reads the plaintext', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn] });
     assert.deepEqual(await loadEnvFiles([file], kms()), { DB_PASSWORD: 'correct horse', API_KEY: 'sk_live_123' });
+  });
+
+  it('the Node API loads values into an object, or into process.env without overriding what is set', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    assert.deepEqual(await load({ path: file, profile: 'default' }), { DB_PASSWORD: 'correct horse', API_KEY: 'sk_live_123' });
+    process.env.API_KEY = 'already-set';
+    try {
+      await config({ path: file, profile: 'default' });
+      assert.equal(process.env.DB_PASSWORD, 'correct horse');
+      assert.equal(process.env.API_KEY, 'already-set');
+    } finally {
+      delete process.env.API_KEY;
+      delete process.env.DB_PASSWORD;
+    }
   });
 
   it('wipes cached data keys on clear (Lock)', async () => {
