@@ -6,11 +6,23 @@ export const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-/** Strict decoding: the text must be the canonical encoding of the bytes it decodes to. */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Strict decoding: the text must be the canonical encoding of the bytes it decodes to (right
+ * length and padding, unused low bits zero), so that one byte string has one spelling.
+ */
 export function fromB64(text: string, url = false): Buffer | null {
   if (!(url ? B64URL : B64).test(text)) return null;
-  const bytes = Buffer.from(text, url ? 'base64url' : 'base64');
-  return (url ? b64url(bytes) : b64(bytes)) === text ? bytes : null;
+  const data = url ? text : text.replace(/=+$/, '');
+  const rest = data.length % 4;
+  if (rest === 1 || (!url && text.length % 4 !== 0)) return null;
+  if (rest > 1) {
+    const last = text.charAt(data.length - 1);
+    const value = last === '-' || last === '+' ? 62 : last === '_' || last === '/' ? 63 : ALPHABET.indexOf(last);
+    if (value & (rest === 2 ? 0x0f : 0x03)) return null;
+  }
+  return Buffer.from(text, url ? 'base64url' : 'base64');
 }
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);

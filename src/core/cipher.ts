@@ -39,10 +39,12 @@ export function sealValue(key: Buffer, plaintext: string, name: string, random: 
   const iv = random(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(valueAad(name));
-  const head = cipher.update(plaintext, 'utf8');
-  const tail = cipher.final();
-  return Buffer.concat([iv, head, tail, cipher.getAuthTag()]);
+  const body = cipher.update(plaintext, 'utf8');
+  cipher.final(); // GCM returns no further bytes
+  return Buffer.concat([iv, body, cipher.getAuthTag()]);
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The plaintext, or null when the tag does not verify (wrong key, name, or tampered bytes). */
 export function openValue(key: Buffer, sealed: Buffer, name: string): string | null {
@@ -51,8 +53,9 @@ export function openValue(key: Buffer, sealed: Buffer, name: string): string | n
   decipher.setAAD(valueAad(name));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    const out = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-    return new TextDecoder('utf-8', { fatal: true }).decode(out);
+    const out = decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES));
+    decipher.final(); // verifies the tag; GCM returns no further bytes
+    return utf8.decode(out);
   } catch {
     return null;
   }

@@ -134,7 +134,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
   const key = await unwrapVerified(header, unwrap);
   try {
     const reuse = new Map<string, string>();
-    let plaintext = doc.bom;
+    const parts = [doc.bom];
     let at = 0;
     for (const e of entries) {
       if (e.raw === '') continue;
@@ -142,13 +142,14 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
       const value = sealed && openValue(key.keys.value, sealed, e.name);
       if (value === null || value === undefined) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
-      plaintext += body.slice(at, e.start) + value;
+      parts.push(body.slice(at, e.start), value);
       at = e.end;
     }
     if (!verifyHeaderMac(key, header, entries)) {
       throw tamperError('header MAC (an entry was added, removed, reordered or replaced, or a header field changed)');
     }
-    return { plaintext: plaintext + body.slice(at), key, store: header.store, layout: doc.layout, reuse };
+    parts.push(body.slice(at));
+    return { plaintext: parts.join(''), key, store: header.store, layout: doc.layout, reuse };
   } catch (err) {
     wipeFileKey(key);
     throw err;
