@@ -27,6 +27,13 @@ export interface Deps {
 
 const KIND_LABEL = { sso: 'SSO', role: 'assume role', process: 'credential_process', static: 'static keys', 'web-identity': 'web identity', other: '' } as const;
 
+/**
+ * Commands that put plaintext on disk ask first; automation (tasks, tests) may pass
+ * `{ confirmed: true }` as the second argument (the explorer passes an array there).
+ */
+const confirmedByCaller = (options: unknown): boolean =>
+  typeof options === 'object' && options !== null && !Array.isArray(options) && (options as { confirmed?: unknown }).confirmed === true;
+
 /** The file a command is about: the explorer's argument, or the active editor's file. */
 function target(arg: unknown): vscode.Uri | undefined {
   const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
@@ -114,9 +121,17 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       }
     }),
 
-    decryptSelection: run('Decrypt Selection', async () => {
+    decryptSelection: run('Decrypt Selection', async (_arg, options) => {
       const editor = vscode.window.activeTextEditor;
       if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
+      const ok =
+        confirmedByCaller(options) ||
+        (await vscode.window.showWarningMessage(
+          `Put the plaintext of the selected encrypted text back into ${path.basename(editor.document.uri.path)}?`,
+          { modal: true, detail: 'It is in the file once you save, and in VS Code\'s backups while unsaved. To only read a value, use Open Decrypted.' },
+          'Decrypt',
+        )) === 'Decrypt';
+      if (!ok) return;
       const c = await selectionContext(editor, false);
       try {
         const body = decryptRanges(c.body, c.ranges, c.key);
@@ -154,9 +169,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
 
     decryptFile: run('Decrypt File', async (arg, options) => {
       const uri = need(target(arg));
-      // Automation (tasks, tests) may pass { confirmed: true }; the explorer passes an array here.
-      const confirmed = typeof options === 'object' && options !== null && !Array.isArray(options) && (options as { confirmed?: unknown }).confirmed === true;
-      const ok = confirmed ? 'Write Plaintext' : await vscode.window.showWarningMessage(
+      const ok = confirmedByCaller(options) ? 'Write Plaintext' : await vscode.window.showWarningMessage(
         `Decrypt ${path.basename(uri.path)} and write its plaintext to disk?`,
         { modal: true, detail: 'The secrets will be readable by anything that can read the file, and by git if it is not ignored.' },
         'Write Plaintext',

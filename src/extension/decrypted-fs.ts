@@ -75,6 +75,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     const st = await fs.stat(uri.path).catch(() => {
       throw vscode.FileSystemError.FileNotFound(uri);
     });
+    if (st.isDirectory()) return { type: vscode.FileType.Directory, ctime: st.ctimeMs, mtime: st.mtimeMs, size: 0 };
     const session = this.sessions.get(uri.path);
     const fresh = session && session.mtime === st.mtimeMs;
     return {

@@ -44,9 +44,19 @@ describe('commands', () => {
     assert.ok(!text.includes('yaml-secret-CHARLIE'));
     assert.equal(editor.document.isDirty, false);
     assert.equal((await cli(['decrypt', 'config.yaml', '--stdout'])).stdout, FILES['config.yaml']);
+    // read a value without putting it back into the file: the decrypted view (read-only here)
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('config.yaml'));
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
+    const viewUri = vscode.window.activeTextEditor!.document.uri;
+    assert.equal(vscode.window.activeTextEditor!.document.getText(), FILES['config.yaml']);
+    assert.equal((await vscode.workspace.fs.stat(viewUri)).permissions, vscode.FilePermission.Readonly);
+    const onDisk = await disk('config.yaml');
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(viewUri, Buffer.from('x: 1\n'))), /NoPermissions|permission/i);
+    assert.equal(await disk('config.yaml'), onDisk);
+    await vscode.window.showTextDocument(editor.document);
 
     select(editor, /ENC\[[^\]]+\]/.exec(editor.document.getText())![0]);
-    await vscode.commands.executeCommand('kmsEnvelope.decryptSelection');
+    await vscode.commands.executeCommand('kmsEnvelope.decryptSelection', undefined, { confirmed: true });
     assert.equal(editor.document.getText(), FILES['config.yaml'], 'header removed with the last token');
     assert.ok(editor.document.isDirty, 'the plaintext is not saved unless the user saves');
     await vscode.commands.executeCommand('workbench.action.files.revert');
