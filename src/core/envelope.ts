@@ -220,18 +220,26 @@ export function encryptRanges(body: string, ranges: readonly Range[], key: FileK
   return out + body.slice(at);
 }
 
-/** Replaces every token that lies within a range (offsets into `body`) by its plaintext. */
-export function decryptRanges(body: string, ranges: readonly Range[], key: FileKey): string {
+/** Replaces each token of a `text`-store body that `pick` selects by `replace(its plaintext)`. */
+function mapTokens(body: string, key: FileKey, pick: (t: Range) => boolean, replace: (plain: string) => string): string {
   let out = '';
   let at = 0;
   for (const t of findTokens(body)) {
-    if (!ranges.some((r) => t.start < r.end && t.end > r.start)) continue;
+    if (!pick(t)) continue;
     const value = openValue(key.keys.value, parseToken(body.slice(t.start, t.end)) ?? Buffer.alloc(0), '');
     if (value === null) throw tamperError(`token at line ${lineOf(body, t.start)}`);
-    out += body.slice(at, t.start) + value;
+    out += body.slice(at, t.start) + replace(value);
     at = t.end;
   }
   return out + body.slice(at);
 }
+
+/** Replaces every token that lies within a range (offsets into `body`) by its plaintext. */
+export const decryptRanges = (body: string, ranges: readonly Range[], key: FileKey): string =>
+  mapTokens(body, key, (t) => ranges.some((r) => t.start < r.end && t.end > r.start), (plain) => plain);
+
+/** Every token of a `text`-store body encrypted again under another data key (rotation). */
+export const reencryptTokens = (body: string, from: FileKey, to: FileKey, random: Random = secureRandom): string =>
+  mapTokens(body, from, () => true, (plain) => formatToken(sealValue(to.keys.value, plain, '', random)));
 
 export const hasTokens = (text: string): boolean => findTokens(text).length > 0;

@@ -7,12 +7,14 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { Random } from './cipher';
 import {
+  assemble,
   Document,
   FileKey,
   joinSealed,
   makeFileKey,
   Opened,
   openDocument,
+  reencryptTokens,
   sealDotenv,
   splitDocument,
   wipeFileKey,
@@ -191,16 +193,24 @@ export async function rotateFile(file: string, svc: KeyService, opts: { keys?: r
     }
   }
   const opened = await openTextFile(file, svc);
-  wipeFileKey(opened.key);
-  if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', 'rotate works on .env files and whole files; decrypt and re-encrypt the selections of this file');
-  const targets = wrappingTargets(opened.doc.header, svc, opts.keys ?? []);
-  const key = await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context });
   try {
-    await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
+    const targets = wrappingTargets(opened.doc.header, svc, opts.keys ?? []);
+    const key = await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context });
+    try {
+      if (opened.store === 'dotenv') {
+        await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
+      } else {
+        const sealed = assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.bom);
+        if (opened.sidecar) await atomicWrite(file + SIDECAR_SUFFIX, sealed.header);
+        await atomicWrite(file, opened.sidecar ? sealed.body : joinSealed(sealed));
+      }
+    } finally {
+      wipeFileKey(key);
+    }
+    return targets;
   } finally {
-    wipeFileKey(key);
+    wipeFileKey(opened.key);
   }
-  return targets;
 }
 
 /** Adds a stanza (KMS ReEncrypt, the data key stays inside KMS) or removes one. */

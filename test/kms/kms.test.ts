@@ -4,7 +4,8 @@ import path from 'node:path';
 import { config, load } from '../../src/api';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
-import { encryptFile, openTextFile, rewrapFile, rotateFile, loadEnvFiles, decryptFile } from '../../src/core/operations';
+import { encryptFile, openTextFile, rewrapFile, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
+import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
 
@@ -161,6 +162,21 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const after = await fs.readFile(file, 'utf8');
     assert.notEqual(parseHeader(after)!.header.commitment.toString('hex'), parseHeader(before.toString())!.header.commitment.toString('hex'));
     assert.equal((await openTextFile(file, kms())).plaintext, ENV);
+  });
+
+  it('rotates a file with encrypted selections (text store), tokens re-encrypted in place', async () => {
+    const yaml = path.join(sb.dir, 'rotate.yaml');
+    const plain = 'db:\n  password: selection-secret\n';
+    const p = kms();
+    const key = await newFileKey(p, { keys: [sb.keyArn] });
+    const at = plain.indexOf('selection-secret');
+    await fs.writeFile(yaml, joinSealed(assemble('text', key, encryptRanges(plain, [{ start: at, end: at + 16 }], key), { leader: '#', eol: '\n' })));
+    const before = parseHeader(await fs.readFile(yaml, 'utf8'))!.header;
+    await rotateFile(yaml, kms(), { keys: [sb.keyArn] });
+    const after = await fs.readFile(yaml, 'utf8');
+    assert.notEqual(parseHeader(after)!.header.commitment.toString('hex'), before.commitment.toString('hex'));
+    assert.match(after, /^# kms-envelope v1 text\n[\s\S]*\n {2}password: ENC\[kmsenv:v1:[\w-]+\]\n$/);
+    assert.equal((await openTextFile(yaml, kms())).plaintext, plain);
   });
 
   it('loads values exactly as dotenv.parse reads the plaintext', async () => {
