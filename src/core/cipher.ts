@@ -131,6 +131,10 @@ async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
   yield Buffer.concat(pending);
 }
 
+async function* nonEmpty(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const b of source) if (b.length) yield b;
+}
+
 /** Holds one item back so that the consumer knows which one is last. */
 async function* withLast<T>(source: AsyncIterable<T>): AsyncGenerator<[T, boolean]> {
   let prev: { v: T } | undefined;
@@ -161,12 +165,11 @@ export async function* openStream(
 ): AsyncGenerator<Buffer> {
   let key: Buffer | undefined;
   let counter = 0;
-  let sawLast = false;
   const body = async function* (): AsyncGenerator<Buffer> {
     let head = Buffer.alloc(0);
     for await (const piece of source) {
       if (key) {
-        yield Buffer.from(piece);
+        yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
         continue;
       }
       head = Buffer.concat([head, piece]);
@@ -177,17 +180,15 @@ export async function* openStream(
     }
     if (!key) throw onError('payload salt (file truncated)');
   };
-  for await (const [sealed, last] of withLast(rechunk(body(), CHUNK_BYTES + TAG_BYTES))) {
-    if (sealed.length === 0 && last && sawLast) break; // rechunk's empty tail after a full final chunk
-    if (sawLast) throw onError(`payload after final chunk ${counter - 1}`);
+  // Each chunk is opened once, as final exactly when it ends the stream: a truncation at a chunk
+  // boundary, a dropped or moved chunk and data after the final chunk all fail their tag.
+  for await (const [sealed, last] of withLast(nonEmpty(rechunk(body(), CHUNK_BYTES + TAG_BYTES)))) {
     if (sealed.length < TAG_BYTES) throw onError(`payload chunk ${counter} (file truncated)`);
-    let plain = openChunk(key!, counter, true, sealed);
-    if (plain) sawLast = true;
-    else plain = openChunk(key!, counter, false, sealed);
-    if (!plain) throw onError(`payload chunk ${counter}`);
-    if (last && !sawLast) throw onError(`payload chunk ${counter} (file truncated)`);
+    const plain = openChunk(key!, counter, last, sealed);
+    if (!plain) throw onError(last ? `payload chunk ${counter} (tampered, or the file was truncated)` : `payload chunk ${counter}`);
     counter++;
     yield plain;
   }
+  if (counter === 0) throw onError('payload (file truncated: no final chunk)');
   key?.fill(0);
 }
