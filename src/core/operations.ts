@@ -201,6 +201,8 @@ export async function rotateFile(file: string, svc: KeyService, opts: { keys?: r
         await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
       } else {
         const sealed = assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.bom);
+        // Two files are two atomic writes: a crash between them leaves a header that does not
+        // match the body (refused on open, recoverable from version control), never plaintext.
         if (opened.sidecar) await atomicWrite(file + SIDECAR_SUFFIX, sealed.header);
         await atomicWrite(file, opened.sidecar ? sealed.body : joinSealed(sealed));
       }
