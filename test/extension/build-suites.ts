@@ -25,6 +25,7 @@ export const USER_SETTINGS = {
   'telemetry.telemetryLevel': 'off',
   'git.openRepositoryInParentFolders': 'never',
   'breadcrumbs.enabled': false,
+  'terminal.integrated.gpuAcceleration': 'off', // the DOM renderer: terminal text the UI test can read
   'kmsEnvelope.keyId': 'alias/test',
   'kmsEnvelope.profile': 'default',
 };

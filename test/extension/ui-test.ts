@@ -160,6 +160,25 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         await other.close();
       }
     });
+
+    await step('an expired SSO session shows an error whose button runs aws sso login in a terminal', async () => {
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
+      await fs.mkdir(path.join(o.folder, '.vscode'), { recursive: true });
+      await fs.writeFile(path.join(o.folder, '.vscode', 'settings.json'), JSON.stringify({ 'kmsEnvelope.profile': 'sso-expired' }));
+      await page.locator('.statusbar-item', { hasText: 'sso-expired' }).waitFor({ timeout: 15_000 });
+      await row(page, '.env').click();
+      const toast = page.locator('.notification-toast', { hasText: 'aws sso login --profile sso-expired' });
+      await toast.waitFor({ timeout: 20_000 });
+      await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).waitFor();
+      await page.mouse.move(900, 400);
+      await page.waitForTimeout(800); // let the toast finish sliding in
+      await shot('sso-error.png');
+      await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).click();
+      await page.locator('.xterm-rows', { hasText: 'aws sso login --profile sso-expired' }).first().waitFor({ timeout: 20_000 });
+      await fs.rm(path.join(o.folder, '.vscode'), { recursive: true, force: true });
+    });
   } catch (err) {
     results.push({ title: 'the workbench loads with the extension', ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
   } finally {
