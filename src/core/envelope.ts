@@ -14,7 +14,7 @@ import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, 
 import { formatError, KmsEnvelopeError, tamperError } from './errors';
 import { dotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, parseToken } from './formats/token';
-import { EncryptionContext, Header, HeaderLayout, macLines, parseHeader, serializeHeader, Stanza, Store } from './header';
+import { EncryptionContext, Header, HeaderLayout, macLines, parseHeader, prefixOf, serializeHeader, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
 export interface FileKey {
@@ -41,7 +41,7 @@ export function wipeFileKey(key: FileKey): void {
 export type Unwrap = (header: Header) => Promise<Buffer>;
 
 export interface Document {
-  readonly bom: string;
+  readonly prefix: string;
   readonly header: Header;
   readonly layout: HeaderLayout;
   readonly body: string;
@@ -58,12 +58,12 @@ export function splitDocument(text: string, sidecar?: string): Document | null {
     const parsed = parseHeader(sidecar);
     if (!parsed) throw formatError('sidecar', 'no kms-envelope header');
     if (parsed.headerEnd !== sidecar.length) throw formatError('sidecar', 'unexpected text after the header');
-    return { bom: '', header: parsed.header, layout: parsed.layout, body: text, lineOffset: 0 };
+    return { prefix: '', header: parsed.header, layout: parsed.layout, body: text, lineOffset: 0 };
   }
   const parsed = parseHeader(text);
   if (!parsed) return null;
   const headerText = text.slice(0, parsed.headerEnd);
-  return { bom: parsed.bom, header: parsed.header, layout: parsed.layout, body: text.slice(parsed.headerEnd), lineOffset: lineOf(headerText, headerText.length) - 1 };
+  return { prefix: parsed.prefix, header: parsed.header, layout: parsed.layout, body: text.slice(parsed.headerEnd), lineOffset: lineOf(headerText, headerText.length) - 1 };
 }
 
 export interface Entry {
@@ -134,7 +134,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
   const key = await unwrapVerified(header, unwrap);
   try {
     const reuse = new Map<string, string>();
-    const parts = [doc.bom];
+    const parts = [doc.prefix];
     let at = 0;
     for (const e of entries) {
       if (e.raw === '') continue;
@@ -159,17 +159,17 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
 export interface Sealed {
   /** The header lines, to stand at the top of the file or alone in a sidecar. */
   readonly header: string;
-  readonly bom: string;
+  readonly prefix: string;
   readonly body: string;
 }
 
-export const joinSealed = (s: Sealed): string => s.bom + s.header + s.body;
+export const joinSealed = (s: Sealed): string => s.prefix + s.header + s.body;
 
 /** Computes the MAC over the body's entries and writes the header for it. */
-export function assemble(store: Store, key: FileKey, body: string, layout: HeaderLayout, bom = ''): Sealed {
+export function assemble(store: Store, key: FileKey, body: string, layout: HeaderLayout, prefix = ''): Sealed {
   const fields = { store, context: key.context, commitment: key.keys.commitment };
   const header: Header = { ...fields, stanzas: key.stanzas, mac: mac(key.keys.mac, macParts(fields, entriesOf(store, body))) };
-  return { header: serializeHeader(header, layout), bom, body };
+  return { header: serializeHeader(header, layout), prefix, body };
 }
 
 export interface SealOptions {
@@ -182,8 +182,8 @@ export interface SealOptions {
 /** Encrypts every value of a plaintext `.env`; names, comments and layout stay as they are. */
 export function sealDotenv(plaintext: string, key: FileKey, opts: SealOptions): Sealed {
   const random = opts.random ?? secureRandom;
-  const bom = plaintext.startsWith('\uFEFF') ? '\uFEFF' : '';
-  const text = plaintext.slice(bom.length);
+  const prefix = prefixOf(plaintext);
+  const text = plaintext.slice(prefix.length);
   if (parseHeader(text)) throw new KmsEnvelopeError('ALREADY_ENCRYPTED', 'the file is already encrypted');
   let body = '';
   let at = 0;
@@ -194,7 +194,7 @@ export function sealDotenv(plaintext: string, key: FileKey, opts: SealOptions): 
     body += text.slice(at, e.start) + token;
     at = e.end;
   }
-  return assemble('dotenv', key, body + text.slice(at), opts.layout, bom);
+  return assemble('dotenv', key, body + text.slice(at), opts.layout, prefix);
 }
 
 export interface Range {

@@ -55,7 +55,12 @@ export const LIMITS = { stanzas: 16, lineChars: 8192, contextPairs: 32, contextC
 
 const ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 const ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
-const FIRST = /^(\uFEFF?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
+/** What may stand above the header: a UTF-8 BOM, and a script's `#!` line (which must stay first). */
+const PREFIX = /^\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?/;
+const FIRST = /^(\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
+
+/** The BOM and shebang line at the top of a text, which a new header goes below. */
+export const prefixOf = (text: string): string => PREFIX.exec(text)![0];
 
 /** The default context names the tool and format; users add pairs such as project=billing. */
 export const defaultContext = (extra: EncryptionContext = {}): EncryptionContext => canonicalContext({ ...extra, [MAGIC]: 'v1' });
@@ -88,7 +93,8 @@ export function serializeHeader(h: Header, layout: HeaderLayout): string {
 // ---- parse
 
 export interface ParsedFile {
-  readonly bom: string;
+  /** BOM and shebang line above the header, if any. */
+  readonly prefix: string;
   readonly header: Header;
   readonly layout: HeaderLayout;
   /** Length of BOM + header text; the body starts here. */
@@ -100,9 +106,9 @@ export interface ParsedFile {
  * throws a FORMAT error naming the line when it carries a malformed one.
  */
 export function parseHeader(text: string): ParsedFile | null {
-  const first = FIRST.exec(text.slice(0, 64));
+  const first = FIRST.exec(text.slice(0, 400));
   if (!first) return null;
-  const [, bom, leaderText, version, store, eolText] = first;
+  const [, prefix, leaderText, version, store, eolText] = first;
   if (version !== '1') {
     throw new KmsEnvelopeError('FORMAT', `header line 1: kms-envelope v${version} is not supported by this version`, 'Upgrade kms-envelope to read this file.');
   }
@@ -110,19 +116,19 @@ export function parseHeader(text: string): ParsedFile | null {
   if (!eolText) throw formatError('header line 1', 'the header is not terminated');
   const leader = leaderText as Leader;
   const eol = eolText as HeaderLayout['eol'];
-  const prefix = `${leader} `;
+  const lead = `${leader} `;
 
-  let pos = bom.length;
+  let pos = prefix.length;
   let lineNo = 0;
   const next = (): string => {
     lineNo++;
     const end = text.indexOf(eol, pos);
     if (end === -1 || end - pos > LIMITS.lineChars) throw formatError(`header line ${lineNo}`, 'missing or overlong line');
     const line = text.slice(pos, end);
-    if (!line.startsWith(prefix)) throw formatError(`header line ${lineNo}`, `expected "${prefix}…"`);
+    if (!line.startsWith(lead)) throw formatError(`header line ${lineNo}`, `expected "${lead}…"`);
     if (line.includes('\r') || line.includes('\n')) throw formatError(`header line ${lineNo}`, 'mixed line endings');
     pos = end + eol.length;
-    return line.slice(prefix.length);
+    return line.slice(lead.length);
   };
 
   next(); // already matched by FIRST
@@ -137,7 +143,7 @@ export function parseHeader(text: string): ParsedFile | null {
   const context = parseContext(field(line, 'context', lineNo), lineNo);
   const commitment = bytesField(next(), 'commitment', lineNo, 32);
   const mac = bytesField(next(), 'mac', lineNo, 32);
-  return { bom, header: { store: store as Store, stanzas, context, commitment, mac }, layout: { leader, eol }, headerEnd: pos };
+  return { prefix, header: { store: store as Store, stanzas, context, commitment, mac }, layout: { leader, eol }, headerEnd: pos };
 
   function field(l: string, name: string, n: number): string {
     if (!l.startsWith(`${name} `)) throw formatError(`header line ${n}`, `expected "${name}"`);

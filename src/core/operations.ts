@@ -54,7 +54,7 @@ export type Kind = 'dotenv' | 'text' | 'file' | 'plain';
 /** What a file holds, from its first bytes and its sidecar. */
 export async function kindOf(file: string): Promise<Kind> {
   if (await readSidecar(file)) return 'text';
-  const first = /^\uFEFF?(?:#|\/\/) kms-envelope v\d+ (\w+)/.exec(await readHead(file));
+  const first = /^\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?(?:#|\/\/) kms-envelope v\d+ (\w+)/.exec(await readHead(file, 400));
   return first ? (first[1] as Kind) : 'plain';
 }
 
@@ -200,7 +200,7 @@ export async function rotateFile(file: string, svc: KeyService, opts: { keys?: r
       if (opened.store === 'dotenv') {
         await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
       } else {
-        const sealed = assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.bom);
+        const sealed = assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.prefix);
         // Two files are two atomic writes: a crash between them leaves a header that does not
         // match the body (refused on open, recoverable from version control), never plaintext.
         if (opened.sidecar) await atomicWrite(file + SIDECAR_SUFFIX, sealed.header);
@@ -245,7 +245,7 @@ export async function rewrapFile(file: string, svc: KeyService, change: { add?: 
     })());
   } else {
     const text = await fs.readFile(file, 'utf8');
-    await atomicWrite(file, parsed.bom + header + text.slice(parsed.headerEnd));
+    await atomicWrite(file, parsed.prefix + header + text.slice(parsed.headerEnd));
   }
   return stanzas;
 }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
-import type { Header } from '../core/header';
+import { prefixOf, type Header } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
@@ -80,9 +80,9 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       throw new KmsEnvelopeError('USAGE', `this file is encrypted as a ${parsed.header.store === 'dotenv' ? '.env' : 'whole file'}`, 'Use Open Decrypted to edit it.');
     }
     if (!parsed && !create) throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
-    const bom = parsed ? parsed.bom : text.startsWith('\uFEFF') ? '\uFEFF' : '';
-    const body = parsed ? parsed.body : text.slice(bom.length);
-    const above = text.length - body.length; // BOM and header
+    const prefix = parsed ? parsed.prefix : prefixOf(text);
+    const body = parsed ? parsed.body : text.slice(prefix.length);
+    const above = text.length - body.length; // BOM, shebang line and header
     const ranges = editor.selections
       .filter((s) => !s.isEmpty)
       .map((s) => ({ start: doc.offsetAt(s.start) - above, end: doc.offsetAt(s.end) - above }));
@@ -91,7 +91,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     const key = parsed
       ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrap))).key
       : await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: d.keys.settings().encryptionContext }));
-    return { doc, leader, body, key, ranges, bom, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
+    return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }
 
   async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {
@@ -106,7 +106,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
       const c = await selectionContext(editor, true);
       try {
-        const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.bom);
+        const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.prefix);
         if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
         else {
           await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
@@ -137,14 +137,14 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         const body = decryptRanges(c.body, c.ranges, c.key);
         if (body === c.body) throw new KmsEnvelopeError('USAGE', 'the selection holds no encrypted text');
         if (hasTokens(body)) {
-          const sealed = assemble('text', c.key, body, c.layout, c.bom);
+          const sealed = assemble('text', c.key, body, c.layout, c.prefix);
           if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
           else {
             await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
             await replaceDocument(c.doc, body);
           }
         } else {
-          await replaceDocument(c.doc, c.bom + body);
+          await replaceDocument(c.doc, c.prefix + body);
           if (!c.leader) await fs.unlink(c.doc.uri.fsPath + SIDECAR_SUFFIX).catch(() => undefined);
         }
         // Not saved: the plaintext reaches disk only if the user saves.

@@ -150,12 +150,16 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
           await p.keyboard.press('Control+End');
           await p.keyboard.type(text, { delay: 20 });
         };
+        const disk = () => fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
+        // one person types in window A; once it is saved, window B shows it in full
         await typeAtEnd(page, 'WINDOW_A=typed-secret-GOLF\n');
-        await other.locator('.monaco-editor .view-lines', { hasText: 'WINDOW_A' }).waitFor({ timeout: 15_000 });
+        await until('window A to save', async () => /\nWINDOW_A=ENC\[/.test(await disk()));
+        await other.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-GOLF' }).waitFor({ timeout: 15_000 });
+        // then types in window B: its save keeps A's line, and A shows B's
         await typeAtEnd(other, 'WINDOW_B=typed-secret-HOTEL\n');
-        await page.locator('.monaco-editor .view-lines', { hasText: 'WINDOW_B' }).waitFor({ timeout: 15_000 });
-        const disk = await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
-        if (!/\nWINDOW_A=ENC\[/.test(disk) || !/\nWINDOW_B=ENC\[/.test(disk)) throw new Error('an update was lost: the file does not hold both edits');
+        await until('window B to save', async () => /\nWINDOW_B=ENC\[/.test(await disk()));
+        await page.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-HOTEL' }).waitFor({ timeout: 15_000 });
+        if (!/\nWINDOW_A=ENC\[/.test(await disk())) throw new Error('an update was lost: window B overwrote window A\'s line');
       } finally {
         await other.close();
       }

@@ -12,6 +12,7 @@ import {
 } from '../../src/core/envelope';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { layoutFor } from '../../src/core/operations';
+import { prefixOf } from '../../src/core/header';
 import { dotenvText } from '../support/arbitraries';
 import { seededRandom, testKey, unwrapTo } from '../support/fixtures';
 
@@ -123,6 +124,17 @@ describe('envelope: text store (selections)', () => {
     assert.equal(opened.plaintext, yaml);
     const back = decryptRanges(body, [{ start: body.indexOf('ENC['), end: body.indexOf('ENC[') + 1 }], key);
     assert.equal(back, yaml);
+  });
+
+  it('keeps a script\'s shebang line first, with the header below it', async () => {
+    const script = '#!/bin/sh\nexport TOKEN=s3cret\nexec app\n';
+    const prefix = prefixOf(script);
+    const body = script.slice(prefix.length);
+    const at = body.indexOf('s3cret');
+    const sealed = joinSealed(assemble('text', key, encryptRanges(body, [{ start: at, end: at + 6 }], key), { leader: '#', eol: '\n' }, prefix));
+    assert.match(sealed, /^#!\/bin\/sh\n# kms-envelope v1 text\n/);
+    assert.ok(!sealed.includes('s3cret'));
+    assert.equal((await open(sealed)).plaintext, script);
   });
 
   it('detects a token removed from the text', async () => {
