@@ -6,7 +6,9 @@
 import * as vscode from 'vscode';
 import { kindOf } from '../core/operations';
 
-const EXCLUDE = '**/{node_modules,.git,.cache,dist,out}/**';
+const SKIPPED = ['node_modules', '.git', '.cache', 'dist', 'out'];
+const EXCLUDE = `**/{${SKIPPED.join(',')}}/**`;
+const skipped = (uri: vscode.Uri): boolean => uri.path.split('/').some((part) => SKIPPED.includes(part));
 const MAX_FILES = 5000;
 
 export class EncryptedFiles implements vscode.Disposable {
@@ -15,8 +17,9 @@ export class EncryptedFiles implements vscode.Disposable {
   private publishTimer?: NodeJS.Timeout;
 
   constructor() {
-    this.watcher.onDidCreate((u) => void this.check(u));
-    this.watcher.onDidChange((u) => void this.check(u));
+    // build output and dependencies churn: not worth a read per change
+    this.watcher.onDidCreate((u) => void (skipped(u) || this.check(u)));
+    this.watcher.onDidChange((u) => void (skipped(u) || this.check(u)));
     this.watcher.onDidDelete((u) => this.set(u, false));
   }
 
