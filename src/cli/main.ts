@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
-import { decryptFile, encryptFile, loadEnvFiles, rewrapFile, rotateFile } from '../core/operations';
+import { decryptFile, encryptFile, loadEnvFiles, rewrapFile, rotateFile, setEnvValue } from '../core/operations';
 import { EXIT, exitCodeOf } from './exit-codes';
 
 interface Globals {
@@ -20,6 +20,13 @@ interface Globals {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new KmsEnvelopeError('USAGE', 'give the value as an argument, or pipe it in: printf %s "$VALUE" | kms-envelope set FILE NAME');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 function parseContext(pairs: readonly string[]): Record<string, string> {
   const ctx: Record<string, string> = {};
@@ -105,6 +112,18 @@ run passes its command's exit code through.`,
       const env = await loadEnvFiles([file], provider());
       if (!(name in env)) throw new KmsEnvelopeError('USAGE', `${file} has no variable ${name}`);
       io.stdout.write(`${env[name]}\n`);
+    });
+
+  program
+    .command('set')
+    .description('set one variable of an encrypted .env (the value from stdin when not given, so it stays out of shell history)')
+    .argument('<file>')
+    .argument('<name>')
+    .argument('[value]')
+    .action(async (file: string, name: string, value: string | undefined) => {
+      const v = value ?? (await readStdin()).replace(/\r?\n$/, '');
+      await setEnvValue(file, provider(), name, v);
+      status(`set ${name} in ${file}`);
     });
 
   program

@@ -12,6 +12,7 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
   let cwd: string;
   const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', ...env } });
   const read = (f: string) => fs.readFile(path.join(cwd, f));
+  const runCliWithInput = (args: string[], input: string) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default' }, input });
 
   before(async () => {
     sb = await startSandbox();
@@ -56,6 +57,22 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
     assert.deepEqual(await read('.env'), before);
     const missing = await cli(['get', '.env', 'NOPE']);
     assert.equal(missing.code, 2);
+  });
+
+  it('set changes one value (from an argument or stdin); every other value keeps its ciphertext', async () => {
+    await cli(['encrypt', '.env', '-k', 'alias/test']);
+    const before = (await read('.env')).toString();
+    const r = await cli(['set', '.env', 'API_KEY', 'sk_live_456 # rotated']);
+    assert.equal(r.code, 0, r.stderr);
+    const after = (await read('.env')).toString();
+    const token = (t: string, n: string) => new RegExp(`${n}=(ENC\\[[^\\]]+\\])`).exec(t)?.[1];
+    assert.equal(token(after, 'DB_PASSWORD'), token(before, 'DB_PASSWORD'));
+    assert.notEqual(token(after, 'API_KEY'), token(before, 'API_KEY'));
+    assert.equal((await cli(['get', '.env', 'API_KEY'])).stdout, 'sk_live_456 # rotated\n');
+    const piped = await runCliWithInput(['set', '.env', 'NEW_SECRET'], 'from-stdin\n');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal((await cli(['get', '.env', 'NEW_SECRET'])).stdout, 'from-stdin\n');
+    assert.ok(!(await read('.env')).toString().includes('from-stdin'));
   });
 
   it('refuses a tampered file with exit 3, names the entry, writes nothing', async () => {

@@ -12,18 +12,19 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (dist/cli.js) as a user would, in `cwd`, with `env` on top of a clean environment. */
-export function runCli(args: readonly string[], opts: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
+export function runCli(args: readonly string[], opts: { cwd: string; env: Record<string, string>; input?: string }): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
