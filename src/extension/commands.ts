@@ -254,6 +254,21 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       d.log.info(`key: ${key.trim()}`);
     }),
 
+    statusMenu: run('KMS Envelope', async () => {
+      const s = d.keys.settings();
+      const inMemory = d.keys.cachedKeys + d.view.openViews;
+      const items: (vscode.QuickPickItem & { command: string })[] = [
+        { label: '$(account) Select AWS Profile…', description: s.profile ?? 'default credential chain', command: 'kmsEnvelope.selectProfile' },
+        { label: '$(key) Select KMS Key…', description: s.keyId ?? 'none chosen', command: 'kmsEnvelope.selectKey' },
+        { label: '$(lock) Lock', description: inMemory ? `wipe ${inMemory} data key${inMemory === 1 ? '' : 's'} from memory` : 'no data key in memory', command: 'kmsEnvelope.lock' },
+        { label: '$(output) Show Log', description: 'what happened, never a value', command: 'kmsEnvelope.showLog' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'KMS Envelope' });
+      if (pick) await vscode.commands.executeCommand(pick.command);
+    }),
+
+    showLog: run('Show Log', async () => d.log.show(true)),
+
     lock: run('Lock', async () => {
       const keys = d.keys.cachedKeys + d.view.openViews;
       await closeViews();

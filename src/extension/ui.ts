@@ -80,7 +80,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor() {
     this.item.name = 'KMS Envelope';
-    this.item.command = 'kmsEnvelope.selectProfile';
+    this.item.command = 'kmsEnvelope.statusMenu';
   }
 
   update(state: { profile?: string; key?: string; unlocked: boolean }): void {

@@ -10,7 +10,7 @@ describe('activation', () => {
 
   it('registers every command', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['encryptSelection', 'decryptSelection', 'encryptFile', 'decryptFile', 'openDecrypted', 'openEncrypted', 'selectProfile', 'selectKey', 'lock', 'rotateDataKey']) {
+    for (const c of ['encryptSelection', 'decryptSelection', 'encryptFile', 'decryptFile', 'openDecrypted', 'openEncrypted', 'selectProfile', 'selectKey', 'lock', 'rotateDataKey', 'statusMenu', 'showLog']) {
       assert.ok(all.includes(`kmsEnvelope.${c}`), c);
     }
   });

@@ -98,6 +98,17 @@ describe('commands', () => {
     assert.equal(await kms.count('Decrypt'), 1);
   });
 
+  it('the status bar menu offers profile, key, Lock and the log, and runs the choice', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    await until('the view', async () => (await api()).openViews() === 1);
+    const done = vscode.commands.executeCommand('kmsEnvelope.statusMenu');
+    await sleep(800);
+    for (let i = 0; i < 2; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem'); // Lock
+    await done;
+    await until('the lock', async () => (await api()).openViews() === 0);
+  });
+
   it('Select AWS Profile lists the shared-config profiles and switches the credentials', async () => {
     // items: default chain, default, empty, nobody, proc, reader, sso-expired
     const done = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
