@@ -59,6 +59,9 @@ const ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
 const PREFIX = /^\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?/;
 const FIRST = /^(\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
 
+/** The store a text's first header line names, without parsing the rest; null without a header. */
+export const storeOf = (text: string): string | null => FIRST.exec(text.slice(0, 400))?.[4] ?? null;
+
 /** The BOM and shebang line at the top of a text, which a new header goes below. */
 export const prefixOf = (text: string): string => PREFIX.exec(text)![0];
 

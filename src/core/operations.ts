@@ -17,12 +17,13 @@ import {
   reencryptTokens,
   sealDotenv,
   splitDocument,
+  Unwrap,
   wipeFileKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
 import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { setVariable } from './formats/dotenv-set';
-import { defaultContext, EncryptionContext, Header, HeaderLayout, parseHeader, serializeHeader, Stanza } from './header';
+import { defaultContext, EncryptionContext, Header, HeaderLayout, parseHeader, serializeHeader, Stanza, storeOf } from './header';
 import { atomicWrite, Content, readHead, readSidecar } from './io';
 import type { KeyService } from './kms/key-service';
 import { openFileStream, sealFileStream } from './whole-file';
@@ -55,9 +56,14 @@ export type Kind = 'dotenv' | 'text' | 'file' | 'plain';
 /** What a file holds, from its first bytes and its sidecar. */
 export async function kindOf(file: string): Promise<Kind> {
   if (await readSidecar(file)) return 'text';
-  const first = /^\uFEFF?(?:#![^\r\n]{0,256}\r?\n)?(?:#|\/\/) kms-envelope v\d+ (\w+)/.exec(await readHead(file, 400));
-  return first ? (first[1] as Kind) : 'plain';
+  return (storeOf(await readHead(file, 400)) as Kind | null) ?? 'plain';
 }
+
+/** The Unwrap the envelope needs, served by a key provider. */
+export const unwrapper =
+  (svc: KeyService): Unwrap =>
+  async (header) =>
+    (await svc.unwrapWith(header)).dek;
 
 /** Encrypts a plaintext file in place: values of a .env, the whole of anything else. */
 export async function encryptFile(file: string, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
@@ -94,7 +100,7 @@ export async function openText(text: string, svc: KeyService, name: string, side
   const doc = splitDocument(text, sidecar);
   if (!doc) throw notEncrypted(name);
   if (doc.header.store === 'file') throw new KmsEnvelopeError('USAGE', `${name} is encrypted whole, not as text`, 'Use kms-envelope decrypt.');
-  const opened = await openDocument(doc, async (h) => (await svc.unwrapWith(h)).dek);
+  const opened = await openDocument(doc, unwrapper(svc));
   return { ...opened, doc, sidecar: sidecar !== undefined };
 }
 
@@ -114,7 +120,7 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
   if (kind === 'file') {
-    const opened = await openFileStream(createReadStream(file), async (h) => (await svc.unwrapWith(h)).dek);
+    const opened = await openFileStream(createReadStream(file), unwrapper(svc));
     try {
       await emit(out, file, opened.plaintext);
     } finally {
@@ -178,7 +184,7 @@ export async function rotateFile(file: string, svc: KeyService, opts: { keys?: r
   if (kind === 'plain') throw notEncrypted(file);
   if (kind === 'file') {
     const source = createReadStream(file);
-    const opened = await openFileStream(source, async (h) => (await svc.unwrapWith(h)).dek);
+    const opened = await openFileStream(source, unwrapper(svc));
     try {
       const targets = wrappingTargets(opened.header, svc, opts.keys ?? []);
       const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });

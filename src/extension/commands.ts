@@ -2,11 +2,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
-import { prefixOf, type Header } from '../core/header';
+import { prefixOf } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
-import { decryptFile, encryptFile, layoutFor, newFileKey, rotateFile } from '../core/operations';
+import { decryptFile, encryptFile, layoutFor, newFileKey, rotateFile, unwrapper } from '../core/operations';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
 import type { DecryptOnOpen } from './decrypt-on-open';
@@ -66,7 +66,6 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     const doc = vscode.workspace.textDocuments.find((t) => t.uri.toString() === uri.toString());
     if (doc?.isDirty && !(await doc.save())) throw new KmsEnvelopeError('USAGE', `${path.basename(uri.path)} has unsaved changes`);
   };
-  const unwrap = async (h: Header) => (await d.keys.service().unwrapWith(h)).dek;
 
   /** The selection's document split into header and body, and the key that seals it (verified). */
   async function selectionContext(editor: vscode.TextEditor, create: boolean) {
@@ -89,7 +88,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (ranges.length === 0) throw new KmsEnvelopeError('USAGE', 'select the text first');
     if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
     const key = parsed
-      ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrap))).key
+      ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrapper(d.keys.service())))).key
       : await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: d.keys.settings().encryptionContext }));
     return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }

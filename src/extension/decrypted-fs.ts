@@ -12,7 +12,7 @@ import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument,
 import { KmsEnvelopeError } from '../core/errors';
 import type { HeaderLayout, Store } from '../core/header';
 import { atomicWrite } from '../core/io';
-import { kindOf, openTextFile } from '../core/operations';
+import { kindOf, openTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import { createReadStream } from 'node:fs';
 import type { KeyService } from '../core/kms/key-service';
@@ -118,7 +118,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     if (kind === 'file') {
       const source = createReadStream(file);
       try {
-        const opened = await openFileStream(source, async (h) => (await this.keys().unwrapWith(h)).dek);
+        const opened = await openFileStream(source, unwrapper(this.keys()));
         const parts: Buffer[] = [];
         try {
           for await (const p of opened.plaintext) parts.push(p);
