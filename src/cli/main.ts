@@ -4,12 +4,16 @@
  * with get); status and errors go to stderr and never carry plaintext.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
-import { decryptFile, encryptFile, loadEnvFiles, rewrapFile, rotateFile, setEnvValue } from '../core/operations';
+import { mergeEnv } from '../core/env-policy';
+import { addKey, decryptFile, encryptFile, loadEnvFiles, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
 interface Globals {
@@ -21,11 +25,20 @@ interface Globals {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new KmsEnvelopeError('USAGE', 'give the value as an argument, or pipe it in: printf %s "$VALUE" | kms-envelope set FILE NAME');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The program a command names, looked up on the parent's PATH (never on one a file supplied). */
+function resolveCommand(command: string): string {
+  if (command.includes('/')) return command;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, command);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new KmsEnvelopeError('USAGE', `cannot run ${command}: not found on PATH`);
 }
 
 function parseContext(pairs: readonly string[]): Record<string, string> {
@@ -43,13 +56,15 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const status = (msg: string): void => {
     if (!program.opts<Globals>().quiet) io.stderr.write(`kms-envelope: ${msg}\n`);
   };
-  const provider = (): KmsKeyProvider => {
+  /** A provider whose allow-list is --allowed-keys plus the accounts of the keys the user chose. */
+  const provider = (chosen: readonly string[] = []): KmsKeyProvider => {
     const g = program.opts<Globals>();
     const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
     return new KmsKeyProvider({
       profile: g.profile,
       region: g.region,
       allowedKeys: parseAllowList(g.allowedKeys),
+      chosenKeys: [...new Set([...chosen, ...parseAllowList(process.env.KMS_ENVELOPE_KEY)])],
       requestTimeoutMs: timeout,
       onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
     });
@@ -62,7 +77,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--profile <name>', 'AWS profile (default: the SDK credential chain)').env('AWS_PROFILE'))
     .addOption(new Option('--region <region>', 'AWS region for keys given by alias or id').env('AWS_REGION'))
     .addOption(
-      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use; comma-separated').env('KMS_ENVELOPE_ALLOWED_KEYS'),
+      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, beyond the accounts of --key / KMS_ENVELOPE_KEY; comma-separated').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -70,6 +85,10 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addHelpText(
       'after',
       `
+Keys: a file's header names its KMS keys, but only keys you allow are used: those of the
+accounts of the keys you choose (--key, or KMS_ENVELOPE_KEY for every command), and those you
+list with --allowed-keys (or KMS_ENVELOPE_ALLOWED_KEYS), e.g. "arn:aws:kms:*:111122223333:key/*".
+
 Exit codes: 0 ok, 2 usage, 3 not encrypted/malformed/tampered, 4 credentials or access denied,
 5 key disabled/missing or wrong ciphertext, 6 KMS unavailable, 7 key not in the allow-list;
 run passes its command's exit code through.`,
@@ -82,8 +101,8 @@ run passes its command's exit code through.`,
     .option('-k, --key <key>', 'KMS key ARN, id or alias (repeatable; env KMS_ENVELOPE_KEY)', collect)
     .option('-c, --context <key=value>', 'extra encryption context pair (repeatable)', collect, [])
     .action(async (files: string[], o: { key?: string[]; context: string[] }) => {
-      const kms = provider();
       const keys = keysOrEnv(o.key);
+      const kms = provider(keys);
       for (const file of files) {
         const kind = await encryptFile(file, kms, { keys, context: parseContext(o.context) });
         status(`encrypted ${file} (${kind === 'dotenv' ? 'each value' : 'whole file'})`);
@@ -95,12 +114,12 @@ run passes its command's exit code through.`,
     .description('write the plaintext: in place (default), to --out, or to --stdout')
     .argument('<file>')
     .option('-o, --out <file>', 'write the plaintext to this file instead')
-    .option('--stdout', 'write the plaintext to standard output')
+    .option('--stdout', 'write the plaintext to standard output (check the exit code: a damaged file fails midway)')
     .action(async (file: string, o: { out?: string; stdout?: boolean }) => {
       if (o.out && o.stdout) throw new KmsEnvelopeError('USAGE', '--out and --stdout exclude each other');
       const out = o.stdout ? ({ kind: 'stream', stream: io.stdout } as const) : o.out ? ({ kind: 'file', path: o.out } as const) : ({ kind: 'in-place' } as const);
       await decryptFile(file, provider(), out);
-      if (!o.stdout) status(`decrypted ${file}${o.out ? ` to ${o.out}` : ''}`);
+      if (!o.stdout) status(`decrypted ${file}${o.out ? ` to ${o.out}` : ''} (mode 0600)`);
     });
 
   program
@@ -108,20 +127,20 @@ run passes its command's exit code through.`,
     .description('print one variable of an encrypted .env')
     .argument('<file>')
     .argument('<name>')
-    .action(async (file: string, name: string) => {
-      const env = await loadEnvFiles([file], provider());
-      if (!(name in env)) throw new KmsEnvelopeError('USAGE', `${file} has no variable ${name}`);
+    .option('--allow-plaintext', 'read the file even if it has no kms-envelope header (its values are then not authenticated)')
+    .action(async (file: string, name: string, o: { allowPlaintext?: boolean }) => {
+      const env = await loadEnvFiles([file], provider(), { allowPlaintext: o.allowPlaintext });
+      if (!Object.hasOwn(env, name)) throw new KmsEnvelopeError('USAGE', `${file} has no variable ${name}`);
       io.stdout.write(`${env[name]}\n`);
     });
 
   program
     .command('set')
-    .description('set one variable of an encrypted .env (the value from stdin when not given, so it stays out of shell history)')
+    .description('set one variable of an encrypted .env; the value is read from stdin or a hidden prompt, never from the command line')
     .argument('<file>')
     .argument('<name>')
-    .argument('[value]')
-    .action(async (file: string, name: string, value: string | undefined) => {
-      const v = value ?? (await readStdin()).replace(/\r?\n$/, '');
+    .action(async (file: string, name: string) => {
+      const v = await readSecret(`value for ${name}: `, io.stderr);
       await setEnvValue(file, provider(), name, v);
       status(`set ${name} in ${file}`);
     });
@@ -130,11 +149,18 @@ run passes its command's exit code through.`,
     .command('run')
     .description('run a command with the variables of encrypted .env files in its environment')
     .option('-f, --file <file>', '.env file (repeatable; later files win; default .env)', collect)
+    .option('--override', 'let the files\' values replace variables already set in this environment')
+    .option('--allow-env <name>', 'take this variable from the file although it changes what code runs (PATH, LD_*, NODE_OPTIONS …; repeatable)', collect)
+    .option('--allow-plaintext', 'accept files without a kms-envelope header (their values are then not authenticated)')
     .argument('<command...>', 'the command and its arguments, after --')
-    .action(async (argv: string[], o: { file?: string[] }) => {
-      const env = await loadEnvFiles(o.file ?? ['.env'], provider());
+    .action(async (argv: string[], o: { file?: string[]; override?: boolean; allowEnv?: string[]; allowPlaintext?: boolean }) => {
+      const values = await loadEnvFiles(o.file ?? ['.env'], provider(), { allowPlaintext: o.allowPlaintext });
+      const { env, blocked, kept } = mergeEnv(process.env, values, { override: o.override, allow: o.allowEnv });
+      if (blocked.length) status(`warning: not taken from the file, as they change what code runs: ${blocked.join(', ')} (--allow-env NAME to take one)`);
+      if (kept.length) status(`note: already set here, kept: ${kept.join(', ')} (--override to take the file's)`);
+      const program = resolveCommand(argv[0]);
       const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+        const child = spawn(program, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0] });
         const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward(sig));
         child.on('error', (err) => reject(new KmsEnvelopeError('USAGE', `cannot run ${argv[0]}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
@@ -145,29 +171,37 @@ run passes its command's exit code through.`,
 
   program
     .command('rotate')
-    .description('new data key; every value re-encrypted; wrapped for --key and the allowed keys of the file')
+    .description('new data key; every value re-encrypted; wrapped for --key and the file\'s keys that are allowed')
     .argument('<file>')
-    .option('-k, --key <key>', 'key to wrap the new data key for (repeatable)', collect)
-    .action(async (file: string, o: { key?: string[] }) => {
-      const result = await rotateFile(file, provider(), { keys: keysOrEnv(o.key) });
-      for (const k of result.refused) status(`warning: not wrapping for ${k}: named by the file, not in the allow-list`);
-      status(`rotated ${file}: new data key for ${result.keys.join(', ')}`);
+    .option('-k, --key <key>', 'also wrap the new data key for this key (repeatable)', collect, [])
+    .action(async (file: string, o: { key: string[] }) => {
+      const result = await rotateFile(file, provider(o.key), { keys: o.key });
+      for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
+      status(`rotated ${file}: new data key for ${result.stanzas.map(label).join(', ')}`);
     });
 
   program
     .command('rewrap')
-    .description('add or remove a KMS key that can decrypt the file (same data key)')
+    .description('add a KMS key that can decrypt the file, or remove one (which rotates the data key)')
     .argument('<file>')
-    .option('--add-key <key>', 'wrap the data key for this key too (KMS ReEncrypt)')
-    .option('--remove-key <key>', 'drop the stanza of this key ARN or alias')
+    .option('--add-key <key>', 'wrap the data key for this key too (KMS ReEncrypt; it must be allowed)')
+    .option('--remove-key <key>', 'remove this key (ARN, or an alias resolved to its ARN): a new data key for the other keys')
     .action(async (file: string, o: { addKey?: string; removeKey?: string }) => {
       if (!o.addKey === !o.removeKey) throw new KmsEnvelopeError('USAGE', 'give exactly one of --add-key or --remove-key');
-      const stanzas = await rewrapFile(file, provider(), { add: o.addKey, remove: o.removeKey });
-      status(`rewrapped ${file}: ${stanzas.map((s) => s.alias ?? s.keyArn).join(', ')}`);
+      if (o.addKey) {
+        const stanzas = await addKey(file, provider([o.addKey]), o.addKey);
+        status(`rewrapped ${file}: ${stanzas.map(label).join(', ')}`);
+        return;
+      }
+      const result = await removeKey(file, provider(), o.removeKey!);
+      for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
+      status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(label).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control)`);
     });
 
   return program;
 }
+
+const label = (s: { keyArn: string; alias?: string }): string => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn);
 
 export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);

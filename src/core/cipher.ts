@@ -44,7 +44,7 @@ export function sealValue(key: Buffer, plaintext: string, name: string, random: 
   return Buffer.concat([iv, body, cipher.getAuthTag()]);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The plaintext, or null when the tag does not verify (wrong key, name, or tampered bytes). */
 export function openValue(key: Buffer, sealed: Buffer, name: string): string | null {
@@ -61,24 +61,25 @@ export function openValue(key: Buffer, sealed: Buffer, name: string): string | n
   }
 }
 
-/** HMAC-SHA256 over length-prefixed parts, so that no two part lists share an input. */
-export function mac(key: Buffer, parts: readonly string[]): Buffer {
+/** HMAC-SHA256 over length-prefixed parts (strings as UTF-8), so that no two part lists share an input. */
+export function mac(key: Buffer, parts: readonly (string | Uint8Array)[]): Buffer {
   const h = createHmac('sha256', key);
   const len = Buffer.alloc(4);
   for (const part of parts) {
-    const bytes = Buffer.from(part, 'utf8');
+    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
     len.writeUInt32BE(bytes.length);
     h.update(len).update(bytes);
   }
   return h.digest();
 }
 
-export const verifyMac = (key: Buffer, parts: readonly string[], expected: Buffer): boolean =>
+export const verifyMac = (key: Buffer, parts: readonly (string | Uint8Array)[], expected: Buffer): boolean =>
   equalBytes(mac(key, parts), expected);
 
-// ---- whole-file stream: salt(16) then chunks of 64 KiB plaintext, each sealed with a nonce of
-// an 11-byte big-endian counter and a final-chunk flag (age's STREAM over AES-GCM). The salt
-// makes the payload key fresh on every write, so a re-save under the same DEK reuses no nonce.
+// ---- whole-file stream: chunks of 64 KiB plaintext, each sealed with a nonce of an 11-byte
+// big-endian counter and a final-chunk flag (age's STREAM over AES-GCM), under a payload key
+// derived from the DEK with a fresh salt (so a re-save under the same DEK reuses no nonce, and
+// chunks open only behind their own salt, which the header's MAC covers).
 
 export const CHUNK_BYTES = 64 * 1024;
 export const SALT_BYTES = 16;
@@ -145,50 +146,44 @@ async function* withLast<T>(source: AsyncIterable<T>): AsyncGenerator<[T, boolea
   if (prev) yield [prev.v, true];
 }
 
-export async function* sealStream(dek: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, random: Random): AsyncGenerator<Buffer> {
-  const salt = random(SALT_BYTES);
+/** The sealed chunks of a plaintext stream (the salt is the caller's to write in front). */
+export async function* sealStream(dek: Uint8Array, salt: Uint8Array, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
   const key = payloadKey(dek, salt);
-  yield salt;
   let counter = 0;
-  // rechunk always yields at least one (possibly empty) piece, so an empty file has a final chunk
+  // rechunk always yields at least one (possibly empty) piece: an empty file, or one whose
+  // size is a multiple of 64 KiB, ends with an empty final chunk, so the final chunk is
+  // exactly the one shorter than a full chunk
   for await (const [chunk, last] of withLast(rechunk(source, CHUNK_BYTES))) {
     yield sealChunk(key, counter++, last, chunk);
   }
   key.fill(0);
 }
 
-/** Yields plaintext chunks; throws `onError(chunkIndex)` on a bad tag, a truncation or trailing data. */
+/**
+ * Yields plaintext chunks of the sealed chunks that follow the salt; throws `onError(what)` on a
+ * bad tag, a truncation, a full-size final chunk or data after the final chunk.
+ */
 export async function* openStream(
   dek: Uint8Array,
+  salt: Uint8Array,
   source: AsyncIterable<Uint8Array>,
   onError: (what: string) => Error,
 ): AsyncGenerator<Buffer> {
-  let key: Buffer | undefined;
+  const key = payloadKey(dek, salt);
   let counter = 0;
-  const body = async function* (): AsyncGenerator<Buffer> {
-    let head = Buffer.alloc(0);
-    for await (const piece of source) {
-      if (key) {
-        yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        continue;
-      }
-      head = Buffer.concat([head, piece]);
-      if (head.length >= SALT_BYTES) {
-        key = payloadKey(dek, head.subarray(0, SALT_BYTES));
-        if (head.length > SALT_BYTES) yield head.subarray(SALT_BYTES);
-      }
+  try {
+    // Each chunk is opened once, as final exactly when it ends the stream: a truncation at a
+    // chunk boundary, a dropped or moved chunk and data after the final chunk all fail their tag.
+    for await (const [sealed, last] of withLast(nonEmpty(rechunk(source, CHUNK_BYTES + TAG_BYTES)))) {
+      if (sealed.length < TAG_BYTES) throw onError(`payload chunk ${counter} (file truncated)`);
+      if (last && sealed.length === CHUNK_BYTES + TAG_BYTES) throw onError(`payload chunk ${counter} (a full final chunk: truncated, or not written by kms-envelope)`);
+      const plain = openChunk(key, counter, last, sealed);
+      if (!plain) throw onError(last ? `payload chunk ${counter} (tampered, or the file was truncated)` : `payload chunk ${counter}`);
+      counter++;
+      yield plain;
     }
-    if (!key) throw onError('payload salt (file truncated)');
-  };
-  // Each chunk is opened once, as final exactly when it ends the stream: a truncation at a chunk
-  // boundary, a dropped or moved chunk and data after the final chunk all fail their tag.
-  for await (const [sealed, last] of withLast(nonEmpty(rechunk(body(), CHUNK_BYTES + TAG_BYTES)))) {
-    if (sealed.length < TAG_BYTES) throw onError(`payload chunk ${counter} (file truncated)`);
-    const plain = openChunk(key!, counter, last, sealed);
-    if (!plain) throw onError(last ? `payload chunk ${counter} (tampered, or the file was truncated)` : `payload chunk ${counter}`);
-    counter++;
-    yield plain;
+    if (counter === 0) throw onError('payload (file truncated: no final chunk)');
+  } finally {
+    key.fill(0);
   }
-  if (counter === 0) throw onError('payload (file truncated: no final chunk)');
-  key?.fill(0);
 }

@@ -2,19 +2,20 @@
  * Text documents with encrypted entries: sealing and opening, given an unwrapped data key.
  * Pure functions over strings; KMS is reached only through the `Unwrap` callback.
  *
- * A document is an optional BOM, the header, then the body. The body is the user's text with
- * each secret replaced by a token. Its entries are, for the `dotenv` store, every assignment
- * that dotenv's `parse` sees (empty ones included, so that none can be slipped in); for the
- * `text` store, every token. The MAC covers the header fields and each entry's name and
- * token in order, so that an added, removed, reordered, duplicated or rolled-back entry is
- * detected; each token's GCM tag is bound to its entry name, so that swapped values fail.
+ * A document is an optional BOM and `#!` line (the prefix), the header, then the body. The body
+ * is the user's text with each secret replaced by a token. Its entries are, for the `dotenv`
+ * store, every assignment that dotenv's `parse` sees; for the `text` store, every token. Each
+ * token's GCM tag is bound to its entry name, so that swapped values fail and name the entry;
+ * the MAC covers every byte of the document but its own line (the prefix, the header with its
+ * stanzas, the body with its comments, blank lines and line endings, and where the header
+ * lives), so that nothing can be added, removed, moved or changed anywhere.
  */
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, tamperError } from './errors';
 import { dotenvEntries } from './formats/dotenv';
-import { findTokens, formatToken, parseToken } from './formats/token';
-import { EncryptionContext, Header, HeaderLayout, macLines, parseHeader, prefixOf, serializeHeader, Stanza, Store } from './header';
+import { findTokens, formatToken, parseToken, TOKEN_MARK } from './formats/token';
+import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
 export interface FileKey {
@@ -40,10 +41,19 @@ export function wipeFileKey(key: FileKey): void {
 /** Unwraps the data key of a header (through KMS and its cache). Must not trust the header. */
 export type Unwrap = (header: Header) => Promise<Buffer>;
 
+/** Where the header lives: at the top of the file, or alone in a sidecar file beside it. */
+export type Placement = 'inline' | 'sidecar';
+
+/** A text document's size limit (UTF-8 bytes, header and body), checked before any parsing. */
+export const MAX_TEXT_BYTES = 8 * 1024 * 1024;
+
 export interface Document {
   readonly prefix: string;
   readonly header: Header;
   readonly layout: HeaderLayout;
+  /** The header's text before its `mac` line, exactly as written. */
+  readonly unsigned: string;
+  readonly placement: Placement;
   readonly body: string;
   /** Lines above the body in its file (the header's), so that messages name file lines. */
   readonly lineOffset: number;
@@ -51,19 +61,32 @@ export interface Document {
 
 /**
  * Splits an encrypted document; null when it has no header. With `sidecar`, the header is
- * the sidecar file's whole text and `text` is all body.
+ * the sidecar file's whole text and `text` is all body. Only `text`-store headers live in a
+ * sidecar, and a file never has both.
  */
 export function splitDocument(text: string, sidecar?: string): Document | null {
+  if (text.length > MAX_TEXT_BYTES) throw formatError('file', `larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for text stores`);
   if (sidecar !== undefined) {
     const parsed = parseHeader(sidecar);
     if (!parsed) throw formatError('sidecar', 'no kms-envelope header');
+    if (parsed.prefix !== '' || parsed.layout.leader !== '#' || parsed.layout.eol !== '\n') throw formatError('sidecar', 'expected "# " lines ending in "\\n" and nothing above them');
     if (parsed.headerEnd !== sidecar.length) throw formatError('sidecar', 'unexpected text after the header');
-    return { prefix: '', header: parsed.header, layout: parsed.layout, body: text, lineOffset: 0 };
+    if (parsed.header.store !== 'text') throw formatError('sidecar', `a sidecar holds a text-store header, not "${parsed.header.store}"`);
+    if (parseHeader(text)) throw formatError('sidecar', 'the file has a header of its own as well as a sidecar');
+    return { prefix: '', header: parsed.header, layout: parsed.layout, unsigned: parsed.unsigned, placement: 'sidecar', body: text, lineOffset: 0 };
   }
   const parsed = parseHeader(text);
   if (!parsed) return null;
   const headerText = text.slice(0, parsed.headerEnd);
-  return { prefix: parsed.prefix, header: parsed.header, layout: parsed.layout, body: text.slice(parsed.headerEnd), lineOffset: lineOf(headerText, headerText.length) - 1 };
+  return {
+    prefix: parsed.prefix,
+    header: parsed.header,
+    layout: parsed.layout,
+    unsigned: parsed.unsigned,
+    placement: 'inline',
+    body: text.slice(parsed.headerEnd),
+    lineOffset: lineOf(headerText, headerText.length) - 1,
+  };
 }
 
 export interface Entry {
@@ -79,7 +102,7 @@ const describe = (store: Store, body: string, e: Entry, offset: number): string 
 
 function entriesOf(store: Store, body: string, offset = 0): Entry[] {
   if (store === 'file') return []; // the payload's chunks carry their own tags
-  if (store === 'text') return findTokens(body).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
+  if (store === 'text') return findTokens(body, offset).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
   return dotenvEntries(body).map((e) => {
     const raw = body.slice(e.start, e.end);
     if (raw !== '' && !parseToken(raw)) {
@@ -93,9 +116,15 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
   });
 }
 
-const macParts = (header: Omit<Header, 'mac' | 'stanzas'>, entries: readonly Entry[]): string[] => [
-  ...macLines(header),
-  ...entries.flatMap((e) => [e.name, e.raw]),
+/**
+ * What the MAC covers: where the header lives, the prefix, the header up to its `mac` line, and
+ * the body (for the `file` store, the payload's salt; its chunks carry the MAC as AAD).
+ */
+export const macParts = (placement: Placement, prefix: string, unsigned: string, body: string | Uint8Array): (string | Uint8Array)[] => [
+  placement,
+  prefix,
+  unsigned,
+  body,
 ];
 
 /** A token, by entry name and plaintext, for re-use on save: unchanged values keep their bytes. */
@@ -124,8 +153,8 @@ export async function unwrapVerified(header: Header, unwrap: Unwrap): Promise<Fi
   return key;
 }
 
-export const verifyHeaderMac = (key: FileKey, header: Header, entries: readonly Entry[] = []): boolean =>
-  verifyMac(key.keys.mac, macParts(header, entries), header.mac);
+export const verifyDocumentMac = (key: FileKey, doc: Pick<Document, 'placement' | 'prefix' | 'unsigned' | 'header'>, body: string | Uint8Array): boolean =>
+  verifyMac(key.keys.mac, macParts(doc.placement, doc.prefix, doc.unsigned, body), doc.header.mac);
 
 export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opened> {
   const { header, body } = doc;
@@ -145,15 +174,19 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
       parts.push(body.slice(at, e.start), value);
       at = e.end;
     }
-    if (!verifyHeaderMac(key, header, entries)) {
-      throw tamperError('header MAC (an entry was added, removed, reordered or replaced, or a header field changed)');
-    }
+    if (!verifyDocumentMac(key, doc, body)) throw tamperError(macFailure(doc));
     parts.push(body.slice(at));
     return { plaintext: parts.join(''), key, store: header.store, layout: doc.layout, reuse };
   } catch (err) {
     wipeFileKey(key);
     throw err;
   }
+}
+
+/** The MAC failure's message: what it covers, and the likely cause when it is only line endings. */
+function macFailure(doc: Document): string {
+  const what = 'header MAC (the file was changed after it was encrypted: a line added, removed, moved or edited, or a header field changed)';
+  return /\r\n/.test(doc.body) && doc.layout.eol === '\n' ? `${what}; its line endings were converted to CRLF (git core.autocrlf?)` : what;
 }
 
 export interface Sealed {
@@ -165,11 +198,18 @@ export interface Sealed {
 
 export const joinSealed = (s: Sealed): string => s.prefix + s.header + s.body;
 
-/** Computes the MAC over the body's entries and writes the header for it. */
-export function assemble(store: Store, key: FileKey, body: string, layout: HeaderLayout, prefix = ''): Sealed {
-  const fields = { store, context: key.context, commitment: key.keys.commitment };
-  const header: Header = { ...fields, stanzas: key.stanzas, mac: mac(key.keys.mac, macParts(fields, entriesOf(store, body))) };
-  return { header: serializeHeader(header, layout), prefix, body };
+/**
+ * Writes the header for a sealed body, with the MAC over the whole document. `placement`
+ * sidecar writes the header as the sidecar file's text (always `#` and `\n`).
+ */
+export function assemble(store: Store, key: FileKey, body: string, layout: HeaderLayout, prefix = '', placement: Placement = 'inline'): Sealed {
+  const lay: HeaderLayout = placement === 'sidecar' ? { leader: '#', eol: '\n' } : layout;
+  const pre = placement === 'sidecar' ? '' : prefix;
+  if (Buffer.byteLength(pre) + Buffer.byteLength(body) > MAX_TEXT_BYTES) throw new KmsEnvelopeError('USAGE', `the file is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for encrypted text`, 'Encrypt it whole instead.');
+  entriesOf(store, body); // a writer never writes what a reader refuses (near-miss tokens, clear values)
+  const unsigned = serializeUnsigned({ store, context: key.context, commitment: key.keys.commitment, stanzas: key.stanzas }, lay);
+  const tag = mac(key.keys.mac, macParts(placement, pre, unsigned, body));
+  return { header: unsigned + macLine(tag, lay), prefix: pre, body };
 }
 
 export interface SealOptions {
@@ -213,7 +253,7 @@ export function encryptRanges(body: string, ranges: readonly Range[], key: FileK
   for (const r of sorted) {
     if (r.start < at || r.end <= r.start) continue;
     const plain = body.slice(r.start, r.end);
-    if (findTokens(plain).length) throw new KmsEnvelopeError('ALREADY_ENCRYPTED', 'the selection already holds encrypted text');
+    if (hasTokens(plain)) throw new KmsEnvelopeError('ALREADY_ENCRYPTED', 'the selection already holds encrypted text');
     out += body.slice(at, r.start) + formatToken(sealValue(key.keys.value, plain, '', random));
     at = r.end;
   }
@@ -242,4 +282,4 @@ export const decryptRanges = (body: string, ranges: readonly Range[], key: FileK
 export const reencryptTokens = (body: string, from: FileKey, to: FileKey, random: Random = secureRandom): string =>
   mapTokens(body, from, () => true, (plain) => formatToken(sealValue(to.keys.value, plain, '', random)));
 
-export const hasTokens = (text: string): boolean => findTokens(text).length > 0;
+export const hasTokens = (text: string): boolean => text.includes(TOKEN_MARK);

@@ -1,12 +1,19 @@
 /**
- * File I/O at the edge of the core: atomic writes and reading a file with its sidecar.
- * A write goes to a temporary sibling (ciphertext only, never plaintext) that is fsynced and
- * renamed over the target, so that a crash or a failed KMS call leaves the old file intact.
+ * File I/O at the edge of the core: atomic writes, and reading files a repository may have
+ * planted (bounded in size, never through a symlink the user did not name).
+ *
+ * A write goes to a temporary sibling created 0600 with O_EXCL, is fsynced and renamed over the
+ * target, so that a crash or a failed KMS call leaves the old file intact. Ciphertext keeps the
+ * target's permissions; plaintext is always 0600 (readable by the user alone). A writer killed
+ * with SIGKILL can leave its temporary file (0600) behind; the next write to the same target
+ * removes it, and a caught signal removes it at once.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { KmsEnvelopeError } from './errors';
 import { SIDECAR_SUFFIX } from './formats/comment-syntax';
+import { MAX_HEADER_BYTES } from './header';
 
 export type Content = string | Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -25,7 +32,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Removes temporary siblings left by writers that were killed mid-write (they hold ciphertext only). */
+/** Removes temporary siblings left by writers that were killed mid-write. */
 export async function removeStaleTemps(target: string): Promise<number> {
   const prefix = `.${path.basename(target)}.`;
   const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
@@ -39,15 +46,43 @@ export async function removeStaleTemps(target: string): Promise<number> {
   return removed;
 }
 
-/** Writes `content` to `target` atomically, keeping the target's permissions (0600 for a new file). */
-export async function atomicWrite(target: string, content: Content): Promise<void> {
+/** Temporary files of this process, removed if it is stopped by a signal it can catch. */
+const liveTemps = new Set<string>();
+let cleanupInstalled = false;
+function removeTempsOnSignal(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const t of liveTemps) {
+        try {
+          unlinkSync(t);
+        } catch {
+          // already gone
+        }
+      }
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+export interface WriteOptions {
+  /** The content is plaintext: the file is 0600 whatever the target's mode was. */
+  readonly plaintext?: boolean;
+}
+
+/** Writes `content` to `target` atomically. Ciphertext keeps the target's permissions (0600 for a new file). */
+export async function atomicWrite(target: string, content: Content, opts: WriteOptions = {}): Promise<void> {
   await removeStaleTemps(target);
-  const mode = await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600);
+  const mode = opts.plaintext ? 0o600 : await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600);
   const tmp = tempName(target);
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  removeTempsOnSignal();
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  liveTemps.add(tmp);
   try {
     if (typeof content === 'string' || content instanceof Uint8Array) await handle.writeFile(content);
     else for await (const chunk of content) await handle.write(chunk);
+    if (mode !== 0o600) await handle.chmod(mode);
     await handle.sync();
     await handle.close();
     await fs.rename(tmp, target);
@@ -55,16 +90,73 @@ export async function atomicWrite(target: string, content: Content): Promise<voi
     await handle.close().catch(() => undefined);
     await fs.unlink(tmp).catch(() => undefined);
     throw err;
+  } finally {
+    liveTemps.delete(tmp);
   }
 }
 
-export const readSidecar = (target: string): Promise<string | undefined> =>
-  fs.readFile(target + SIDECAR_SUFFIX, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
+/** A sidecar holds a header only: this is more than any valid one. */
+export const MAX_SIDECAR_BYTES = MAX_HEADER_BYTES;
+
+/**
+ * The sidecar header of a file, if it has one. A sidecar is only ever a regular file of bounded
+ * size: a symlink (to /dev/zero, to a secret elsewhere), a device or an oversized file is refused.
+ */
+export async function readSidecar(target: string): Promise<string | undefined> {
+  const file = target + SIDECAR_SUFFIX;
+  const st = await fs.lstat(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
     throw e;
   });
+  if (!st) return undefined;
+  if (!st.isFile()) throw new KmsEnvelopeError('FORMAT', `${file} is not a regular file (a symlink or device); refusing to read it`, 'A sidecar is a small text file next to its file; restore it from version control.');
+  if (st.size > MAX_SIDECAR_BYTES) throw new KmsEnvelopeError('FORMAT', `${file} is larger than any kms-envelope header`, 'Restore it from version control.');
+  return (await readBounded(file, MAX_SIDECAR_BYTES)).toString('utf8');
+}
 
-/** The first bytes of a file, to tell its store without reading it all. */
+/** Whether a file has a sidecar (without reading it). */
+export const hasSidecar = (target: string): Promise<boolean> =>
+  fs.lstat(target + SIDECAR_SUFFIX).then(
+    () => true,
+    () => false,
+  );
+
+/** A file's bytes, refused past `limit` (checked before reading, without following a final symlink). */
+export async function readBounded(file: string, limit: number): Promise<Buffer> {
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ELOOP') throw new KmsEnvelopeError('USAGE', `${file} is a symlink; name the file it points to`);
+    throw e;
+  });
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new KmsEnvelopeError('USAGE', `${file} is not a regular file`);
+    if (st.size > limit) throw new KmsEnvelopeError('FORMAT', `${file} is larger than ${Math.round(limit / 1024 / 1024) || limit} ${limit >= 1024 * 1024 ? 'MiB' : 'bytes'}, the limit for this kind of file`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const { bytesRead } = await handle.read(buf, off, st.size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** ignoreBOM keeps a BOM in the text: it is part of the file, and comes back on decryption. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Text that must be valid UTF-8: a file that is not is refused, never rewritten with U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array, name: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new KmsEnvelopeError('USAGE', `${name} is not valid UTF-8 text`, 'kms-envelope encrypts .env files and selections as UTF-8 text; encrypt other files whole (any non-.env file is).');
+  }
+}
+
+/** The first bytes of a file, to tell its store without reading it all (never through a symlink the caller did not name). */
 export async function readHead(file: string, bytes = 64): Promise<string> {
   const h = await fs.open(file, 'r');
   try {

@@ -2,6 +2,11 @@
  * What the CLI, the Node API and the extension do to files: encrypt, open, decrypt, rotate,
  * rewrap. Each composes the envelope (pure), a KeyService (KMS) and atomic I/O, and leaves
  * the file byte-for-byte as it was on any failure (nothing is written until all has worked).
+ *
+ * Files are untrusted input (design §7): their size is bounded before they are parsed, a
+ * symlink is never followed unless the user named it, keys are taken from a file only where
+ * the allow-list accepts them, and a `.env` without a header is not trusted unless the caller
+ * says so.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
@@ -12,25 +17,27 @@ import {
   FileKey,
   joinSealed,
   makeFileKey,
+  MAX_TEXT_BYTES,
   Opened,
   openDocument,
   reencryptTokens,
   sealDotenv,
   splitDocument,
   Unwrap,
+  unwrapVerified,
   wipeFileKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
-import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
+import { commentLeader, isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { setVariable } from './formats/dotenv-set';
-import { defaultContext, EncryptionContext, Header, HeaderLayout, parseHeader, serializeHeader, Stanza, storeOf } from './header';
-import { atomicWrite, Content, readHead, readSidecar } from './io';
-import type { KeyService } from './kms/key-service';
+import { defaultContext, EncryptionContext, HeaderLayout, Stanza, storeOf } from './header';
+import { atomicWrite, Content, decodeUtf8, hasSidecar, readBounded, readHead, readSidecar } from './io';
+import type { KeyRef, KeyService } from './kms/key-service';
 import { openFileStream, sealFileStream } from './whole-file';
 
 export interface EncryptOptions {
   /** KMS keys (ARN, id or alias) to wrap the data key for; the first makes it. */
-  readonly keys: readonly string[];
+  readonly keys: readonly KeyRef[];
   /** Pairs added to the default encryption context. */
   readonly context?: EncryptionContext;
   readonly random?: Random;
@@ -43,7 +50,7 @@ export const layoutFor = (text: string, leader: HeaderLayout['leader'] = '#'): H
 };
 
 export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise<FileKey> {
-  const context = defaultContext(opts.context);
+  const context = defaultContext(opts.context); // limits checked before any KMS call
   const { dek, stanzas } = await svc.generate(opts.keys, context);
   return makeFileKey(dek, stanzas, context);
 }
@@ -53,9 +60,12 @@ const notEncrypted = (file: string): KmsEnvelopeError =>
 
 export type Kind = 'dotenv' | 'text' | 'file' | 'plain';
 
-/** What a file holds, from its first bytes and its sidecar. */
+/** Whether a file's header lives in a sidecar: only for types without comments. */
+const sidecarApplies = (file: string): boolean => commentLeader(file) === null;
+
+/** What a file holds, from its first bytes and (for types without comments) whether it has a sidecar. */
 export async function kindOf(file: string): Promise<Kind> {
-  if (await readSidecar(file)) return 'text';
+  if (sidecarApplies(file) && (await hasSidecar(file))) return 'text';
   return (storeOf(await readHead(file, 400)) as Kind | null) ?? 'plain';
 }
 
@@ -65,12 +75,26 @@ export const unwrapper =
   async (header) =>
     (await svc.unwrapWith(header)).dek;
 
+/** Refuses a symlink as the file to encrypt, rotate or decrypt in place: the plaintext would stay at its target. */
+async function regularFile(file: string): Promise<void> {
+  const st = await fs.lstat(file);
+  if (st.isSymbolicLink()) {
+    const real = await fs.realpath(file).catch(() => '(a missing file)');
+    throw new KmsEnvelopeError('USAGE', `${file} is a symlink to ${real}`, 'Name the file it points to, so that the plaintext is replaced where it lives.');
+  }
+  if (!st.isFile()) throw new KmsEnvelopeError('USAGE', `${file} is not a regular file`);
+}
+
+/** A text file's content, bounded and valid UTF-8. */
+export const readText = async (file: string): Promise<string> => decodeUtf8(await readBounded(file, MAX_TEXT_BYTES), file);
+
 /** Encrypts a plaintext file in place: values of a .env, the whole of anything else. */
 export async function encryptFile(file: string, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
+  await regularFile(file);
   if ((await kindOf(file)) !== 'plain') {
     throw new KmsEnvelopeError('ALREADY_ENCRYPTED', `${file} is already encrypted`, 'Use rotate for a new data key, or rewrap to change keys.');
   }
-  const text = isDotenvName(file) ? await fs.readFile(file, 'utf8') : undefined;
+  const text = isDotenvName(file) ? await readText(file) : undefined;
   const key = await newFileKey(svc, opts);
   try {
     if (text !== undefined) {
@@ -92,8 +116,8 @@ export interface OpenedText extends Opened {
 
 /** Decrypts a `.env` or token-bearing text file in memory (1 KMS call, 0 with a warm cache). */
 export async function openTextFile(file: string, svc: KeyService): Promise<OpenedText> {
-  const sidecar = await readSidecar(file);
-  return openText(await fs.readFile(file, 'utf8'), svc, file, sidecar);
+  const sidecar = sidecarApplies(file) ? await readSidecar(file) : undefined;
+  return openText(await readText(file), svc, file, sidecar);
 }
 
 export async function openText(text: string, svc: KeyService, name: string, sidecar?: string): Promise<OpenedText> {
@@ -106,25 +130,50 @@ export async function openText(text: string, svc: KeyService, name: string, side
 
 export type Output = { readonly kind: 'in-place' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: NodeJS.WritableStream };
 
+/** Plaintext output that failed after some of it was written to a stream. */
+export class IncompleteOutputError extends KmsEnvelopeError {
+  constructor(cause: KmsEnvelopeError, bytes: number) {
+    super(cause.code, `${cause.message}; ${bytes} bytes of plaintext were already written to the output, which is incomplete`, 'Discard the output: it is incomplete. Restore the file from version control.');
+  }
+}
+
 async function emit(out: Output, file: string, content: Content): Promise<void> {
   if (out.kind === 'stream') {
-    if (typeof content === 'string' || content instanceof Uint8Array) out.stream.write(content);
-    else for await (const chunk of content) out.stream.write(chunk);
+    if (typeof content === 'string' || content instanceof Uint8Array) {
+      out.stream.write(content);
+      return;
+    }
+    let written = 0;
+    try {
+      for await (const chunk of content) {
+        out.stream.write(chunk);
+        written += chunk.length;
+      }
+    } catch (err) {
+      if (written > 0 && err instanceof KmsEnvelopeError) throw new IncompleteOutputError(err, written);
+      throw err;
+    }
     return;
   }
-  await atomicWrite(out.kind === 'file' ? out.path : file, content);
+  await atomicWrite(out.kind === 'file' ? out.path : file, content, { plaintext: true });
 }
 
 /** Writes the plaintext of an encrypted file (in place, to another file, or to a stream). */
 export async function decryptFile(file: string, svc: KeyService, out: Output): Promise<Kind> {
+  if (out.kind === 'in-place') await regularFile(file);
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
   if (kind === 'file') {
-    const opened = await openFileStream(createReadStream(file), unwrapper(svc));
+    const source = createReadStream(file);
     try {
-      await emit(out, file, opened.plaintext);
+      const opened = await openFileStream(source, unwrapper(svc));
+      try {
+        await emit(out, file, opened.plaintext);
+      } finally {
+        wipeFileKey(opened.key);
+      }
     } finally {
-      wipeFileKey(opened.key);
+      source.destroy();
     }
     return kind;
   }
@@ -135,15 +184,29 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   return kind;
 }
 
+export interface LoadOptions {
+  /** Take a `.env` without a kms-envelope header as it is (its values are then not authenticated). */
+  readonly allowPlaintext?: boolean;
+}
+
 /**
- * The variables of encrypted (or plain) `.env` files, exactly as `dotenv.parse` reads the
- * plaintext; later files win.
+ * The variables of encrypted `.env` files, exactly as `dotenv.parse` reads the plaintext;
+ * later files win. A file without a header is refused unless `allowPlaintext`: deleting the
+ * header must not turn a committer's text into trusted values.
  */
-export async function loadEnvFiles(files: readonly string[], svc: KeyService): Promise<Record<string, string>> {
+export async function loadEnvFiles(files: readonly string[], svc: KeyService, opts: LoadOptions = {}): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const file of files) {
-    const text = await fs.readFile(file, 'utf8');
-    if (!parseHeader(text)) {
+    const text = await readText(file);
+    const doc = splitDocument(text);
+    if (!doc) {
+      if (!opts.allowPlaintext) {
+        throw new KmsEnvelopeError(
+          'NOT_ENCRYPTED',
+          `${file} has no kms-envelope header: its values are not authenticated`,
+          'Encrypt it (kms-envelope encrypt), or, if it is meant to be plain, allow that explicitly (--allow-plaintext, or { allowPlaintext: true }).',
+        );
+      }
       Object.assign(env, parseDotenv(text));
       continue;
     }
@@ -157,69 +220,94 @@ export async function loadEnvFiles(files: readonly string[], svc: KeyService): P
 
 /**
  * The keys a new data key may be wrapped for: those the user names now, plus those of the
- * header that the allow-list accepts. Keys named only by the file are left out, and reported.
+ * header that the allow-list accepts, by ARN (a stanza's alias is only carried as its label).
+ * Keys named only by the file are left out, and reported.
  */
-export function wrappingTargets(header: Pick<Header, 'stanzas'>, svc: KeyService, explicit: readonly string[]): { keys: string[]; refused: string[] } {
-  const keep = header.stanzas.filter((s) => svc.allowsForWrapping(s.keyArn)).map((s) => s.alias ?? s.keyArn);
-  const refused = header.stanzas.filter((s) => !svc.allowsForWrapping(s.keyArn)).map((s) => s.keyArn);
-  const keys = [...new Set([...explicit, ...keep])];
+export async function wrappingTargets(stanzas: readonly Stanza[], svc: KeyService, explicit: readonly KeyRef[]): Promise<{ keys: KeyRef[]; refused: string[] }> {
+  const keep: Stanza[] = [];
+  const refused: string[] = [];
+  for (const s of stanzas) {
+    if (await svc.allows(s.keyArn)) keep.push(s);
+    else refused.push(s.keyArn);
+  }
+  const keys: KeyRef[] = [...explicit, ...keep.map((s) => ({ keyArn: s.keyArn, alias: s.alias }))];
   if (keys.length === 0) {
     throw new KmsEnvelopeError(
       'KEY_NOT_ALLOWED',
-      `none of the keys this file names is in the allow-list (${refused.join(', ')})`,
-      'Name the key to use (--key, or the kmsEnvelope.keyId setting), or add the file\'s keys to the allow-list.',
+      `none of the keys this file names is allowed (${refused.join(', ')})`,
+      'Name the key to wrap the new data key for (--key; in VS Code, Select KMS Key), or allow the file\'s keys (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys).',
     );
   }
   return { keys, refused };
 }
 
 export interface RotateResult {
+  /** Keys the file named that were not wrapped for (outside the allow-list, or removed). */
   readonly refused: string[];
-  readonly keys: string[];
+  /** The stanzas of the new header. */
+  readonly stanzas: Stanza[];
+}
+
+export interface RotateOptions {
+  readonly keys?: readonly KeyRef[];
+  /** Key ARNs the new data key must not be wrapped for (a removed key). */
+  readonly without?: readonly string[];
+  readonly random?: Random;
 }
 
 /** A new data key for the file; every value (or the whole payload) is encrypted again. */
-export async function rotateFile(file: string, svc: KeyService, opts: { keys?: readonly string[]; random?: Random }): Promise<RotateResult> {
+export async function rotateFile(file: string, svc: KeyService, opts: RotateOptions): Promise<RotateResult> {
+  await regularFile(file);
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
+  const targetsFor = (stanzas: readonly Stanza[]) =>
+    wrappingTargets(stanzas.filter((s) => !opts.without?.includes(s.keyArn)), svc, opts.keys ?? []);
   if (kind === 'file') {
     const source = createReadStream(file);
-    const opened = await openFileStream(source, unwrapper(svc));
     try {
-      const targets = wrappingTargets(opened.header, svc, opts.keys ?? []);
-      const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });
+      const opened = await openFileStream(source, unwrapper(svc));
       try {
-        await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
+        const targets = await targetsFor(opened.header.stanzas);
+        const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });
+        try {
+          await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
+          return { refused: targets.refused, stanzas: [...key.stanzas] };
+        } finally {
+          wipeFileKey(key);
+        }
       } finally {
-        wipeFileKey(key);
+        wipeFileKey(opened.key);
       }
-      return targets;
     } finally {
-      wipeFileKey(opened.key);
       source.destroy();
     }
   }
   const opened = await openTextFile(file, svc);
   try {
-    const targets = wrappingTargets(opened.doc.header, svc, opts.keys ?? []);
+    const targets = await targetsFor(opened.doc.header.stanzas);
     const key = await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context });
     try {
       if (opened.store === 'dotenv') {
         await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
       } else {
-        const sealed = assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.prefix);
-        // Two files are two atomic writes: a crash between them leaves a header that does not
-        // match the body (refused on open, recoverable from version control), never plaintext.
-        if (opened.sidecar) await atomicWrite(file + SIDECAR_SUFFIX, sealed.header);
-        await atomicWrite(file, opened.sidecar ? sealed.body : joinSealed(sealed));
+        await writeText(file, opened, assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.prefix, opened.doc.placement));
       }
+      return { refused: targets.refused, stanzas: [...key.stanzas] };
     } finally {
       wipeFileKey(key);
     }
-    return targets;
   } finally {
     wipeFileKey(opened.key);
   }
+}
+
+/** Writes a sealed `text`-store document back where it came from: inline, or body and sidecar. */
+async function writeText(file: string, opened: OpenedText, sealed: ReturnType<typeof assemble>): Promise<void> {
+  if (!opened.sidecar) return atomicWrite(file, joinSealed(sealed));
+  // Two files are two atomic writes: a crash between them leaves a header that does not
+  // match the body (refused on open, recoverable from version control), never plaintext.
+  await atomicWrite(file + SIDECAR_SUFFIX, sealed.header);
+  await atomicWrite(file, sealed.body);
 }
 
 /**
@@ -227,6 +315,7 @@ export async function rotateFile(file: string, svc: KeyService, opts: { keys?: r
  * other value keeps its ciphertext byte for byte.
  */
 export async function setEnvValue(file: string, svc: KeyService, name: string, value: string): Promise<void> {
+  await regularFile(file);
   const opened = await openTextFile(file, svc);
   try {
     if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', `${file} is not an encrypted .env file`);
@@ -237,37 +326,73 @@ export async function setEnvValue(file: string, svc: KeyService, name: string, v
   }
 }
 
-/** Adds a stanza (KMS ReEncrypt, the data key stays inside KMS) or removes one. */
-export async function rewrapFile(file: string, svc: KeyService, change: { add?: string; remove?: string }): Promise<Stanza[]> {
+/**
+ * Wraps the file's data key for one more key (KMS ReEncrypt: the data key stays inside KMS
+ * for that step). The file is verified first, whole, and its header re-signed; values keep
+ * their ciphertext.
+ */
+export async function addKey(file: string, svc: KeyService, key: string): Promise<Stanza[]> {
+  await regularFile(file);
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
-  const sidecar = await readSidecar(file);
-  const headerSource = sidecar ?? (await readHead(file, 256 * 1024));
-  const parsed = parseHeader(headerSource);
-  if (!parsed) throw notEncrypted(file);
-  let stanzas = [...parsed.header.stanzas];
-  if (change.remove) {
-    stanzas = stanzas.filter((s) => s.keyArn !== change.remove && s.alias !== change.remove);
-    if (stanzas.length === parsed.header.stanzas.length) throw new KmsEnvelopeError('USAGE', `the file has no stanza for ${change.remove}`);
-    if (stanzas.length === 0) throw new KmsEnvelopeError('USAGE', 'cannot remove the last key: nobody could decrypt the file', 'Add another key first.');
+  const arn = await svc.resolve(key);
+  if (kind === 'file') return addKeyToWholeFile(file, svc, key, arn);
+  const opened = await openTextFile(file, svc);
+  try {
+    const header = opened.doc.header;
+    if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+    const { via } = await svc.unwrapWith(header);
+    const added = await svc.reEncrypt(via, key, header.context);
+    const wider = makeFileKey(opened.key.dek, [...header.stanzas, added], header.context);
+    const body = opened.doc.body;
+    await writeText(file, opened, assemble(opened.store, wider, body, opened.layout, opened.doc.prefix, opened.doc.placement));
+    return [...wider.stanzas];
+  } finally {
+    wipeFileKey(opened.key);
   }
-  if (change.add) {
-    const { via } = await svc.unwrapWith(parsed.header); // proves we can read the file before widening access
-    const added = await svc.reEncrypt(via, change.add, parsed.header.context);
-    if (stanzas.some((s) => s.keyArn === added.keyArn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${added.keyArn}`);
-    stanzas.push(added);
-  }
-  const header = serializeHeader({ ...parsed.header, stanzas }, parsed.layout);
-  if (sidecar !== undefined) {
-    await atomicWrite(file + SIDECAR_SUFFIX, header);
-  } else if (kind === 'file') {
-    await atomicWrite(file, (async function* () {
-      yield Buffer.from(header, 'utf8');
-      yield* createReadStream(file, { start: Buffer.byteLength(headerSource.slice(0, parsed.headerEnd), 'utf8') });
-    })());
-  } else {
-    const text = await fs.readFile(file, 'utf8');
-    await atomicWrite(file, parsed.prefix + header + text.slice(parsed.headerEnd));
-  }
-  return stanzas;
 }
+
+async function addKeyToWholeFile(file: string, svc: KeyService, key: string, arn: string): Promise<Stanza[]> {
+  const source = createReadStream(file);
+  try {
+    const opened = await openFileStream(source, unwrapper(svc));
+    try {
+      const header = opened.header;
+      if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+      const { via } = await svc.unwrapWith(header);
+      const added = await svc.reEncrypt(via, key, header.context);
+      const wider = makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context);
+      try {
+        // Re-sealed under the same data key with a new salt (no nonce repeats); every chunk
+        // is verified on the way, so a damaged payload is never given a wider audience.
+        await atomicWrite(file, sealFileStream(opened.plaintext, wider));
+      } finally {
+        wipeFileKey(wider);
+      }
+      return [...wider.stanzas];
+    } finally {
+      wipeFileKey(opened.key);
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+/**
+ * Removes a key from a file. A removed key holder still has the old stanza (in git history),
+ * so this rotates: a new data key, wrapped for the remaining allowed keys, and every value
+ * encrypted again; the old stanza then opens nothing written from now on.
+ */
+export async function removeKey(file: string, svc: KeyService, key: string): Promise<RotateResult> {
+  const arn = await svc.resolve(key);
+  const kind = await kindOf(file);
+  if (kind === 'plain') throw notEncrypted(file);
+  const head = kind === 'text' && sidecarApplies(file) ? (await readSidecar(file)) ?? '' : await readHead(file, 256 * 1024);
+  const parsed = splitDocument(head.length > MAX_TEXT_BYTES ? head.slice(0, MAX_TEXT_BYTES) : head);
+  const stanzas = parsed?.header.stanzas ?? [];
+  if (parsed && !stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file has no stanza for ${arn}`);
+  if (parsed && stanzas.length === 1) throw new KmsEnvelopeError('USAGE', 'cannot remove the last key: nobody could decrypt the file', 'Add another key first.');
+  return rotateFile(file, svc, { without: [arn] });
+}
+
+export { unwrapVerified };

@@ -1,19 +1,30 @@
 /**
- * The `file` store: any file encrypted whole. The header (always `#` lines) is followed by a
- * binary payload: a 16-byte salt, then 64 KiB chunks of AES-256-GCM (see cipher.ts). Both
- * directions stream, so memory stays flat whatever the file's size.
+ * The `file` store: any file encrypted whole. The header (always `#` lines ending in `\n`, with
+ * nothing above it) is followed by the payload in text armour (formats/armor.ts): a 16-byte
+ * salt, then 64 KiB chunks of AES-256-GCM (cipher.ts) under a key derived from the data key and
+ * that salt. The MAC covers the header and the salt, so the header, the salt and every chunk
+ * stand or fall together; stanzas can still be added without re-encrypting the payload. Both directions stream, so memory stays flat whatever the file's size.
  */
-import { openStream, Random, sealStream, secureRandom } from './cipher';
-import { assemble, FileKey, Unwrap, unwrapVerified, verifyHeaderMac, wipeFileKey } from './envelope';
+import { mac, openStream, Random, SALT_BYTES, sealStream, secureRandom } from './cipher';
+import { FileKey, macParts, Unwrap, unwrapVerified, verifyDocumentMac, wipeFileKey } from './envelope';
 import { formatError, tamperError } from './errors';
-import { Header, LIMITS, parseHeader } from './header';
+import { armor, dearmor } from './formats/armor';
+import { Header, HeaderLayout, MAX_HEADER_BYTES, macLine, parseHeader, serializeUnsigned } from './header';
 
-const MAX_HEADER_BYTES = (LIMITS.stanzas + 6) * LIMITS.lineChars;
-const MAC_LINE = /(?:^|\n)(?:#|\/\/) mac [A-Za-z0-9+/]{43}=(\r?\n)/;
+const LAYOUT: HeaderLayout = { leader: '#', eol: '\n' };
+const MAC_LINE = /(?:^|\n)# mac [A-Za-z0-9+/]{43}=\n/;
 
 export async function* sealFileStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, key: FileKey, random: Random = secureRandom): AsyncGenerator<Buffer> {
-  yield Buffer.from(assemble('file', key, '', { leader: '#', eol: '\n' }).header, 'utf8');
-  yield* sealStream(key.dek, source, random);
+  const salt = random(SALT_BYTES);
+  const unsigned = serializeUnsigned({ store: 'file', context: key.context, commitment: key.keys.commitment, stanzas: key.stanzas }, LAYOUT);
+  const tag = mac(key.keys.mac, macParts('inline', '', unsigned, salt));
+  yield Buffer.from(unsigned + macLine(tag, LAYOUT), 'utf8');
+  yield* armor(
+    (async function* () {
+      yield salt;
+      yield* sealStream(key.dek, salt, source);
+    })(),
+  );
 }
 
 export interface OpenedFile {
@@ -24,7 +35,7 @@ export interface OpenedFile {
 }
 
 /** Reads the header off the front of a stream and hands back the rest of the stream. */
-async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header: Header; rest: AsyncGenerator<Buffer> }> {
+async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header: Header; unsigned: string; rest: AsyncGenerator<Buffer> }> {
   const it = source[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   for (;;) {
@@ -36,12 +47,15 @@ async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header:
       if (!parsed) throw formatError('line 1', 'no kms-envelope header');
       if (parsed.headerEnd !== text.length) throw formatError('header', 'malformed');
       if (parsed.header.store !== 'file') throw formatError('header line 1', `store "${parsed.header.store}" is not a whole-file payload`);
+      if (parsed.prefix !== '' || parsed.layout.leader !== '#' || parsed.layout.eol !== '\n') {
+        throw formatError('header', 'a whole-file header is "# " lines ending in "\\n" with nothing above it (were its line endings converted?)');
+      }
       const remainder = head.subarray(end);
       const rest = (async function* () {
         if (remainder.length) yield remainder;
         for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.from(r.value);
       })();
-      return { header: parsed.header, rest };
+      return { header: parsed.header, unsigned: parsed.unsigned, rest };
     }
     if (head.length > MAX_HEADER_BYTES) throw formatError('header', 'no "mac" line within the size limit');
     const r = await it.next();
@@ -53,12 +67,37 @@ async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header:
   }
 }
 
-export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap): Promise<OpenedFile> {
-  const { header, rest } = await splitHeader(source);
-  const key = await unwrapVerified(header, unwrap);
-  if (!verifyHeaderMac(key, header)) {
-    wipeFileKey(key);
-    throw tamperError('header MAC');
+/** Takes the first `n` bytes off a stream; the rest follows. */
+async function takeBytes(source: AsyncIterable<Buffer>, n: number): Promise<{ head: Buffer; rest: AsyncGenerator<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  while (head.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    head = Buffer.concat([head, r.value]);
   }
-  return { header, key, plaintext: openStream(key.dek, rest, (what) => tamperError(what)) };
+  const over = head.subarray(n);
+  const rest = (async function* () {
+    if (over.length) yield over;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  })();
+  return { head: head.subarray(0, n), rest };
+}
+
+/**
+ * Opens a whole-file payload: the header's data key (commitment checked), then the MAC over the
+ * header and the salt, before any chunk is opened. The plaintext streams, each chunk released
+ * only after its tag verified; a truncated or damaged payload throws at the chunk it reaches.
+ */
+export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap): Promise<OpenedFile> {
+  const { header, unsigned, rest } = await splitHeader(source);
+  const payload = dearmor(rest, (what) => tamperError(what));
+  const { head: salt, rest: chunks } = await takeBytes(payload, SALT_BYTES);
+  if (salt.length < SALT_BYTES) throw tamperError('payload salt (file truncated)');
+  const key = await unwrapVerified(header, unwrap);
+  if (!verifyDocumentMac(key, { placement: 'inline', prefix: '', unsigned, header }, salt)) {
+    wipeFileKey(key);
+    throw tamperError('header MAC (the header or the payload salt was changed)');
+  }
+  return { header, key, plaintext: openStream(key.dek, salt, chunks, (what) => tamperError(what)) };
 }

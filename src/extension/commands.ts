@@ -199,8 +199,12 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () =>
         rotateFile(uri.fsPath, d.keys.service(), { keys: s.keyId ? [s.keyId] : [] }),
       );
-      for (const k of result.refused) void vscode.window.showWarningMessage(`KMS Envelope: not wrapping the new data key for ${k}: the file names it but it is not in kmsEnvelope.allowedKeys.`);
-      d.log.info(`rotated the data key of ${uri.fsPath}: ${result.keys.join(', ')}`);
+      if (result.refused.length) {
+        const msg = `the new data key of ${path.basename(uri.path)} is not wrapped for ${result.refused.join(', ')}: the file named ${result.refused.length === 1 ? 'it' : 'them'}, but ${result.refused.length === 1 ? 'it is' : 'they are'} not allowed (user setting kmsEnvelope.allowedKeys).`;
+        d.log.warn(msg);
+        void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+      }
+      d.log.info(`rotated the data key of ${uri.fsPath}: ${result.stanzas.map((k) => k.keyArn).join(', ')}`);
       vscode.window.setStatusBarMessage(`$(key) new data key for ${path.basename(uri.path)}`, 4000);
     }),
 

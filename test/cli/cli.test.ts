@@ -10,9 +10,10 @@ const ENV = '# app\r\nexport DB_PASSWORD="correct horse # battery"\r\nAPI_KEY=sk
 describe('CLI (dist/cli.js against the local KMS)', function () {
   let sb: Sandbox;
   let cwd: string;
-  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', ...env } });
+  // the user's own key, as they would export it: keys of its account may decrypt
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, ...env } });
   const read = (f: string) => fs.readFile(path.join(cwd, f));
-  const runCliWithInput = (args: string[], input: string) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default' }, input });
+  const runCliWithInput = (args: string[], input: string) => runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn }, input });
 
   before(async () => {
     sb = await startSandbox();
@@ -59,10 +60,11 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
     assert.equal(missing.code, 2);
   });
 
-  it('set changes one value (from an argument or stdin); every other value keeps its ciphertext', async () => {
+  it('set changes one value (from stdin, never from the command line); every other value keeps its ciphertext', async () => {
     await cli(['encrypt', '.env', '-k', 'alias/test']);
     const before = (await read('.env')).toString();
-    const r = await cli(['set', '.env', 'API_KEY', 'sk_live_456 # rotated']);
+    assert.equal((await cli(['set', '.env', 'API_KEY', 'sk_live_456'])).code, 2, 'a value as an argument would sit in argv and shell history');
+    const r = await runCliWithInput(['set', '.env', 'API_KEY'], 'sk_live_456 # rotated\n');
     assert.equal(r.code, 0, r.stderr);
     const after = (await read('.env')).toString();
     const token = (t: string, n: string) => new RegExp(`${n}=(ENC\\[[^\\]]+\\])`).exec(t)?.[1];

@@ -1,5 +1,6 @@
 /** The sample workspace the extension suites and the UI test run in. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import path from 'node:path';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { encryptFile } from '../../src/core/operations';
@@ -30,7 +31,7 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
   }
   // The sandbox env is not applied to this process: use it for these calls only.
   await withEnv(sb.env, async () => {
-    const kms = new KmsKeyProvider({ profile: 'default' });
+    const kms = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
     const encrypt = async (rel: string, key: string) => {
       if (!only || only.includes(rel)) await encryptFile(path.join(dir, rel), kms, { keys: [key] });
     };

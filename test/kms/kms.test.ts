@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config, load } from '../../src/api';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
-import { encryptFile, openTextFile, rewrapFile, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
+import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
@@ -14,7 +15,7 @@ const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
 describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', function () {
   let sb: Sandbox;
   let file: string;
-  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', maxAttempts: 3, ...o });
+  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS], maxAttempts: 3, ...o });
 
   before(async () => {
     sb = await startSandbox();
@@ -134,20 +135,24 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
 
   it('wraps for several keys; any one stanza decrypts', async () => {
     await encryptFile(file, kms(), { keys: ['alias/test', 'alias/other'] });
-    assert.deepEqual(sb.kms.log.map((e) => e.action), ['GenerateDataKey', 'Encrypt']);
+    // the second key is resolved to its ARN and checked against the allow-list before it gets the data key
+    assert.deepEqual(sb.kms.log.map((e) => e.action), ['GenerateDataKey', 'DescribeKey', 'Encrypt']);
     sb.kms.setPermissions('AKIAREADER000000LOCAL', ['Decrypt'], [sb.otherKeyArn]);
     assert.equal((await openTextFile(file, kms({ profile: 'reader' }))).plaintext, ENV);
   });
 
-  it('rewraps: adds a key with ReEncrypt (data key unchanged) and removes one', async () => {
+  it('rewraps: adds a key with ReEncrypt (values keep their ciphertext); removing a key rotates the data key', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn] });
     const body = (await fs.readFile(file, 'utf8')).split('\n').slice(5).join('\n');
     sb.kms.log.length = 0;
-    await rewrapFile(file, kms(), { add: 'alias/other' });
+    await addKey(file, kms(), sb.otherKeyArn);
     assert.deepEqual(sb.kms.log.map((e) => e.action), ['Decrypt', 'ReEncrypt']);
-    await rewrapFile(file, kms(), { remove: sb.keyArn });
+    const widened = await fs.readFile(file, 'utf8');
+    assert.equal(widened.split('\n').slice(6).join('\n'), body, 'values keep their ciphertext');
+    await removeKey(file, kms(), sb.keyArn);
     const text = await fs.readFile(file, 'utf8');
-    assert.equal(text.split('\n').slice(5).join('\n'), body, 'values keep their ciphertext');
+    assert.notEqual(text.split('\n').slice(5).join('\n'), body, 'every value encrypted again under a new data key');
+    assert.notEqual(parseHeader(text)!.header.commitment.toString('hex'), parseHeader(widened)!.header.commitment.toString('hex'));
     assert.deepEqual(parseHeader(text)!.header.stanzas.map((s) => s.keyArn), [sb.otherKeyArn]);
     assert.equal((await openTextFile(file, kms())).plaintext, ENV);
   });
@@ -155,10 +160,12 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
   it('rotates to a new data key only for keys the user allowed or named, never a key named by the file alone', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn] });
     const before = await fs.readFile(file);
-    await fails(rotateFile(file, kms(), {}), 'KEY_NOT_ALLOWED');
+    await fails(rotateFile(file, kms({ allowedKeys: [] }), {}), 'KEY_NOT_ALLOWED', /no KMS key is allowed yet/, /--key/);
+    await fails(rotateFile(file, kms({ allowedKeys: [sb.otherKeyArn] }), {}), 'KEY_NOT_ALLOWED');
     assert.deepEqual(await fs.readFile(file), before);
-    const result = await rotateFile(file, kms({ allowedKeys: [sb.keyArn] }), {});
-    assert.deepEqual(result.keys, [sb.keyArn]);
+    // with no allow-list at all, the account of the key the user chose is allowed: rotation just works
+    const result = await rotateFile(file, kms({ allowedKeys: [], chosenKeys: [sb.keyArn] }), {});
+    assert.deepEqual(result.stanzas.map((s) => s.keyArn), [sb.keyArn]);
     const after = await fs.readFile(file, 'utf8');
     assert.notEqual(parseHeader(after)!.header.commitment.toString('hex'), parseHeader(before.toString())!.header.commitment.toString('hex'));
     assert.equal((await openTextFile(file, kms())).plaintext, ENV);
@@ -186,10 +193,10 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
 
   it('the Node API loads values into an object, or into process.env without overriding what is set', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn] });
-    assert.deepEqual(await load({ path: file, profile: 'default' }), { DB_PASSWORD: 'correct horse', API_KEY: 'sk_live_123' });
+    assert.deepEqual(await load({ path: file, profile: 'default', keys: [sb.keyArn] }), { DB_PASSWORD: 'correct horse', API_KEY: 'sk_live_123' });
     process.env.API_KEY = 'already-set';
     try {
-      await config({ path: file, profile: 'default' });
+      await config({ path: file, profile: 'default', keys: [sb.keyArn] });
       assert.equal(process.env.DB_PASSWORD, 'correct horse');
       assert.equal(process.env.API_KEY, 'already-set');
     } finally {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { b64 } from '../../src/core/bytes';
 import { encryptFile, openTextFile, rotateFile } from '../../src/core/operations';
 import { parseHeader } from '../../src/core/header';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { OTHER_ACCOUNT, Sandbox, startSandbox } from '../support/aws-sandbox';
 
 const ENV = 'TOKEN=untrusted-header-secret\n';
 
@@ -15,7 +16,7 @@ const ENV = 'TOKEN=untrusted-header-secret\n';
 describe('untrusted headers', () => {
   let sb: Sandbox;
   let file: string;
-  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', ...o });
+  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS], ...o });
   before(async () => {
     sb = await startSandbox();
     sb.apply();
@@ -37,19 +38,25 @@ describe('untrusted headers', () => {
     assert.equal(await code(openTextFile(file, kms())), 'INVALID_CIPHERTEXT', 'KMS binds the blob to its key');
   });
 
-  it('an added stanza for an outside key is ignored (and reported), and rotation never wraps for it', async () => {
+  it('a stanza added by hand fails the MAC: stanzas are authenticated', async () => {
     const foreign = (await kms().generate([sb.otherKeyArn], parseHeader(await fs.readFile(file, 'utf8'))!.header.context)).stanzas[0];
     await edit((t) => t.replace(/\n# context /, `\n# -> aws-kms ${foreign.keyArn} ${b64(foreign.wrapped)}\n# context `));
+    assert.equal(await code(openTextFile(file, kms())), 'TAMPERED');
+  });
+
+  it('a stanza for a key outside the allow-list is ignored (and reported), and rotation never wraps for it', async () => {
+    const stranger = sb.kms.createKey('a stranger\'s key', OTHER_ACCOUNT);
+    await fs.writeFile(file, ENV);
+    await encryptFile(file, kms({ allowedKeys: [LOCAL_ACCOUNT_KEYS, stranger] }), { keys: [sb.keyArn, stranger] });
     const reported: string[][] = [];
-    const opened = await openTextFile(file, kms({ allowedKeys: [sb.keyArn], onIgnoredKeys: (k) => reported.push(k) }));
-    assert.equal(opened.plaintext, ENV);
-    assert.deepEqual(reported, [[sb.otherKeyArn]]);
-    const result = await rotateFile(file, kms({ allowedKeys: [sb.keyArn] }), {});
-    assert.deepEqual(result.refused, [sb.otherKeyArn]);
-    assert.deepEqual(parseHeader(await fs.readFile(file, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn]);
     sb.kms.log.length = 0;
-    await rotateFile(file, kms(), { keys: [sb.keyArn] });
-    assert.ok(sb.kms.log.every((e) => e.keyArn === sb.keyArn), 'no KMS call names the outside key');
+    const opened = await openTextFile(file, kms({ onIgnoredKeys: (k) => reported.push(k) }));
+    assert.equal(opened.plaintext, ENV);
+    assert.deepEqual(reported, [[stranger]]);
+    const result = await rotateFile(file, kms(), {});
+    assert.deepEqual(result.refused, [stranger]);
+    assert.deepEqual(parseHeader(await fs.readFile(file, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn]);
+    assert.ok(sb.kms.log.length > 0 && sb.kms.log.every((e) => e.keyArn === sb.keyArn), 'no KMS call names the outside key');
   });
 
   it('a stanza that wraps another data key, placed first, fails the key commitment', async () => {

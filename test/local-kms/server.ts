@@ -85,9 +85,10 @@ export class LocalKms {
 
   // ---- in-process control
 
-  createKey(description = ''): string {
+  /** A new key; `accountId` puts it in another account (a key an attacker controls, in tests). */
+  createKey(description = '', accountId = this.accountId): string {
     const id = randomUUID();
-    const arn = `arn:aws:kms:${this.region}:${this.accountId}:key/${id}`;
+    const arn = `arn:aws:kms:${this.region}:${accountId}:key/${id}`;
     this.keys.set(id, { id, arn, material: randomBytes(32), enabled: true, description });
     this.save();
     return arn;

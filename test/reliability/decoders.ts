@@ -21,9 +21,13 @@ const refusedOr = (err: unknown): Verdict =>
 export async function decodeText(text: string, kind: 'dotenv' | 'text'): Promise<Verdict> {
   try {
     dotenvEntries(text); // a lexer: must never throw
-    for (const t of findTokens(text)) parseToken(text.slice(t.start, t.end));
   } catch (err) {
     return { ok: false, finding: `lexer threw ${(err as Error)?.name}` };
+  }
+  try {
+    for (const t of findTokens(text)) parseToken(text.slice(t.start, t.end)); // may refuse a near-miss token, typed
+  } catch (err) {
+    if (!isKmsEnvelopeError(err)) return refusedOr(err);
   }
   try {
     parseHeader(text);

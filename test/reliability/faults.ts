@@ -5,6 +5,7 @@
  * do, and stop after a bounded number of requests; a save needs no KMS at all.
  */
 import { promises as fs } from 'node:fs';
+import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import path from 'node:path';
 import { isKmsEnvelopeError } from '../../src/core/errors';
 import { joinSealed, sealDotenv, wipeFileKey } from '../../src/core/envelope';
@@ -59,7 +60,7 @@ export const faultMatrix = (sb: Sandbox, faults: readonly Fault[] = FAULTS): Pro
 async function run(sb: Sandbox, faults: readonly Fault[]): Promise<FaultRow[]> {
   const rows: FaultRow[] = [];
   const dir = await fs.mkdtemp(path.join(sb.dir, 'faults-'));
-  const good = new KmsKeyProvider({ profile: 'default' });
+  const good = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
   try {
     for (const fault of faults) {
       const profile = fault.profile ?? 'default';
@@ -94,7 +95,7 @@ async function run(sb: Sandbox, faults: readonly Fault[]): Promise<FaultRow[]> {
       // the extension's open (a fresh window: no data key cached) and save (the view's key)
       const before = await fs.readFile(enc);
       sb.kms.log.length = 0;
-      const fresh = new KmsKeyProvider({ profile, requestTimeoutMs: fault.env ? 400 : undefined });
+      const fresh = new KmsKeyProvider({ profile, allowedKeys: [LOCAL_ACCOUNT_KEYS], requestTimeoutMs: fault.env ? 400 : undefined });
       fault.arm(sb);
       let outcome = 'opened';
       let hint = '';

@@ -1,7 +1,8 @@
 /**
  * The tamper matrix: every byte of a sample changed in turn, and every line deleted, duplicated
- * and swapped with the next. Each change must be refused with the place named (entry, token,
- * header line or field, payload chunk) or be provably harmless (the same values come out).
+ * and swapped with the next. Every byte of a file is authenticated, so each change must be
+ * refused with the place named (entry, token, header line or field, MAC, payload chunk or
+ * armour line); "harmless" (the same values come out of a changed file) is counted, and must be 0.
  */
 import { decodeFile, decodeText, Verdict } from './decoders';
 import { dotenvSample, sampleKey, yamlSample } from './samples';
@@ -16,7 +17,7 @@ export interface TamperRow {
   failures: string[];
 }
 
-const NAMED = /entry \S+ \(line \d+\)|token at line \d+|header line \d+|header (MAC|commitment|key stanza)|payload|line 1|sidecar/;
+const NAMED = /entry \S+ \(line \d+\)|token at line \d+|header line \d+|header (MAC|commitment|key stanza)|payload|\bline \d+|sidecar/;
 
 function lineEdits(text: string): [string, string][] {
   const lines = text.split('\n');

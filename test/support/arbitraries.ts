@@ -16,7 +16,16 @@ export function dotenvText(): fc.Arbitrary<string> {
   const assignment = fc
     .tuple(fc.constantFrom('', 'export ', '  ', '\t'), name, fc.constantFrom('=', ' = ', ': ', '= '), value, fc.constantFrom('', ' # note', '#x', '  '))
     .map(([pre, n, sep, v, post]) => `${pre}${n}${sep}${v}${post}`);
-  const line = fc.oneof({ weight: 6, arbitrary: assignment }, fc.constant(''), fc.constant('# comment = x'), fc.string({ maxLength: 10 }));
+  // blank and whitespace-only lines, alone and in runs (where dotenv's own expression backtracks)
+  const blank = fc.string({ unit: fc.constantFrom(' ', '\t', '\u00a0', '\ufeff', '\u2028', '\v', '\n'), maxLength: 6 });
+  const line = fc.oneof(
+    { weight: 6, arbitrary: assignment },
+    fc.constant(''),
+    blank,
+    fc.array(blank, { maxLength: 5 }).map((b) => b.join('\n')),
+    fc.constant('# comment = x'),
+    fc.string({ maxLength: 10 }),
+  );
   return fc
     .tuple(fc.boolean(), fc.array(line, { maxLength: 10 }), fc.constantFrom('\n', '\r\n', '\r'), fc.boolean())
     .map(([bom, lines, eol, finalEol]) => (bom ? '\uFEFF' : '') + lines.join(eol) + (finalEol && lines.length ? eol : ''));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { LocalKms } from '../local-kms/server';
+export { LOCAL_ACCOUNT_KEYS, OTHER_ACCOUNT } from './accounts';
 
 export const ADMIN = { accessKeyId: 'AKIAADMIN0000000LOCAL', secretAccessKey: 'admin-secret-key-for-local-kms-tests' };
 export const READER = { accessKeyId: 'AKIAREADER000000LOCAL', secretAccessKey: 'reader-secret-key-for-local-kms-tests' };

@@ -21,6 +21,13 @@ export const VECTOR_STANZA: Stanza = {
   alias: 'alias/app',
 };
 
+/** A second key (another region and account), for the several-stanzas vector. */
+export const VECTOR_STANZA_2: Stanza = {
+  type: 'aws-kms',
+  keyArn: 'arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+  wrapped: Buffer.from('the same data key wrapped under a second key'),
+};
+
 /** A file key that needs no KMS: for the pure format tests. */
 export const testKey = (dek: Buffer = VECTOR_DEK): FileKey => makeFileKey(Buffer.from(dek), [VECTOR_STANZA], defaultContext({ project: 'demo' }));
 export const unwrapTo = (dek: Buffer = VECTOR_DEK) => async (): Promise<Buffer> => Buffer.from(dek);

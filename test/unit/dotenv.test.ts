@@ -13,7 +13,33 @@ function valueOf(raw: string): string {
   return v;
 }
 
+/** dotenv 17's own LINE expression (lib/main.js), the oracle: quadratic, so only for small texts. */
+const LINE =
+  /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
+
 describe('dotenv lexer', () => {
+  it('matches dotenv\'s own expression match for match (names and value spans), blank runs included', () => {
+    const tricky = ['x\u2028B=2', 'x\u2029 B=2\n', '  \n\n\t\nA=1\n  \n', 'A\n\n=1', 'x y\nA=1', 'A=\n\n\nB=2', '\u00a0A=1\ufeff\nB=2'];
+    fc.assert(
+      fc.property(fc.oneof(dotenvText(), fc.constantFrom(...tricky)), (text) => {
+        const folded = text.replace(/\r\n?/g, '\n');
+        if (folded !== text) return; // offsets compare directly on LF text; CR folding is covered below
+        const oracle = [...folded.matchAll(LINE)].map((m) => [m[1], (m[2] ?? '').trim() === '' ? '' : m[2].trimEnd()]);
+        const mine = dotenvEntries(text).map((e) => [e.name, text.slice(e.start, e.end).replace(/^[ \t\v\f\u00a0\ufeff]+/, '')]);
+        assert.deepEqual(mine, oracle.map(([n, v]) => [n, v.replace(/^\s+/, (lead) => (/[\n\u2028\u2029]/.test(lead) ? lead : '')).replace(/^[ \t\v\f\u00a0\ufeff]+/, '')]));
+      }),
+      { numRuns: 3000, seed: 43 },
+    );
+  });
+
+  it('is linear in runs of blank and whitespace-only lines (80,000 of them, before any authentication)', () => {
+    for (const filler of ['\n', ' \n', '\t \n']) {
+      const text = `A=1\n${filler.repeat(80_000)}B=2\n${filler.repeat(80_000)}`;
+      assert.deepEqual(dotenvEntries(text).map((e) => e.name), ['A', 'B']);
+      assert.deepEqual(parse('A=1\n\n\nB=2'), { A: '1', B: '2' });
+    }
+  });
+
   it('finds exactly the variables dotenv.parse finds, with the same values', () => {
     fc.assert(
       fc.property(dotenvText(), (text) => {

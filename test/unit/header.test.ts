@@ -50,9 +50,9 @@ describe('header', () => {
   });
 
   it('rejects oversized headers in bounded time', () => {
-    const stanza = `# -> aws-kms ${VECTOR_STANZA.keyArn} ${Buffer.alloc(64).toString('base64')}\n`;
+    const stanza = (i: number) => `# -> aws-kms ${VECTOR_STANZA.keyArn.replace(/.{4}$/, i.toString(16).padStart(4, '0'))} ${Buffer.alloc(64).toString('base64')}\n`;
     const start = process.hrtime.bigint();
-    formatError(() => parseHeader('# kms-envelope v1 dotenv\n' + stanza.repeat(10_000)), /more than 16/);
+    formatError(() => parseHeader('# kms-envelope v1 dotenv\n' + Array.from({ length: 10_000 }, (_, i) => stanza(i)).join('')), /more than 16/);
     formatError(() => parseHeader('# kms-envelope v1 dotenv\n# ' + 'x'.repeat(5_000_000) + '\n'), /overlong/);
     assert.ok(Number(process.hrtime.bigint() - start) / 1e6 < 2000);
   });

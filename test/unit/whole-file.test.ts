@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CHUNK_BYTES, SALT_BYTES, TAG_BYTES } from '../../src/core/cipher';
 import { KmsEnvelopeError } from '../../src/core/errors';
+import { armor, dearmor } from '../../src/core/formats/armor';
 import { openFileStream, sealFileStream } from '../../src/core/whole-file';
 import { testKey, unwrapTo } from '../support/fixtures';
 
@@ -33,18 +34,61 @@ describe('whole-file store', () => {
     });
   }
 
+  /** The file split into its header text and its payload bytes (de-armoured), to tamper with bytes. */
+  const split = async (sealed: Buffer) => {
+    const end = sealed.indexOf('\n# mac ') + 1 + sealed.subarray(sealed.indexOf('\n# mac ') + 1).indexOf('\n') + 1;
+    return { header: sealed.subarray(0, end), payload: await collect(dearmor(pieces(sealed.subarray(end)), (w) => new Error(w))) };
+  };
+  const join = async (header: Buffer, payload: Buffer) => Buffer.concat([header, await collect(armor([payload]))]);
+
   it('detects a flipped payload byte, a truncation, a dropped or swapped chunk, and trailing data', async () => {
     const plain = randomBytes(3 * CHUNK_BYTES + 100);
-    const sealed = await seal(plain);
-    const payload = sealed.indexOf('\n# mac ') + 1 + sealed.subarray(sealed.indexOf('\n# mac ') + 1).indexOf('\n') + 1;
-    const chunk = (i: number) => payload + SALT_BYTES + i * (CHUNK_BYTES + TAG_BYTES);
-    const flipped = Buffer.from(sealed);
+    const { header, payload } = await split(await seal(plain));
+    const chunk = (i: number) => SALT_BYTES + i * (CHUNK_BYTES + TAG_BYTES);
+    const flipped = Buffer.from(payload);
     flipped[chunk(1) + 5] ^= 1;
-    await refused(flipped, /payload chunk 1/);
-    await refused(sealed.subarray(0, chunk(3)), /truncated/);
-    await refused(Buffer.concat([sealed.subarray(0, chunk(1)), sealed.subarray(chunk(2))]), /payload chunk 1/);
-    await refused(Buffer.concat([sealed.subarray(0, chunk(1)), sealed.subarray(chunk(2), chunk(3)), sealed.subarray(chunk(1), chunk(2)), sealed.subarray(chunk(3))]), /payload chunk 1/);
-    await refused(Buffer.concat([sealed, Buffer.from('x')]), /payload/);
-    await refused(sealed.subarray(0, payload + 3), /salt|truncated/);
+    await refused(await join(header, flipped), /payload chunk 1/);
+    await refused(await join(header, payload.subarray(0, chunk(3))), /truncated|full final chunk/);
+    await refused(await join(header, Buffer.concat([payload.subarray(0, chunk(1)), payload.subarray(chunk(2))])), /payload chunk 1/);
+    await refused(await join(header, Buffer.concat([payload.subarray(0, chunk(1)), payload.subarray(chunk(2), chunk(3)), payload.subarray(chunk(1), chunk(2)), payload.subarray(chunk(3))])), /payload chunk 1/);
+    await refused(await join(header, Buffer.concat([payload, Buffer.from('x')])), /payload/);
+    await refused(await join(header, payload.subarray(0, 3)), /salt|truncated/);
+  });
+
+  it('binds the payload to its header: a changed salt fails the header MAC before any chunk is opened', async () => {
+    const { header, payload } = await split(await seal(randomBytes(1000)));
+    const salted = Buffer.from(payload);
+    salted[0] ^= 1;
+    await refused(await join(header, salted), /header MAC/);
+    const other = await split(await seal(randomBytes(1000)));
+    await refused(await join(header, other.payload), /header MAC/);
+  });
+
+  it('refuses a full-size final chunk: one plaintext has one encoding', async () => {
+    const plain = randomBytes(CHUNK_BYTES);
+    const { header, payload } = await split(await seal(plain));
+    // the honest file ends with an empty final chunk; the same data as one full final chunk is refused
+    assert.equal(payload.length, SALT_BYTES + CHUNK_BYTES + TAG_BYTES + TAG_BYTES);
+    await refused(await join(header, payload.subarray(0, SALT_BYTES + CHUNK_BYTES + TAG_BYTES)), /full final chunk/);
+  });
+
+  it('keeps the payload as text: 64-character base64 lines, and refuses any other spelling', async () => {
+    const sealed = await seal(randomBytes(5000));
+    const text = sealed.toString('latin1');
+    const body = text.slice(text.indexOf('\n# mac ') + 1).split('\n').slice(1, -1);
+    assert.ok(body.length > 10 && body.slice(0, -1).every((l) => /^[A-Za-z0-9+/]{64}$/.test(l)), 'ASCII lines of 64');
+    assert.ok(text.endsWith('\n'));
+    const variants: [string, string][] = [
+      ['CRLF line endings', text.replace(/\n/g, '\r\n')],
+      ['a trailing blank line', text + '\n'],
+      ['no final newline', text.slice(0, -1)],
+      ['a re-wrapped line', text.replace(/\n([A-Za-z0-9+/]{64})\n([A-Za-z0-9+/]{64})\n/, '\n$1$2\n')],
+      ['a BOM', '\uFEFF' + text],
+      ['a changed character', text.replace(/\n([A-Za-z0-9+/])([A-Za-z0-9+/]{63})\n/, (_m, c: string, r: string) => `\n${c === 'A' ? 'B' : 'A'}${r}\n`)],
+      ['non-canonical padding bits', text.replace(/([A-Za-z0-9+/])(=*)\n$/, (_m, c: string, p: string) => `${c === 'A' ? 'B' : 'A'}${p}\n`)],
+    ];
+    for (const [what, v] of variants) {
+      await assert.rejects(open(Buffer.from(v, 'latin1')), (e: unknown) => e instanceof KmsEnvelopeError, what);
+    }
   });
 });

@@ -3,18 +3,24 @@
  * The brackets delimit it wherever it is pasted (YAML and TOML scalars, JSON strings, .env
  * values, the middle of a word), and base64url keeps it free of quotes, `#` and spaces.
  */
-import { b64url, fromB64 } from '../bytes';
+import { b64url, fromB64, lineOf } from '../bytes';
+import { formatError } from '../errors';
 
 export const TOKEN_PREFIX = 'ENC[kmsenv:v1:';
-const TOKEN = /ENC\[kmsenv:v1:([A-Za-z0-9_-]*)\]/g;
+/** What starts a token of any version: in an encrypted text, every occurrence must be a valid v1 token. */
+export const TOKEN_MARK = 'ENC[kmsenv:';
+/** IV (12) and tag (16): the smallest sealed value, 38 characters of base64url. */
+const MIN_SEALED_BYTES = 28;
+const TOKEN = /ENC\[kmsenv:v1:([A-Za-z0-9_-]*)\]/y;
 const WHOLE = /^ENC\[kmsenv:v1:([A-Za-z0-9_-]*)\]$/;
 
 export const formatToken = (sealed: Uint8Array): string => `${TOKEN_PREFIX}${b64url(sealed)}]`;
 
-/** The sealed bytes of a text that is exactly one token; null otherwise (or when not canonical). */
+/** The sealed bytes of a text that is exactly one canonical token; null otherwise. */
 export function parseToken(text: string): Buffer | null {
   const m = WHOLE.exec(text);
-  return m ? fromB64(m[1], true) : null;
+  const bytes = m ? fromB64(m[1], true) : null;
+  return bytes && bytes.length >= MIN_SEALED_BYTES ? bytes : null;
 }
 
 export interface TokenSpan {
@@ -22,8 +28,19 @@ export interface TokenSpan {
   readonly end: number;
 }
 
-export function findTokens(text: string): TokenSpan[] {
+/**
+ * Every token in a text. Text that looks like a token but is not a canonical one (another
+ * version, a bad character, a missing bracket) is refused, naming its line (`lineOffset` lines
+ * stand above `text` in its file), so that no reader takes it for plain text and another for a value.
+ */
+export function findTokens(text: string, lineOffset = 0): TokenSpan[] {
   const spans: TokenSpan[] = [];
-  for (const m of text.matchAll(TOKEN)) spans.push({ start: m.index!, end: m.index! + m[0].length });
+  for (let at = text.indexOf(TOKEN_MARK); at !== -1; at = text.indexOf(TOKEN_MARK, at + 1)) {
+    TOKEN.lastIndex = at;
+    const m = TOKEN.exec(text);
+    if (!m || !parseToken(m[0])) throw formatError(`line ${lineOffset + lineOf(text, at)}`, 'text that starts like an encrypted value but is not a valid kms-envelope v1 token');
+    spans.push({ start: at, end: at + m[0].length });
+    at += m[0].length - 1;
+  }
   return spans;
 }

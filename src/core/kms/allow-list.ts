@@ -2,20 +2,40 @@
  * The user's allow-list of KMS keys: exact key ARNs, or patterns where `*` matches any run of
  * characters (`arn:aws:kms:*:111122223333:key/*`). Like the Encryption SDK's discovery filter:
  * a key named only by a file (which a pull request can edit) is never used unless it matches.
- * An empty list allows every key for decryption, and nothing beyond the user's own key for
- * wrapping (see KmsKeyProvider).
+ *
+ * There is no "allow everything": when the user lists nothing, the default is the accounts of
+ * the keys the user chose (`--key`, the selected key), so opening a file never sends the user's
+ * signed request to an account they never used. With neither, nothing is allowed.
  */
+import { KEY_ARN } from '../header';
+
 export type AllowList = readonly string[];
 
 const toRegExp = (pattern: string): RegExp =>
   new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
 
-export function isAllowed(keyArn: string, allow: AllowList): boolean {
-  return allow.length === 0 || allow.some((p) => (p.includes('*') ? toRegExp(p).test(keyArn) : p === keyArn));
-}
+export const isAllowed = (keyArn: string, allow: AllowList): boolean =>
+  allow.some((p) => (p.includes('*') ? toRegExp(p).test(keyArn) : p === keyArn));
 
 export const parseAllowList = (text: string | undefined): string[] =>
   (text ?? '')
     .split(/[,\s]+/)
     .map((s) => s.trim())
     .filter(Boolean);
+
+const ACCOUNT_OF = /^arn:(aws[a-z-]*):kms:[a-z0-9-]+:(\d{12}):(?:key|alias)\//;
+
+/** The pattern for every key of the account (and partition) that a key or alias ARN lives in. */
+export function accountPattern(arn: string): string | undefined {
+  const m = ACCOUNT_OF.exec(arn);
+  return m ? `arn:${m[1]}:kms:*:${m[2]}:key/*` : undefined;
+}
+
+/** The account of a key ARN, for messages and pickers. */
+export const accountOf = (arn: string): string | undefined => ACCOUNT_OF.exec(arn)?.[2];
+
+export const isKeyArn = (ref: string): boolean => KEY_ARN.test(ref);
+
+export const NOTHING_ALLOWED_HINT =
+  'Name the key you use (--key or KMS_ENVELOPE_KEY; in VS Code, KMS Envelope: Select KMS Key): keys of its account are then allowed. ' +
+  'Or list keys or accounts (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, e.g. "arn:aws:kms:*:111122223333:key/*"; in VS Code the user setting kmsEnvelope.allowedKeys).';

@@ -15,19 +15,22 @@ import {
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
-import { contextJson, EncryptionContext, Header, Stanza } from '../header';
-import { AllowList, isAllowed } from './allow-list';
+import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
+import { accountPattern, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
 import { configuredKmsEndpoint } from './profiles';
-import type { KeyService } from './key-service';
+import type { KeyRef, KeyService } from './key-service';
 
 export interface KmsOptions {
   /** AWS profile; undefined uses the default chain (env, AWS_PROFILE, default profile, SSO, metadata…). */
   readonly profile?: string;
   /** Region for keys given by id or alias; a key ARN's own region always wins. */
   readonly region?: string;
+  /** Key ARNs or patterns the user allows, beyond the accounts of `chosenKeys`. */
   readonly allowedKeys?: AllowList;
+  /** Keys the user chose (ARN, id or alias): every key of their accounts is allowed. */
+  readonly chosenKeys?: readonly string[];
   readonly cache?: DataKeyCache;
   /** Attempts per KMS call, including the first (the SDK backs off between them). */
   readonly maxAttempts?: number;
@@ -46,6 +49,8 @@ export interface AliasInfo {
   readonly keyId?: string;
 }
 
+const refText = (k: KeyRef): string => (typeof k === 'string' ? k : k.keyArn);
+
 /** The region of a key ARN or alias ARN: the key lives there, whatever the default region. */
 const regionOfArn = (ref: string): string | undefined => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(?:key|alias)\//.exec(ref)?.[1];
 
@@ -55,6 +60,9 @@ export class KmsKeyProvider implements KeyService {
   readonly cache: DataKeyCache;
   /** KMS calls made by this provider (for messages and tests). */
   calls = 0;
+  /** Key ARNs of what the user typed, as KMS answered. */
+  private readonly resolved = new Map<string, string>();
+  private allowList?: Promise<string[]>;
 
   constructor(private readonly options: KmsOptions = {}) {
     this.credentials = fromNodeProviderChain(options.profile ? { profile: options.profile } : {});
@@ -96,44 +104,57 @@ export class KmsKeyProvider implements KeyService {
 
   /**
    * A fresh data key wrapped under `keys[0]` (GenerateDataKey) and each further key (Encrypt):
-   * one KMS call per key. Aliases are resolved to key ARNs by KMS's own answer.
+   * one KMS call per key. Every key is a full ARN by the time it wraps (KMS's own answer), is
+   * checked against the allow-list, and wraps once however often it was named.
    */
-  async generate(keys: readonly string[], context: EncryptionContext): Promise<{ dek: Buffer; stanzas: Stanza[] }> {
-    if (keys.length === 0) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Choose a key (KMS Envelope: Select KMS Key, or --key).');
-    const [first, ...more] = keys;
-    const out = await this.call({ action: 'kms:GenerateDataKey', key: first }, (c) =>
-      c.send(new GenerateDataKeyCommand({ KeyId: first, KeySpec: 'AES_256', EncryptionContext: { ...context } })),
+  async generate(keys: readonly KeyRef[], context: EncryptionContext): Promise<{ dek: Buffer; stanzas: Stanza[] }> {
+    const unique = [...new Map(keys.map((k) => [refText(k), k])).values()];
+    if (unique.length === 0) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Choose a key: --key (or KMS_ENVELOPE_KEY); in VS Code, KMS Envelope: Select KMS Key.');
+    if (unique.length > LIMITS.stanzas) throw new KmsEnvelopeError('USAGE', `${unique.length} KMS keys; a file can be wrapped for at most ${LIMITS.stanzas}`);
+    const [first, ...more] = unique;
+    const firstRef = refText(first);
+    const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c) =>
+      c.send(new GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } })),
     );
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
-    const stanzas = [stanzaOf(out.KeyId!, out.CiphertextBlob!, first)];
     try {
-      for (const key of more) stanzas.push(await this.wrap(dek, key, context));
+      this.resolved.set(firstRef, out.KeyId!);
+      await this.mustAllow(out.KeyId!, firstRef);
+      const stanzas = [stanzaOf(out.KeyId!, out.CiphertextBlob!, first)];
+      for (const key of more) {
+        const arn = await this.resolve(refText(key));
+        if (stanzas.some((s) => s.keyArn === arn)) continue;
+        await this.mustAllow(arn, refText(key));
+        stanzas.push(await this.wrap(dek, arn, context, key));
+      }
+      this.cache.put(cacheId(stanzas[0], context), dek);
+      return { dek, stanzas };
     } catch (err) {
       dek.fill(0);
       throw err;
     }
-    this.cache.put(cacheId(stanzas[0], context), dek);
-    return { dek, stanzas };
   }
 
-  /** Wraps a data key we hold for one more key (KMS Encrypt). */
-  async wrap(dek: Buffer, key: string, context: EncryptionContext): Promise<Stanza> {
-    const out = await this.call({ action: 'kms:Encrypt', key }, (c) =>
-      c.send(new EncryptCommand({ KeyId: key, Plaintext: dek, EncryptionContext: { ...context } })),
+  /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
+  private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
+    const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c) =>
+      c.send(new EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } })),
     );
-    return stanzaOf(out.KeyId!, out.CiphertextBlob!, key);
+    return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
 
   /** Re-wraps a stanza's data key for another key inside KMS (ReEncrypt): the key never leaves KMS. */
   async reEncrypt(from: Stanza, key: string, context: EncryptionContext): Promise<Stanza> {
-    const out = await this.call({ action: 'kms:ReEncrypt', key }, (c) =>
+    const keyArn = await this.resolve(key);
+    await this.mustAllow(keyArn, key);
+    const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c) =>
       c.send(
         new ReEncryptCommand({
           CiphertextBlob: from.wrapped,
           SourceKeyId: from.keyArn,
           SourceEncryptionContext: { ...context },
-          DestinationKeyId: key,
+          DestinationKeyId: keyArn,
           DestinationEncryptionContext: { ...context },
         }),
       ),
@@ -141,9 +162,46 @@ export class KmsKeyProvider implements KeyService {
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, key);
   }
 
-  /** The stanzas of a header that the allow-list lets us use, in file order. */
-  usableStanzas(header: Pick<Header, 'stanzas'>): Stanza[] {
-    return header.stanzas.filter((s) => isAllowed(s.keyArn, this.options.allowedKeys ?? []));
+  /**
+   * The allow-list in force: the user's own entries and the accounts of the keys the user
+   * chose (resolved once; a key ARN needs no call, an alias one DescribeKey).
+   */
+  private effectiveAllowList(): Promise<string[]> {
+    this.allowList ??= (async () => {
+      const chosen: string[] = [];
+      for (const ref of this.options.chosenKeys ?? []) {
+        const pattern = accountPattern(this.resolved.get(ref) ?? (ref.startsWith('arn:') ? ref : await this.resolve(ref)));
+        if (pattern) chosen.push(pattern);
+      }
+      return [...new Set([...(this.options.allowedKeys ?? []), ...chosen])];
+    })();
+    const list = this.allowList;
+    list.catch(() => (this.allowList = undefined)); // a failed resolution is tried again next time
+    return list;
+  }
+
+  async allows(keyArn: string): Promise<boolean> {
+    return isAllowed(keyArn, await this.effectiveAllowList());
+  }
+
+  private async mustAllow(keyArn: string, asked: string): Promise<void> {
+    if (await this.allows(keyArn)) return;
+    const list = await this.effectiveAllowList();
+    throw new KmsEnvelopeError(
+      'KEY_NOT_ALLOWED',
+      `KMS key ${keyArn}${asked !== keyArn ? ` (${asked})` : ''} is not in the allow-list${list.length ? ` (${list.join(', ')})` : ': nothing is allowed yet'}`,
+      NOTHING_ALLOWED_HINT,
+    );
+  }
+
+  /** The key ARN that a key id, alias or ARN names: an ARN as it is, anything else by DescribeKey. */
+  async resolve(key: string): Promise<string> {
+    if (isKeyArn(key)) return key;
+    const known = this.resolved.get(key);
+    if (known) return known;
+    const arn = (await this.describe(key)).arn;
+    this.resolved.set(key, arn);
+    return arn;
   }
 
   /**
@@ -154,20 +212,18 @@ export class KmsKeyProvider implements KeyService {
     return (await this.unwrapWith(header)).dek;
   }
 
-  allowsForWrapping(keyArn: string): boolean {
-    const allow = this.options.allowedKeys ?? [];
-    return allow.length > 0 && isAllowed(keyArn, allow);
-  }
-
   async unwrapWith(header: Pick<Header, 'stanzas' | 'context'>): Promise<{ dek: Buffer; via: Stanza }> {
-    const usable = this.usableStanzas(header);
+    const allow = await this.effectiveAllowList();
+    const usable = header.stanzas.filter((s) => isAllowed(s.keyArn, allow));
     const ignored = header.stanzas.filter((s) => !usable.includes(s)).map((s) => s.keyArn);
     if (ignored.length && usable.length) this.options.onIgnoredKeys?.(ignored);
     if (usable.length === 0) {
       throw new KmsEnvelopeError(
         'KEY_NOT_ALLOWED',
-        `the file names only KMS keys outside the allow-list: ${header.stanzas.map((s) => s.keyArn).join(', ')}`,
-        'If you trust these keys, add them to kmsEnvelope.allowedKeys (or --allowed-keys).',
+        allow.length
+          ? `the file names only KMS keys outside the allow-list: ${header.stanzas.map((s) => s.keyArn).join(', ')}`
+          : `no KMS key is allowed yet, and the file names ${header.stanzas.map((s) => s.keyArn).join(', ')}`,
+        allow.length ? 'If you trust these keys, add them (or their account) to the allow-list: --allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys.' : NOTHING_ALLOWED_HINT,
       );
     }
     for (const s of usable) {
@@ -215,11 +271,10 @@ export class KmsKeyProvider implements KeyService {
   }
 }
 
-const stanzaOf = (keyArn: string, blob: Uint8Array, asked: string): Stanza => ({
-  type: 'aws-kms',
-  keyArn,
-  wrapped: Buffer.from(blob),
-  ...(asked.startsWith('alias/') ? { alias: asked } : asked.includes(':alias/') ? { alias: asked.slice(asked.indexOf(':alias/') + 1) } : {}),
-});
+/** A new stanza; its alias label is the one the user typed, or the one it had. */
+function stanzaOf(keyArn: string, blob: Uint8Array, asked: KeyRef): Stanza {
+  const alias = typeof asked !== 'string' ? asked.alias : asked.startsWith('alias/') ? asked : asked.includes(':alias/') ? asked.slice(asked.indexOf(':alias/') + 1) : undefined;
+  return { type: 'aws-kms', keyArn, wrapped: Buffer.from(blob), ...(alias ? { alias } : {}) };
+}
 
 const cacheId = (s: Stanza, context: EncryptionContext): string => `${s.keyArn}\0${b64(s.wrapped)}\0${contextJson(context)}`;

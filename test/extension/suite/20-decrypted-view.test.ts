@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LOCAL_ACCOUNT_KEYS } from '../../support/accounts';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { FILES } from '../workspace';
@@ -68,7 +69,7 @@ describe('decrypt-on-open and the decrypted view', () => {
   it('follows a change made on disk (a git pull) into a view without unsaved edits', async () => {
     const editor = viewEditor('app/.env')!;
     // a teammate's edit: decrypted, changed and re-encrypted outside VS Code, written atomically
-    const provider = new KmsKeyProvider({ profile: 'default' });
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
     const opened = await openTextFile(file('app/.env').fsPath, provider);
     const changed = opened.plaintext.replace('DB_HOST=localhost', 'DB_HOST=db.internal');
     await atomicWrite(file('app/.env').fsPath, joinSealed(sealDotenv(changed, opened.key, { layout: opened.layout, reuse: opened.reuse })));

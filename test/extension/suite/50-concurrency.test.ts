@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LOCAL_ACCOUNT_KEYS } from '../../support/accounts';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
@@ -33,7 +34,7 @@ describe('concurrent edits', () => {
     const editor = await view('app/.env');
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'MINE=local-edit\n'));
     // a teammate's version lands on disk while the view has unsaved edits
-    const provider = new KmsKeyProvider({ profile: 'default' });
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
     const opened = await openTextFile(file('app/.env').fsPath, provider);
     const theirs = `THEIRS=pulled\n${opened.plaintext}`;
     await sleep(20);
