@@ -77,7 +77,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--profile <name>', 'AWS profile (default: the SDK credential chain)').env('AWS_PROFILE'))
     .addOption(new Option('--region <region>', 'AWS region for keys given by alias or id').env('AWS_REGION'))
     .addOption(
-      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, beyond the accounts of --key / KMS_ENVELOPE_KEY; comma-separated').env('KMS_ENVELOPE_ALLOWED_KEYS'),
+      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the accounts of --key / KMS_ENVELOPE_KEY)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -85,9 +85,10 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addHelpText(
       'after',
       `
-Keys: a file's header names its KMS keys, but only keys you allow are used: those of the
-accounts of the keys you choose (--key, or KMS_ENVELOPE_KEY for every command), and those you
-list with --allowed-keys (or KMS_ENVELOPE_ALLOWED_KEYS), e.g. "arn:aws:kms:*:111122223333:key/*".
+Keys: a file's header names its KMS keys, but only keys you allow are used: those you list
+with --allowed-keys (or KMS_ENVELOPE_ALLOWED_KEYS), e.g. "arn:aws:kms:*:111122223333:key/*";
+without a list, the keys of the accounts of the keys you choose (--key, or KMS_ENVELOPE_KEY
+for every command).
 
 Exit codes: 0 ok, 2 usage, 3 not encrypted/malformed/tampered, 4 credentials or access denied,
 5 key disabled/missing or wrong ciphertext, 6 KMS unavailable, 7 key not in the allow-list;

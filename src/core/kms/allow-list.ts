@@ -4,8 +4,10 @@
  * a key named only by a file (which a pull request can edit) is never used unless it matches.
  *
  * There is no "allow everything": when the user lists nothing, the default is the accounts of
- * the keys the user chose (`--key`, the selected key), so opening a file never sends the user's
- * signed request to an account they never used. With neither, nothing is allowed.
+ * the keys the user chose (`--key`, KMS_ENVELOPE_KEY, the selected key), so opening a file never
+ * sends the user's signed request to an account they never used. A list the user writes
+ * replaces that default (the keys the user names must then match it). With neither, nothing is
+ * allowed.
  */
 import { KEY_ARN } from '../header';
 

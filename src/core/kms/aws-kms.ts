@@ -27,9 +27,9 @@ export interface KmsOptions {
   readonly profile?: string;
   /** Region for keys given by id or alias; a key ARN's own region always wins. */
   readonly region?: string;
-  /** Key ARNs or patterns the user allows, beyond the accounts of `chosenKeys`. */
+  /** Key ARNs or patterns the user allows. When empty, the accounts of `chosenKeys` are. */
   readonly allowedKeys?: AllowList;
-  /** Keys the user chose (ARN, id or alias): every key of their accounts is allowed. */
+  /** Keys the user chose (ARN, id or alias): with no `allowedKeys`, every key of their accounts is allowed. */
   readonly chosenKeys?: readonly string[];
   readonly cache?: DataKeyCache;
   /** Attempts per KMS call, including the first (the SDK backs off between them). */
@@ -163,17 +163,19 @@ export class KmsKeyProvider implements KeyService {
   }
 
   /**
-   * The allow-list in force: the user's own entries and the accounts of the keys the user
-   * chose (resolved once; a key ARN needs no call, an alias one DescribeKey).
+   * The allow-list in force: the user's own list when there is one; otherwise the accounts of
+   * the keys the user chose (resolved once: a key ARN needs no call, an alias one DescribeKey).
+   * Never "everything".
    */
   private effectiveAllowList(): Promise<string[]> {
     this.allowList ??= (async () => {
-      const chosen: string[] = [];
+      if (this.options.allowedKeys?.length) return [...this.options.allowedKeys];
+      const accounts: string[] = [];
       for (const ref of this.options.chosenKeys ?? []) {
         const pattern = accountPattern(this.resolved.get(ref) ?? (ref.startsWith('arn:') ? ref : await this.resolve(ref)));
-        if (pattern) chosen.push(pattern);
+        if (pattern) accounts.push(pattern);
       }
-      return [...new Set([...(this.options.allowedKeys ?? []), ...chosen])];
+      return [...new Set(accounts)];
     })();
     const list = this.allowList;
     list.catch(() => (this.allowList = undefined)); // a failed resolution is tried again next time
