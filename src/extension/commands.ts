@@ -12,7 +12,7 @@ import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
 import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
-import { PROFILE_STATE, SECTION } from './settings';
+import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from './settings';
 import { reportError, withProgress } from './ui';
 
 export interface Deps {
@@ -21,6 +21,7 @@ export interface Deps {
   readonly encrypted: EncryptedFiles;
   readonly decryptOnOpen: DecryptOnOpen;
   readonly state: vscode.Memento;
+  readonly global: vscode.Memento;
   readonly log: vscode.LogOutputChannel;
   readonly refreshStatus: () => void;
 }
@@ -57,10 +58,27 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (!uri) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
     return uri;
   };
-  const keyToUse = (): string[] => {
-    const key = d.keys.settings().keyId;
-    if (!key) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Run KMS Envelope: Select KMS Key.');
-    return [key];
+  /**
+   * The key new data keys are made for. A key that only the workspace's settings name (a file
+   * any committer can change) is used once the user confirmed it, seeing its full ARN and account.
+   */
+  const keyToUse = async (): Promise<string[]> => {
+    const s = d.keys.settings();
+    if (!s.key) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Run KMS Envelope: Select KMS Key.');
+    if (s.keyNeedsConfirmation) {
+      const arn = await withProgress('looking up the workspace\'s KMS key', () => d.keys.service().resolve(s.key!.ref));
+      const account = /:(\d{12}):/.exec(arn)?.[1] ?? '?';
+      const ok = await vscode.window.showWarningMessage(
+        `This workspace's settings choose the KMS key for new encryptions: ${s.key.ref} in AWS account ${account}. Use it?`,
+        { modal: true, detail: `Key ARN: ${arn}\n\n.vscode/settings.json is part of the repository: anyone who can commit can change it. kms-envelope remembers your answer for this key outside the repository.` },
+        'Use This Key',
+      );
+      if (ok !== 'Use This Key') throw new KmsEnvelopeError('CONFIG', `the key suggested by the workspace (${s.key.ref}) was not confirmed`, 'Run KMS Envelope: Select KMS Key to choose your own.');
+      await d.global.update(CONFIRMED_KEYS, [...(d.global.get<string[]>(CONFIRMED_KEYS) ?? []), s.key.ref]);
+      d.keys.reset(); // the confirmed key's account joins the allow-list
+      d.log.info(`confirmed the workspace's key ${arn}`);
+    }
+    return [s.key.ref];
   };
   const saveFirst = async (uri: vscode.Uri): Promise<void> => {
     const doc = vscode.workspace.textDocuments.find((t) => t.uri.toString() === uri.toString());
@@ -89,7 +107,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
     const key = parsed
       ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrapper(d.keys.service())))).key
-      : await withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys: keyToUse(), context: d.keys.settings().encryptionContext }));
+      : await keyToUse().then((keys) => withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys, context: d.keys.settings().encryptionContext })));
     return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }
 
@@ -157,9 +175,8 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const uri = need(target(arg));
       await saveFirst(uri);
       const s = d.keys.settings();
-      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () =>
-        encryptFile(uri.fsPath, d.keys.service(), { keys: keyToUse(), context: s.encryptionContext }),
-      );
+      const keys = await keyToUse();
+      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: s.encryptionContext }));
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
       if (kind === 'dotenv') d.decryptOnOpen.sweep();
@@ -182,6 +199,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
 
     openDecrypted: run('Open Decrypted', async (arg) => {
       const uri = need(target(arg));
+      d.view.allow(uri.path);
       await d.view.readFile(toView(uri)); // errors surface here, with their hints
       await vscode.window.showTextDocument(toView(uri), { preview: false });
     }),
@@ -196,9 +214,8 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const uri = need(target(arg));
       await saveFirst(toView(uri));
       const s = d.keys.settings();
-      const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () =>
-        rotateFile(uri.fsPath, d.keys.service(), { keys: s.keyId ? [s.keyId] : [] }),
-      );
+      const keys = s.key ? await keyToUse() : [];
+      const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () => rotateFile(uri.fsPath, d.keys.service(), { keys }));
       if (result.refused.length) {
         const msg = `the new data key of ${path.basename(uri.path)} is not wrapped for ${result.refused.join(', ')}: the file named ${result.refused.length === 1 ? 'it' : 'them'}, but ${result.refused.length === 1 ? 'it is' : 'they are'} not allowed (user setting kmsEnvelope.allowedKeys).`;
         d.log.warn(msg);
@@ -225,16 +242,27 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
 
     selectKey: run('Select KMS Key', async () => {
       type Item = vscode.QuickPickItem & { key?: string };
+      const current = d.keys.settings().key;
       const qp = vscode.window.createQuickPick<Item>();
-      qp.title = 'KMS Envelope: KMS key for new encryptions';
+      qp.title = 'KMS Envelope: KMS key for new encryptions (stored for this workspace, outside the repository)';
+      qp.placeholder = `current: ${keyLabel(current)}`;
       qp.busy = true;
       const manual: Item = { label: '$(edit) Enter a key ARN or alias…', alwaysShow: true };
-      qp.items = [manual];
+      const fromSettings: Item = { label: '$(discard) Use the key from settings', description: 'forget the choice made here', alwaysShow: true, key: '' };
+      const extra = current?.source === 'selected' ? [manual, fromSettings] : [manual];
+      qp.items = extra;
       qp.show();
       d.keys
         .listAliases()
         .then((aliases) => {
-          qp.items = [...aliases.map((a) => ({ label: a.alias, description: a.keyId, key: a.alias })), manual];
+          const items = aliases.map((a) => ({
+            label: a.alias,
+            description: `${a.keyId ?? ''}${current && (current.alias === a.alias || current.ref === a.alias || (a.keyId && current.ref.endsWith(a.keyId))) ? '  $(check) current' : ''}`,
+            key: a.alias,
+          }));
+          qp.items = [...items, ...extra];
+          const here = items.findIndex((i) => i.description.includes('current'));
+          if (here >= 0) qp.activeItems = [qp.items[here]];
         })
         .catch((err) => void reportError(err, d.log, 'Listing KMS aliases'))
         .finally(() => (qp.busy = false));
@@ -244,17 +272,27 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       });
       qp.dispose();
       if (!pick) return;
-      const key =
+      if (pick === fromSettings) {
+        await d.state.update(KEY_STATE, undefined);
+        d.keys.reset();
+        d.log.info('key: from settings again');
+        return;
+      }
+      const typed =
         pick.key ??
         (await vscode.window.showInputBox({
           title: 'KMS key',
           prompt: 'Key ARN, key id, alias name (alias/…) or alias ARN',
           validateInput: (v) => (/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+|alias\/\S+|[0-9a-f-]{36}|mrk-[0-9a-f]{32})$/.test(v.trim()) ? undefined : 'not a KMS key id, ARN or alias'),
         }));
-      if (!key) return;
-      const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-      await vscode.workspace.getConfiguration(SECTION).update('keyId', key.trim(), target);
-      d.log.info(`key: ${key.trim()}`);
+      if (!typed) return;
+      const ref = typed.trim();
+      // checked with KMS now, not at the first encryption: a typo is caught here, with the key's account
+      const arn = await withProgress(`looking up ${ref}`, () => d.keys.service().resolve(ref));
+      const stored: StoredKey = { arn, ...(ref.startsWith('alias/') ? { alias: ref } : ref.includes(':alias/') ? { alias: ref.slice(ref.indexOf(':alias/') + 1) } : {}) };
+      await d.state.update(KEY_STATE, stored);
+      d.keys.reset(); // the new key's account is the default allow-list
+      d.log.info(`key: ${arn}${stored.alias ? ` (${stored.alias})` : ''}, stored for this workspace outside the repository`);
     }),
 
     statusMenu: run('KMS Envelope', async () => {
@@ -262,7 +300,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const inMemory = d.keys.cachedKeys + d.view.openViews;
       const items: (vscode.QuickPickItem & { command: string })[] = [
         { label: '$(account) Select AWS Profile…', description: s.profile ?? 'default credential chain', command: 'kmsEnvelope.selectProfile' },
-        { label: '$(key) Select KMS Key…', description: s.keyId ?? 'none chosen', command: 'kmsEnvelope.selectKey' },
+        { label: '$(key) Select KMS Key…', description: keyLabel(s.key), command: 'kmsEnvelope.selectKey' },
         { label: '$(lock) Lock', description: inMemory ? `wipe ${inMemory} data key${inMemory === 1 ? '' : 's'} from memory` : 'no data key in memory', command: 'kmsEnvelope.lock' },
         { label: '$(output) Show Log', description: 'what happened, never a value', command: 'kmsEnvelope.showLog' },
       ];

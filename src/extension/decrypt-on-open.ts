@@ -1,7 +1,8 @@
 /**
- * Decrypt-on-open: when a `.env` (by the patterns setting) that carries a kms-envelope header
- * opens in a tab of a trusted workspace, the tab is replaced by the decrypted view in the same
- * group and position. KMS is never called in an untrusted workspace without a command.
+ * Decrypt-on-open: when a `.env` (by the patterns setting) that carries a kms-envelope header,
+ * or any file encrypted whole, opens in a tab of a trusted workspace, the tab is replaced by the
+ * decrypted view in the same group and position. KMS is never called in an untrusted workspace
+ * without a command.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -16,7 +17,7 @@ export class DecryptOnOpen implements vscode.Disposable {
   private readonly busy = new Set<string>();
 
   constructor(
-    private readonly enabled: () => { on: boolean; patterns: string[] },
+    private readonly enabled: () => { on: boolean; patterns: string[]; wholeFiles: boolean },
     private readonly openView: (file: vscode.Uri) => Promise<boolean>,
   ) {
     this.subscription = vscode.window.tabGroups.onDidChangeTabs((e) => {
@@ -37,13 +38,15 @@ export class DecryptOnOpen implements vscode.Disposable {
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
     const uri = tab.input.uri;
-    const { on, patterns } = this.enabled();
+    const { on, patterns, wholeFiles } = this.enabled();
     if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;
     if (this.showCiphertext.has(uri.path) || this.busy.has(uri.path)) return;
-    if (!matchesPattern(path.basename(uri.path), patterns)) return;
+    const dotenv = matchesPattern(path.basename(uri.path), patterns);
+    if (!dotenv && !wholeFiles) return;
     this.busy.add(uri.path); // before any await: tab events come in bursts
     try {
-      if ((await kindOf(uri.fsPath).catch(() => 'plain')) === 'dotenv') await this.replace(tab, uri);
+      const kind = await kindOf(uri.fsPath).catch(() => 'plain');
+      if ((dotenv && kind === 'dotenv') || (wholeFiles && kind === 'file')) await this.replace(tab, uri);
     } finally {
       this.busy.delete(uri.path);
     }

@@ -11,13 +11,15 @@ import * as vscode from 'vscode';
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
 import { KmsEnvelopeError } from '../core/errors';
 import type { HeaderLayout, Store } from '../core/header';
-import { atomicWrite } from '../core/io';
+import { atomicWrite, decodeUtf8 } from '../core/io';
 import { kindOf, openTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import { createReadStream } from 'node:fs';
 import type { KeyService } from '../core/kms/key-service';
 
 export const SCHEME = 'kms-envelope';
+/** The largest encrypted file the view opens: its plaintext lives in the extension host's memory. */
+const MAX_VIEW_BYTES = 64 * 1024 * 1024;
 
 export const toView = (file: vscode.Uri): vscode.Uri => vscode.Uri.from({ scheme: SCHEME, path: file.path });
 export const toFile = (view: vscode.Uri): vscode.Uri => vscode.Uri.file(view.path);
@@ -38,11 +40,29 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.emitter.event;
 
+  /** Files a command asked to open (explicit, so allowed outside the workspace or without trust). */
+  private readonly requested = new Set<string>();
+
   constructor(
     private readonly keys: () => KeyService,
     private readonly withProgress: <T>(title: string, task: () => Promise<T>) => Promise<T>,
     private readonly log: vscode.LogOutputChannel,
   ) {}
+
+  /** A command's explicit request to open this file decrypted. */
+  allow(file: string): void {
+    this.requested.add(file);
+  }
+
+  /**
+   * A `kms-envelope:` URI can come from anywhere (a restored tab, a link): without a command,
+   * only files of a trusted workspace's folders are decrypted.
+   */
+  private mayOpen(file: string): boolean {
+    if (this.requested.has(file)) return true;
+    if (!vscode.workspace.isTrusted) return false;
+    return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && (file + '/').startsWith(f.uri.fsPath.replace(/\/?$/, '/')));
+  }
 
   get openViews(): number {
     return this.sessions.size;
@@ -96,6 +116,12 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     });
     const current = this.sessions.get(file);
     if (current && current.mtime === st.mtimeMs) return current.plaintext;
+    if (!this.mayOpen(file)) {
+      throw vscode.FileSystemError.NoPermissions(`${path.basename(file)} is not decrypted without a command here (outside the workspace, or the workspace is not trusted): run KMS Envelope: Open Decrypted`);
+    }
+    if (st.size > MAX_VIEW_BYTES) {
+      throw new KmsEnvelopeError('USAGE', `${path.basename(file)} is too large to open in the editor (${Math.round(st.size / 1024 / 1024)} MiB)`, 'Use the CLI: kms-envelope decrypt --out <file>.');
+    }
     // One decryption per file at a time: the prefetch and the editor's own read share it.
     const key = `${file}\0${st.mtimeMs}`;
     let pending = this.opening.get(key);
@@ -146,7 +172,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     if (session.store === 'file') {
       await atomicWrite(file, sealFileStream([content], session.key));
     } else {
-      const text = new TextDecoder().decode(content);
+      const text = decodeUtf8(content, path.basename(file));
       const sealed = sealDotenv(text, session.key, { layout: session.layout, reuse: session.reuse });
       // Read back what we are about to write, with the same key: the reuse map for the next
       // save, and proof that the file on disk will decrypt to exactly this text.

@@ -8,7 +8,7 @@ import { DecryptedFs, SCHEME, toView } from './decrypted-fs';
 import { DecryptOnOpen } from './decrypt-on-open';
 import { EncryptedFiles } from './encrypted-files';
 import { Keys } from './keys';
-import { SECTION } from './settings';
+import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar, withProgress } from './ui';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
@@ -20,21 +20,24 @@ export interface Api {
   readonly openViews: () => number;
   readonly loadedSdk: () => boolean;
   readonly lastError: () => { code?: string; message: string } | undefined;
+  /** The key new encryptions use, and where it came from. */
+  readonly key: () => KeySetting | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
   const log = vscode.window.createOutputChannel('KMS Envelope', { log: true });
-  const keys = new Keys(context.workspaceState, log);
+  const keys = new Keys(context.workspaceState, context.globalState, log);
   const view = new DecryptedFs(() => keys.service(), withProgress, log);
   const encrypted = new EncryptedFiles();
   const status = new StatusBar();
 
   const refreshStatus = (): void => {
     const s = keys.settings();
-    status.update({ profile: s.profile, key: s.keyId, unlocked: keys.cachedKeys + view.openViews > 0 });
+    status.update({ profile: s.profile, key: s.key, unlocked: keys.cachedKeys + view.openViews > 0 });
   };
 
   const openView = async (file: vscode.Uri): Promise<boolean> => {
+    view.allow(file.path); // the user opened this file's tab
     try {
       await view.readFile(toView(file));
       return true;
@@ -47,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   };
   const decryptOnOpen = new DecryptOnOpen(() => {
     const s = keys.settings();
-    return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns };
+    return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns, wholeFiles: s.decryptWholeFiles };
   }, openView);
 
   const pendingSaves = new Map<string, NodeJS.Timeout>();
@@ -59,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     status,
     decryptOnOpen,
     vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
-    ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, log, refreshStatus }),
+    ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus }),
     keys.onDidChange(refreshStatus),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION)) {
@@ -110,6 +113,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     openViews: () => view.openViews,
     loadedSdk: () => keys.sdkLoaded,
     lastError: lastReportedError,
+    key: () => keys.settings().key,
   };
 }
 

@@ -18,10 +18,14 @@ export class Keys implements vscode.Disposable {
   /** Fires when data keys were cached or wiped (for the status bar). */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly state: vscode.Memento, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly state: vscode.Memento,
+    private readonly global: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   settings(): Settings {
-    return readSettings(this.state);
+    return readSettings(this.state, this.global);
   }
 
   /** Loads the SDK bundle (once). */
@@ -43,10 +47,13 @@ export class Keys implements vscode.Disposable {
         profile: s.profile,
         region: s.region,
         allowedKeys: s.allowedKeys,
+        chosenKeys: s.chosenKeys,
         cache: new rt.DataKeyCache({ maxAgeMs: s.cacheMaxAgeSeconds * 1000, maxUses: 10_000 }, () => this.changed.fire()),
         onIgnoredKeys: (keys) => this.warnIgnored(keys),
       });
-      this.log.info(`KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}`);
+      this.log.info(
+        `KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}, allowed: ${s.allowedKeys.length ? s.allowedKeys.join(', ') : s.chosenKeys.length ? `the accounts of ${s.chosenKeys.join(', ')}` : 'nothing yet (choose a key)'}`,
+      );
     }
     return this.provider;
   }
@@ -57,12 +64,12 @@ export class Keys implements vscode.Disposable {
   }
 
   private readonly warned = new Set<string>();
-  /** A file's header names keys outside kmsEnvelope.allowedKeys: say so once per key set. */
+  /** A file's header names keys outside the allow-list: say so once per key set. */
   private warnIgnored(keys: string[]): void {
     const id = keys.join(',');
     if (this.warned.has(id)) return;
     this.warned.add(id);
-    this.log.warn(`a file names KMS keys outside kmsEnvelope.allowedKeys (not used): ${id}`);
+    this.log.warn(`a file names KMS keys outside the allow-list (not used): ${id}`);
     void vscode.window.showWarningMessage(`KMS Envelope: this file also names KMS keys outside your allow-list; they were not used: ${keys.join(', ')}`);
   }
 

@@ -1,38 +1,93 @@
-/** The extension's settings (package.json `contributes.configuration`), read in one place. */
+/**
+ * The extension's settings (package.json `contributes.configuration`), read in one place.
+ *
+ * A workspace's `.vscode/settings.json` is written by the repository's committers, so what
+ * decides which keys and credentials are used is read from the user's own settings and state
+ * only: the allow-list and the profile ignore workspace values (and are `application`-scoped),
+ * and a key the workspace suggests is used only once the user confirmed it.
+ */
 import * as vscode from 'vscode';
 
 export const SECTION = 'kmsEnvelope';
+/** Per user and workspace, outside the repository (workspaceState). */
 export const PROFILE_STATE = 'kmsEnvelope.profile';
+export const KEY_STATE = 'kmsEnvelope.key';
+/** Per user, all workspaces (globalState): keys suggested by a workspace that the user confirmed. */
+export const CONFIRMED_KEYS = 'kmsEnvelope.confirmedKeys';
+
+/** The longest a data key may stay cached, whatever the setting says. */
+export const MAX_CACHE_SECONDS = 3600;
+
+export interface StoredKey {
+  readonly arn: string;
+  readonly alias?: string;
+}
+
+export interface KeySetting {
+  /** What to pass to KMS: an ARN, alias or key id. */
+  readonly ref: string;
+  /** Where it came from: Select KMS Key, the user's settings, or the workspace's settings. */
+  readonly source: 'selected' | 'user' | 'workspace';
+  readonly alias?: string;
+}
 
 export interface Settings {
   /** undefined: the SDK's default chain (AWS_PROFILE, env, default profile, SSO, metadata). */
   readonly profile?: string;
   readonly region?: string;
-  readonly keyId?: string;
+  readonly key?: KeySetting;
+  /** Whether the key came from the workspace and the user has not confirmed it yet. */
+  readonly keyNeedsConfirmation: boolean;
+  /** Keys the user chose (their accounts are allowed when `allowedKeys` is empty). */
+  readonly chosenKeys: string[];
   readonly encryptionContext: Record<string, string>;
   readonly allowedKeys: string[];
   readonly cacheMaxAgeSeconds: number;
   readonly decryptOnOpen: boolean;
   readonly decryptOnOpenPatterns: string[];
+  readonly decryptWholeFiles: boolean;
 }
 
-/**
- * The profile chosen with Select AWS Profile lives in workspace state (per user and workspace,
- * never in a file a teammate shares); the `kmsEnvelope.profile` setting is the fallback.
- */
-export function readSettings(state: vscode.Memento): Settings {
+const blank = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
+
+export const clampCacheSeconds = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? Math.min(Math.max(n, 0), MAX_CACHE_SECONDS) : 300);
+
+export function readSettings(state: vscode.Memento, global: vscode.Memento): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
-  const blank = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
+  const stored = state.get<StoredKey>(KEY_STATE);
+  const keyId = c.inspect<string>('keyId');
+  const fromWorkspace = blank(keyId?.workspaceFolderValue) ?? blank(keyId?.workspaceValue);
+  const fromUser = blank(keyId?.globalValue);
+  const key: KeySetting | undefined = stored
+    ? { ref: stored.arn, source: 'selected', alias: stored.alias }
+    : fromWorkspace
+      ? { ref: fromWorkspace, source: 'workspace' }
+      : fromUser
+        ? { ref: fromUser, source: 'user' }
+        : undefined;
+  const confirmed = global.get<string[]>(CONFIRMED_KEYS) ?? [];
+  const keyNeedsConfirmation = key?.source === 'workspace' && !confirmed.includes(key.ref);
   return {
-    profile: blank(state.get<string>(PROFILE_STATE)) ?? blank(c.get<string>('profile')),
+    profile: blank(state.get<string>(PROFILE_STATE)) ?? blank(c.inspect<string>('profile')?.globalValue),
     region: blank(c.get<string>('region')),
-    keyId: blank(c.get<string>('keyId')),
+    key,
+    keyNeedsConfirmation,
+    chosenKeys: [...(key && !keyNeedsConfirmation ? [key.ref] : []), ...(fromUser && fromUser !== key?.ref ? [fromUser] : [])],
     encryptionContext: c.get<Record<string, string>>('encryptionContext') ?? {},
-    allowedKeys: c.get<string[]>('allowedKeys') ?? [],
-    cacheMaxAgeSeconds: c.get<number>('cacheMaxAgeSeconds') ?? 300,
+    allowedKeys: c.inspect<string[]>('allowedKeys')?.globalValue ?? [],
+    cacheMaxAgeSeconds: clampCacheSeconds(c.get<number>('cacheMaxAgeSeconds')),
     decryptOnOpen: c.get<boolean>('decryptOnOpen.enabled') ?? true,
     decryptOnOpenPatterns: c.get<string[]>('decryptOnOpen.patterns') ?? ['.env', '.env.*', '*.env'],
+    decryptWholeFiles: c.get<boolean>('decryptOnOpen.wholeFiles') ?? true,
   };
+}
+
+/** A key for people: its alias (if known) and its account. */
+export function keyLabel(key: KeySetting | undefined): string {
+  if (!key) return 'no key';
+  const account = /^arn:aws[a-z-]*:kms:[^:]+:(\d{12}):/.exec(key.ref)?.[1];
+  const name = key.alias ?? key.ref.replace(/^arn:aws[a-z-]*:kms:[^:]+:\d{12}:/, '');
+  return account ? `${name} (${account})` : name;
 }
 
 /** A minimal glob for file names: `*` is any run of characters. */

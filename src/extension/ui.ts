@@ -4,6 +4,7 @@
  * plaintext; anything else is reported by its type only.
  */
 import * as vscode from 'vscode';
+import { KeySetting, keyLabel } from './settings';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 
 /**
@@ -83,13 +84,15 @@ export class StatusBar implements vscode.Disposable {
     this.item.command = 'kmsEnvelope.statusMenu';
   }
 
-  update(state: { profile?: string; key?: string; unlocked: boolean }): void {
-    const key = state.key ? state.key.replace(/^arn:aws[a-z-]*:kms:[^:]+:\d+:key\//, 'key/') : 'no key';
+  update(state: { profile?: string; key?: KeySetting; unlocked: boolean }): void {
+    const key = keyLabel(state.key);
     this.item.text = `$(${state.unlocked ? 'unlock' : 'lock'}) ${state.profile ?? 'default'} · ${key}`;
+    const source = state.key ? { selected: 'chosen with Select KMS Key', user: 'your user settings', workspace: 'the workspace settings' }[state.key.source] : '';
     this.item.tooltip = new vscode.MarkdownString(
-      `**KMS Envelope**\n\nProfile: \`${state.profile ?? 'default credential chain'}\`\n\nKey: \`${state.key ?? 'none chosen'}\`\n\n` +
+      `**KMS Envelope**\n\nProfile: \`${state.profile ?? 'default credential chain'}\`\n\nKey: \`${state.key?.ref ?? 'none chosen'}\`${source ? ` (${source})` : ''}\n\n` +
         (state.unlocked ? 'Data keys are in memory: run *KMS Envelope: Lock* to wipe them.' : 'No data key in memory.'),
     );
+    this.item.accessibilityInformation = { label: `KMS Envelope: profile ${state.profile ?? 'default'}, key ${key}, ${state.unlocked ? 'data keys in memory' : 'locked'}` };
     this.item.show();
   }
 

@@ -1,6 +1,7 @@
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 
 const OUT = path.join(__dirname, '../../out/extension-tests');
 
@@ -27,5 +28,7 @@ export const USER_SETTINGS = {
   'breadcrumbs.enabled': false,
   'terminal.integrated.gpuAcceleration': 'off', // the DOM renderer: terminal text the UI test can read
   'kmsEnvelope.keyId': 'alias/test',
+  // the team's account: an allow-list written by the user (a workspace cannot widen it)
+  'kmsEnvelope.allowedKeys': [LOCAL_ACCOUNT_KEYS],
   'kmsEnvelope.profile': 'default',
 };

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { packageVsix, startCodeServer } from '../support/code-server';
 import { launchBrowser, runExtensionTests } from '../support/workbench';
 import { buildSuites, USER_SETTINGS } from './build-suites';
@@ -52,6 +52,8 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
       KMS_ENVELOPE_TEST_RESULTS: results,
       KMS_ENVELOPE_CLI: path.join(ROOT, 'dist', 'cli.js'),
       KMS_ENVELOPE_TEST_KEY: o.sb.keyArn,
+      // for the CLI the suites run (the extension reads its allow-list from the user settings only)
+      KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS,
       KMS_ENVELOPE_SUITES: process.env.KMS_ENVELOPE_SUITES ?? pass.suites,
     },
     userSettings: { ...USER_SETTINGS, 'security.workspace.trust.enabled': !pass.trusted },
@@ -103,7 +105,7 @@ async function main(): Promise<number> {
   try {
     browser = await launchBrowser();
     const passes: Pass[] = [
-      { name: 'trusted', suites: '10,20,30,40,50', trusted: true, ui: true },
+      { name: 'trusted', suites: '10,20,30,40,50,60', trusted: true, ui: true },
       { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env'] },
     ];
     const only = process.env.KMS_ENVELOPE_SUITES?.split(',');

@@ -1,6 +1,6 @@
 /** The sample workspace the extension suites and the UI test run in. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
+import { LOCAL_ACCOUNT_KEYS, OTHER_ACCOUNT } from '../support/accounts';
 import path from 'node:path';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { encryptFile } from '../../src/core/operations';
@@ -8,7 +8,7 @@ import type { Sandbox } from '../support/aws-sandbox';
 import { withEnv } from '../support/with-env';
 
 /** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
-export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET'];
+export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value'];
 
 export const FILES: Record<string, string> = {
   'app/.env': '# application settings\nDB_HOST=localhost\nDB_PASSWORD="hunter2-ALPHA"\nexport API_KEY=sk-live-BRAVO # billing\n',
@@ -20,6 +20,8 @@ export const FILES: Record<string, string> = {
   'cert.pem': '-----BEGIN PRIVATE KEY-----\npem-secret-FOXTROT\n-----END PRIVATE KEY-----\n',
   'to-decrypt.env': 'VISIBLE=decrypt-to-disk-LIMA\n',
   'README.md': '# Sample workspace\n',
+  'notes.txt': 'meeting notes: the vault code is notes-secret-MIKE\n',
+  'outside/.env': 'FORGED=outside-account-value\n',
 };
 
 /** Writes the workspace; the files that start encrypted are encrypted here, with the core. */
@@ -38,6 +40,11 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
     for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encrypt(rel, 'alias/test');
     await encrypt('denied/.env', 'alias/other');
     kms.destroy();
+    // a file a stranger made under a key of their own account, committed into the workspace
+    const outside = sb.kms.createKey('a key of another account', OTHER_ACCOUNT);
+    const strangers = new KmsKeyProvider({ profile: 'default', allowedKeys: [outside] });
+    if (!only || only.includes('outside/.env')) await encryptFile(path.join(dir, 'outside/.env'), strangers, { keys: [outside] });
+    strangers.destroy();
   });
   sb.kms.log.length = 0;
   return dir;

@@ -129,15 +129,29 @@ describe('commands', () => {
     await back;
   });
 
-  it('Select KMS Key offers the account\'s aliases and stores the choice in the workspace settings', async () => {
+  it('Select KMS Key offers the account\'s aliases, checks the choice with KMS and stores it outside the repository', async () => {
+    await kms.clearLog();
     const done = vscode.commands.executeCommand('kmsEnvelope.selectKey');
     await sleep(1500);
+    // the current key (alias/test) is focused; the next item is alias/other
     await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await done;
-    assert.equal(vscode.workspace.getConfiguration('kmsEnvelope').get('keyId'), 'alias/other');
-    assert.ok((await kms.log()).some((e) => e.action === 'ListAliases'));
-    await vscode.workspace.getConfiguration('kmsEnvelope').update('keyId', undefined, vscode.ConfigurationTarget.Workspace);
-    assert.ok(existsSync(file('.vscode/settings.json').fsPath));
+    const key = (await api()).key();
+    assert.equal(key?.source, 'selected');
+    assert.equal(key?.alias, 'alias/other');
+    assert.match(key!.ref, /^arn:aws:kms:us-east-1:000000000000:key\//, 'stored as the ARN KMS answered with');
+    const log = await kms.log();
+    assert.ok(log.some((e) => e.action === 'ListAliases'));
+    assert.ok(log.some((e) => e.action === 'DescribeKey'), 'the choice is checked with KMS');
+    assert.ok(!existsSync(file('.vscode/settings.json').fsPath), 'nothing is written into the repository');
+
+    // and back to the key of the settings, for the suites that follow
+    const back = vscode.commands.executeCommand('kmsEnvelope.selectKey');
+    await sleep(1500);
+    for (let i = 0; i < 2; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await back;
+    assert.equal((await api()).key()?.source, 'user');
   });
 });

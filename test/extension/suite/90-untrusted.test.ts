@@ -16,6 +16,13 @@ describe('untrusted workspace', () => {
     assert.equal(await kms.count(), 0);
   });
 
+  it('a kms-envelope: URI opened without a command (a restored tab, a link) decrypts nothing and calls no KMS', async () => {
+    await kms.clearLog();
+    const view = vscode.Uri.from({ scheme: 'kms-envelope', path: file('app/.env').path });
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.readFile(view)), /not decrypted without a command/);
+    assert.equal(await kms.count(), 0);
+  });
+
   it('still decrypts when the user runs a command explicitly', async () => {
     await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
     await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
