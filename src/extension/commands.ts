@@ -43,6 +43,22 @@ function target(arg: unknown): vscode.Uri | undefined {
 }
 
 export function registerCommands(d: Deps): vscode.Disposable[] {
+  /**
+   * A sidecar's new content (null: remove it) after Decrypt Selection, written when the document
+   * is saved, so that the file on disk and its sidecar always match; dropped if it is not.
+   */
+  const pendingSidecars = new Map<string, string | null>();
+  const sidecarSync = [
+    vscode.workspace.onDidSaveTextDocument(async (doc) => {
+      const file = doc.uri.fsPath;
+      if (!pendingSidecars.has(file)) return;
+      const header = pendingSidecars.get(file)!;
+      pendingSidecars.delete(file);
+      if (header === null) await fs.unlink(file + SIDECAR_SUFFIX).catch(() => undefined);
+      else await atomicWrite(file + SIDECAR_SUFFIX, header);
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => pendingSidecars.delete(doc.uri.fsPath)),
+  ];
   const run =
     (action: string, fn: (...args: unknown[]) => Promise<void>) =>
     async (...args: unknown[]): Promise<void> => {
@@ -123,7 +139,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
       const c = await selectionContext(editor, true);
       try {
-        const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.prefix);
+        const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.prefix, c.leader ? 'inline' : 'sidecar');
         if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
         else {
           await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
@@ -154,15 +170,15 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         const body = decryptRanges(c.body, c.ranges, c.key);
         if (body === c.body) throw new KmsEnvelopeError('USAGE', 'the selection holds no encrypted text');
         if (hasTokens(body)) {
-          const sealed = assemble('text', c.key, body, c.layout, c.prefix);
+          const sealed = assemble('text', c.key, body, c.layout, c.prefix, c.leader ? 'inline' : 'sidecar');
           if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
           else {
-            await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
+            pendingSidecars.set(c.doc.uri.fsPath, sealed.header);
             await replaceDocument(c.doc, body);
           }
         } else {
           await replaceDocument(c.doc, c.prefix + body);
-          if (!c.leader) await fs.unlink(c.doc.uri.fsPath + SIDECAR_SUFFIX).catch(() => undefined);
+          if (!c.leader) pendingSidecars.set(c.doc.uri.fsPath, null);
         }
         // Not saved: the plaintext reaches disk only if the user saves.
         d.log.info(`decrypted selection(s) in ${c.doc.uri.fsPath} (not saved)`);
@@ -327,6 +343,6 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (file) d.view.forget(file.path);
   }
 
-  return Object.entries(commands).map(([name, fn]) => vscode.commands.registerCommand(`kmsEnvelope.${name}`, fn));
+  return [...sidecarSync, ...Object.entries(commands).map(([name, fn]) => vscode.commands.registerCommand(`kmsEnvelope.${name}`, fn))];
 }
 

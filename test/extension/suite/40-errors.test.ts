@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import { api, closeAll, env, file, kms, until } from './helpers';
 
 const config = () => vscode.workspace.getConfiguration('kmsEnvelope');
-const setProfile = (p: string | undefined) => config().update('profile', p, vscode.ConfigurationTarget.Workspace);
+// the profile is a user setting (application scope: a workspace cannot choose credentials)
+const setProfile = (p: string | undefined) => config().update('profile', p ?? 'default', vscode.ConfigurationTarget.Global);
 
 /** Runs a command and returns the error it reported to the user. */
 async function reported(command: string, ...args: unknown[]) {
