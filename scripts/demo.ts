@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     writeFileSync(dotenv, '# Demo secrets: this file is encrypted on disk; VS Code shows it decrypted.\nDATABASE_URL="postgres://app:s3cr3t-pa55@db.internal:5432/app"\nSTRIPE_KEY=sk_test_51Demo # billing\nexport JWT_SECRET=\'change-me\'\n');
     writeFileSync(path.join(workspace, 'config.yaml'), 'db:\n  user: app\n  password: select-me-and-run-encrypt-selection\n');
     writeFileSync(path.join(workspace, 'README.md'), '# kms-envelope demo\n\n- `.env` is encrypted with the local KMS key `alias/demo`: open it.\n- Right-click a file in the explorer: Encrypt File / Open Decrypted.\n- Select text in `config.yaml`, right-click: Encrypt Selection.\n- In a terminal: `node ' + path.join(ROOT, 'dist', 'cli.js') + ' run -- env | grep STRIPE`\n');
-    const provider = new KmsKeyProvider({ profile: 'local' });
+    const provider = new KmsKeyProvider({ profile: 'local', chosenKeys: ['alias/demo'] });
     await encryptFile(dotenv, provider, { keys: ['alias/demo'] });
     provider.destroy();
   }
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     scratch,
     port: PORT,
     install: [vsix],
-    env: { ...env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+    env: { ...env, KMS_ENVELOPE_KEY: 'alias/demo', PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
     userSettings: {
       'files.autoSave': 'off',
       'security.workspace.trust.enabled': false,
@@ -65,7 +65,7 @@ kms-envelope demo is running (no AWS account: a local KMS on ${kmsUrl}).
 The workspace's .env is encrypted on disk (look: cat ${path.relative(process.cwd(), dotenv)}),
 and opens decrypted in VS Code. The CLI reads it too:
   AWS_CONFIG_FILE=${env.AWS_CONFIG_FILE} AWS_SHARED_CREDENTIALS_FILE=${env.AWS_SHARED_CREDENTIALS_FILE} \\
-  AWS_ENDPOINT_URL_KMS=${kmsUrl} AWS_PROFILE=local node dist/cli.js decrypt --stdout ${path.relative(process.cwd(), dotenv)}
+  AWS_ENDPOINT_URL_KMS=${kmsUrl} AWS_PROFILE=local KMS_ENVELOPE_KEY=alias/demo node dist/cli.js decrypt --stdout ${path.relative(process.cwd(), dotenv)}
 
 Press Ctrl+C to stop.`);
   const stop = async () => {

@@ -12,7 +12,8 @@ import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
-import { addKey, decryptFile, encryptFile, loadEnvFiles, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { lookalikeLines } from '../core/formats/dotenv';
+import { addKey, decryptFile, encryptFile, loadEnvFiles, readText, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
@@ -106,6 +107,8 @@ run passes its command's exit code through.`,
       const kms = provider(keys);
       for (const file of files) {
         const kind = await encryptFile(file, kms, { keys, context: parseContext(o.context) });
+        const clear = kind === 'dotenv' ? lookalikeLines(await readText(file)) : [];
+        if (clear.length) status(`warning: ${file}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?): left in clear`);
         status(`encrypted ${file} (${kind === 'dotenv' ? 'each value' : 'whole file'})`);
       }
     });

@@ -6,7 +6,8 @@ import { prefixOf } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
-import { decryptFile, encryptFile, layoutFor, newFileKey, rotateFile, unwrapper } from '../core/operations';
+import { lookalikeLines } from '../core/formats/dotenv';
+import { decryptFile, encryptFile, layoutFor, newFileKey, readText, rotateFile, unwrapper } from '../core/operations';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
 import type { DecryptOnOpen } from './decrypt-on-open';
@@ -195,6 +196,12 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: s.encryptionContext }));
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
+      const clear = kind === 'dotenv' ? lookalikeLines(await readText(uri.fsPath)) : [];
+      if (clear.length) {
+        const msg = `${path.basename(uri.path)}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?), so their values were left in clear.`;
+        d.log.warn(msg);
+        void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+      }
       if (kind === 'dotenv') d.decryptOnOpen.sweep();
       vscode.window.setStatusBarMessage(`$(lock) ${path.basename(uri.path)} encrypted`, 4000);
     }),

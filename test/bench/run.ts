@@ -8,7 +8,9 @@ import { createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as dotenvParse } from 'dotenv';
 import { joinSealed, openDocument, sealDotenv, splitDocument } from '../../src/core/envelope';
+import { dotenvEntries } from '../../src/core/formats/dotenv';
 import { seededRandom, testKey, unwrapTo, VECTOR_DEK } from '../support/fixtures';
 import { deriveKeys, IV_BYTES, TAG_BYTES } from '../../src/core/cipher';
 
@@ -126,6 +128,29 @@ function wholeFileBench(mb: number): void {
   }
 }
 
+/**
+ * The lexer on adversarial input (80,000 whitespace-only lines, where dotenv's own expression
+ * backtracks quadratically) next to an ordinary .env of the same size: the ratio stays near 1.
+ */
+function lexerBench(): void {
+  const lines = 80_000;
+  const adversarial = ' \n'.repeat(lines);
+  let ordinary = '';
+  for (let i = 0; ordinary.length < adversarial.length; i++) ordinary += `K${i}=v${i}\n`;
+  ordinary = ordinary.slice(0, adversarial.length);
+  const bad: number[] = [];
+  const good: number[] = [];
+  for (let i = 0; i < 11; i++) {
+    bad.push(time(() => dotenvEntries(adversarial)));
+    good.push(time(() => dotenvEntries(ordinary)));
+  }
+  const kb = `${Math.round(adversarial.length / 1024)} KB`;
+  row(`.env lexer, ${lines.toLocaleString('en')} whitespace-only lines (${kb})`, fmt(median(bad)), `an ordinary .env of ${kb}: ${fmt(median(good))}`, `${(median(bad) / median(good)).toFixed(2)}× ordinary`);
+  // for scale: dotenv.parse itself, on an eighth of that input (it is quadratic)
+  const eighth = ' \n'.repeat(lines / 8);
+  row(`dotenv.parse (its own expression), ${(lines / 8).toLocaleString('en')} whitespace-only lines`, '—', fmt(time(() => dotenvParse(eighth))), 'quadratic: ×64 for 8× the lines');
+}
+
 /** What activation costs: the entry bundle alone (lazy SDK) against entry + SDK bundle (eager). */
 function activationBench(): void {
   const entry = path.join(ROOT, 'dist', 'extension.js');
@@ -146,6 +171,7 @@ async function main(): Promise<void> {
   activationBench();
   await dotenvBench(1_000, 200);
   await dotenvBench(10_000, 0);
+  lexerBench();
   wholeFileBench(16);
   wholeFileBench(64);
   const header = ['case', 'kms-envelope', 'baseline (same run)', 'ratio'];

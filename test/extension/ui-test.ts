@@ -169,8 +169,12 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.keyboard.press('F1');
       await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
-      await fs.mkdir(path.join(o.folder, '.vscode'), { recursive: true });
-      await fs.writeFile(path.join(o.folder, '.vscode', 'settings.json'), JSON.stringify({ 'kmsEnvelope.profile': 'sso-expired' }));
+      // the profile is the user's choice (a workspace's settings cannot set it): pick it as a user does
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('>KMS Envelope: Select AWS Profile');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Select AWS Profile' }).first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'sso-expired' }).first().click();
       await page.locator('.statusbar-item', { hasText: 'sso-expired' }).waitFor({ timeout: 15_000 });
       await row(page, '.env').click();
       const toast = page.locator('.notification-toast', { hasText: 'aws sso login --profile sso-expired' });
@@ -181,7 +185,6 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('sso-error.png');
       await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).click();
       await page.locator('.xterm-rows', { hasText: 'aws sso login --profile sso-expired' }).first().waitFor({ timeout: 20_000 });
-      await fs.rm(path.join(o.folder, '.vscode'), { recursive: true, force: true });
     });
   } catch (err) {
     results.push({ title: 'the workbench loads with the extension', ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });

@@ -3,6 +3,7 @@
  * the KMS fault matrix and 200 kills — printed, and written to docs/RELIABILITY.md.
  * Exits non-zero on any finding.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSandbox } from '../support/aws-sandbox';
@@ -13,6 +14,26 @@ import { tamperMatrix } from './tamper';
 
 const FUZZ_INPUTS = Number(process.env.FUZZ_INPUTS ?? 100_000);
 const KILLS = Number(process.env.KILLS ?? 200);
+
+interface HostileCase {
+  group: string;
+  title: string;
+  defended: boolean;
+}
+
+/** The hostile-repository suite (design §7), run as it is in npm test: one row per case. */
+function hostileMatrix(): HostileCase[] {
+  const root = path.join(__dirname, '../..');
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--reporter', 'json', 'test/cli/hostile-repository.test.ts'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { passes: { fullTitle: string; title: string }[]; failures: { fullTitle: string; title: string }[] };
+  const prefix = 'hostile repository: what a committer without the key cannot make the CLI and the Node API do ';
+  const row = (t: { fullTitle: string; title: string }, defended: boolean): HostileCase => ({
+    group: t.fullTitle.replace(prefix, '').replace(t.title, '').trim() || '—',
+    title: t.title,
+    defended,
+  });
+  return [...json.passes.map((t) => row(t, true)), ...json.failures.map((t) => row(t, false))];
+}
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -27,13 +48,23 @@ async function main(): Promise<number> {
     const faults = await faultMatrix(sb);
     log(`${KILLS} kills…`);
     const kills = await killTest(KILLS, sb);
+    log('hostile-repository matrix…');
+    const hostile = hostileMatrix();
 
     const tamperCases = tamper.reduce((n, r) => n + r.cases, 0);
-    const tamperOk = tamper.reduce((n, r) => n + r.refusedNamed + r.harmless, 0);
+    const tamperOk = tamper.reduce((n, r) => n + r.refusedNamed, 0);
+    const tamperAccepted = tamper.reduce((n, r) => n + r.harmless, 0);
     const faultFailing = faults.filter((r) => r.op !== 'extension save');
     const faultOk = faultFailing.filter(rowPasses).length;
     const saves = faults.filter((r) => r.op === 'extension save');
-    const findings = [...fuzz.findings, ...tamper.flatMap((r) => r.failures), ...faults.filter((r) => !rowPasses(r)).map((r) => `${r.fault} / ${r.op}`), ...kills.failures];
+    const findings = [
+      ...fuzz.findings,
+      ...tamper.flatMap((r) => r.failures),
+      ...(tamperAccepted ? [`${tamperAccepted} changed files were accepted`] : []),
+      ...faults.filter((r) => !rowPasses(r)).map((r) => `${r.fault} / ${r.op}`),
+      ...kills.failures,
+      ...hostile.filter((h) => !h.defended).map((h) => `hostile repository: ${h.title}`),
+    ];
 
     const md = `# Reliability evidence
 
@@ -44,9 +75,10 @@ The code is in test/reliability/.
 | check | result |
 |---|---|
 | inputs fuzzed through every decoder (header, dotenv lexer, tokens, whole-file stream) | **${fuzz.inputs.toLocaleString('en')}**: ${fuzz.refused.toLocaleString('en')} refused with a typed error, ${fuzz.same.toLocaleString('en')} decrypted to exactly the encrypted values, ${fuzz.findings.length} findings; slowest input ${fuzz.slowestMs.toFixed(1)} ms, heap ≤ ${fuzz.maxHeapMb.toFixed(0)} MB |
-| tamper cases refused with the place named, or harmless | **${tamperOk} / ${tamperCases}** |
+| tamper cases refused with the place named | **${tamperOk} / ${tamperCases}** (${tamperAccepted} accepted changes) |
 | KMS fault cases with the file byte-identical, a message that says what to do, and bounded retries | **${faultOk} / ${faultFailing.length}** (and ${saves.filter(rowPasses).length} / ${saves.length} saves from an open view succeeded under the fault, with no KMS call) |
-| SIGKILLs survived (the file is the old or the new complete version) | **${kills.survived} / ${kills.kills}** (${kills.midWrite} landed mid-write; ${kills.leftoverTemps} temporary files left, all ciphertext, ${kills.cleaned} removed by the next write; ${kills.plaintextTemps} with plaintext) |
+| SIGKILLs survived (the file is the old or the new complete version) | **${kills.survived} / ${kills.kills}** (${kills.midWrite} landed mid-write; ${kills.leftoverTemps} temporary files left, ${kills.cleaned} removed by the next write; ${kills.plaintextTemps} with plaintext from encrypt or rotate; ${kills.decryptTemps} partial plaintext from a killed decrypt, all mode 0600, ${kills.exposedTemps} readable by others) |
+| hostile-repository cases defended (design §7) | **${hostile.filter((h) => h.defended).length} / ${hostile.length}** |
 
 ## Fuzzing
 
@@ -58,12 +90,13 @@ were encrypted, or an input slower than 2 s.
 
 ## Tamper matrix
 
-Every byte changed in turn, every line deleted, duplicated and swapped with the next. *Harmless*
-means the same values come out: a changed comment or blank, or the display-only alias of a stanza.
+Every byte changed in turn, every line deleted, duplicated and swapped with the next. Every byte
+of a file is authenticated (the MAC covers all but its own line), so every change must be refused
+with the place named; *accepted* counts changed files that still decrypted, and must be 0.
 Stanzas are unwrapped by a keyring that binds them to their key ARN and encryption context as KMS
 does.
 
-| sample | cases | refused, place named | harmless | failures |
+| sample | cases | refused, place named | accepted | failures |
 |---|---|---|---|---|
 ${tamper.map((r) => `| ${r.sample} | ${r.cases} | ${r.refusedNamed} | ${r.harmless} | ${r.failures.length} |`).join('\n')}
 
@@ -76,9 +109,20 @@ the KMS for the operation (the SDK makes at most 3 attempts per call).
 | fault | operation | outcome | file unchanged | requests | what the user is told to do |
 |---|---|---|---|---|---|
 ${faults.map((r) => `| ${r.fault} | ${r.op} | ${r.outcome} | ${r.op === 'extension save' ? 'saved (new ciphertext)' : r.unchanged ? 'yes' : '**no**'} | ${r.requests} | ${r.hint.replace(/\|/g, '\\|')} |`).join('\n')}
+
+## Hostile-repository matrix
+
+Each case of design §7 for a committer without the key, as \`test/cli/hostile-repository.test.ts\`
+runs it through the built CLI and the Node API against the local KMS (the extension's cases run in
+the extension host: \`test/extension/suite/60-hostile-and-data-loss.test.ts\`). docs/SECURITY.md
+maps each claim to its test.
+
+| area | case | defended |
+|---|---|---|
+${hostile.map((h) => `| ${h.group} | ${h.title.replace(/\|/g, '\\|')} | ${h.defended ? 'yes' : '**no**'} |`).join('\n')}
 ${findings.length ? `\n## Findings\n\n${findings.map((f) => `- ${f}`).join('\n')}\n` : ''}`;
     writeFileSync(path.join(__dirname, '../../docs/RELIABILITY.md'), md);
-    console.log(`inputs fuzzed ${fuzz.inputs}; tamper cases ${tamperOk}/${tamperCases}; fault cases with the file unchanged ${faultOk}/${faultFailing.length}; kills survived ${kills.survived}/${kills.kills}`);
+    console.log(`inputs fuzzed ${fuzz.inputs}; tamper cases refused ${tamperOk}/${tamperCases}; fault cases with the file unchanged ${faultOk}/${faultFailing.length}; kills survived ${kills.survived}/${kills.kills}; hostile cases defended ${hostile.filter((h) => h.defended).length}/${hostile.length}`);
     console.log(`fuzz: ${findings.length === 0 ? 1 : 0} passed, ${findings.length === 0 ? 0 : 1} failed`);
     return findings.length ? 1 : 0;
   } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse } from 'dotenv';
-import { dotenvEntries } from '../../src/core/formats/dotenv';
+import { dotenvEntries, lookalikeLines } from '../../src/core/formats/dotenv';
 import { dotenvText } from '../support/arbitraries';
 
 /** What dotenv.parse does with a raw value (trim, unquote, expand \n in double quotes). */
@@ -49,6 +49,10 @@ describe('dotenv lexer', () => {
       }),
       { numRuns: 2000, seed: 42 },
     );
+  });
+
+  it('finds the lines that look like assignments but are no entry, whose values would stay in clear', () => {
+    assert.deepEqual(lookalikeLines('A=1\nÜBER=geheim\n# c=1\nB="x\ny=2"\nna me=3\nKEY\u00e9: v\n'), [2, 7]);
   });
 
   it('spans the value as written: quotes in, blanks and comments out', () => {

@@ -93,3 +93,33 @@ export function dotenvEntries(text: string): DotenvEntry[] {
   }
   return entries;
 }
+
+/**
+ * Lines (1-based) that look like assignments but are no entry for dotenv, such as a name with
+ * non-ASCII letters (`ÜBER=x`): their values are not encrypted, and the writer says so.
+ */
+export function lookalikeLines(text: string): number[] {
+  const folded = text.replace(/\r\n?/g, '\n');
+  const starts = [0];
+  for (let i = folded.indexOf('\n'); i !== -1; i = folded.indexOf('\n', i + 1)) starts.push(i + 1);
+  /** The 1-based line of an offset, by binary search over the line starts. */
+  const lineAt = (offset: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  const covered = new Set<number>();
+  for (const m of lineMatches(folded)) {
+    for (let l = lineAt(m.indices![1][0]), last = lineAt(m.index + m[0].length); l <= last; l++) covered.add(l);
+  }
+  const out: number[] = [];
+  folded.split('\n').forEach((line, i) => {
+    if (!covered.has(i + 1) && /^\s*(?:export\s+)?[^\s=:#'"`]+\s*(?:=|:\s)\s*\S/.test(line)) out.push(i + 1);
+  });
+  return out;
+}
