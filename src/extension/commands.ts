@@ -280,7 +280,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         .then((aliases) => {
           const items = aliases.map((a) => ({
             label: a.alias,
-            description: `${a.keyId ?? ''}${current && (current.alias === a.alias || current.ref === a.alias || (a.keyId && current.ref.endsWith(a.keyId))) ? '  $(check) current' : ''}`,
+            description: `${a.account ? `account ${a.account}  ` : ''}${a.keyId ?? ''}${current && (current.alias === a.alias || current.ref === a.alias || (a.keyId && current.ref.endsWith(a.keyId))) ? '  $(check) current' : ''}`,
             key: a.alias,
           }));
           qp.items = [...items, ...extra];

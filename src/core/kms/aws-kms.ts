@@ -47,6 +47,8 @@ export interface KeyChoice {
 export interface AliasInfo {
   readonly alias: string;
   readonly keyId?: string;
+  /** The AWS account the alias (and its key) lives in, from the alias ARN. */
+  readonly account?: string;
 }
 
 const refText = (k: KeyRef): string => (typeof k === 'string' ? k : k.keyArn);
@@ -261,7 +263,7 @@ export class KmsKeyProvider implements KeyService {
     let marker: string | undefined;
     do {
       const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c) => c.send(new ListAliasesCommand({ Marker: marker })));
-      for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId });
+      for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: /^arn:[^:]+:kms:[^:]+:(\d{12}):/.exec(a.AliasArn ?? '')?.[1] });
       marker = out.Truncated ? out.NextMarker : undefined;
     } while (marker);
     return aliases;
