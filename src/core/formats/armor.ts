@@ -25,7 +25,7 @@ function encodeLines(bytes: Buffer): Buffer {
 }
 
 export async function* armor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   for await (const piece of source) {
     const buf = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     const whole = buf.length - (buf.length % LINE_BYTES);
@@ -41,7 +41,7 @@ export async function* armor(source: AsyncIterable<Uint8Array> | Iterable<Uint8A
  * included), padding before the last line, non-zero unused bits, nothing at all.
  */
 export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what: string) => Error): AsyncGenerator<Buffer> {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   let line = 1;
   for await (const piece of source) {
     pending = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
