@@ -27,4 +27,5 @@ export const exitCodeOf = (code: ErrorCode): number =>
     INVALID_CIPHERTEXT: EXIT.key,
     KMS_UNAVAILABLE: EXIT.unavailable,
     KEY_NOT_ALLOWED: EXIT.notAllowed,
+    CANCELLED: EXIT.unavailable,
   })[code];

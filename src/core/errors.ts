@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'KEY_NOT_ALLOWED' // the allow-list refused every key the file names
   | 'KMS_UNAVAILABLE' // throttling, 5xx, network, timeout after the SDK's retries
   | 'CONFIG'
+  | 'CANCELLED' // the user cancelled the wait
   | 'USAGE';
 
 export class KmsEnvelopeError extends Error {

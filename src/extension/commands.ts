@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
+import { findTokens } from '../core/formats/token';
 import { prefixOf } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
@@ -60,19 +61,22 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => pendingSidecars.delete(doc.uri.fsPath)),
   ];
-  const run =
-    (action: string, fn: (...args: unknown[]) => Promise<void>) =>
-    async (...args: unknown[]): Promise<void> => {
+  const run = (action: string, fn: (...args: unknown[]) => Promise<void>) => {
+    const handler = async (...args: unknown[]): Promise<void> => {
       try {
         await fn(...args);
       } catch (err) {
-        await reportError(err, d.log, action);
+        await reportError(err, d.log, action, () => handler(...args));
       } finally {
         d.refreshStatus();
       }
     };
+    return handler;
+  };
   const need = (uri: vscode.Uri | undefined): vscode.Uri => {
     if (!uri) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
+    // every command looks at the file itself: a menu that offered it may be stale
+    void d.encrypted.check(uri);
     return uri;
   };
   /**
@@ -148,6 +152,14 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         }
         // The secret must not stay on disk in plaintext: save now.
         await c.doc.save();
+        // select the new tokens, whole, where the selections were
+        const text = c.doc.getText();
+        const above = c.leader ? sealed.prefix.length + sealed.header.length : 0;
+        const before = new Set(findTokens(c.body).map((t) => c.body.slice(t.start, t.end)));
+        const added = findTokens(sealed.body).filter((t) => !before.has(sealed.body.slice(t.start, t.end)));
+        if (editor.document === c.doc && text.slice(above) === sealed.body && added.length) {
+          editor.selections = added.map((t) => new vscode.Selection(c.doc.positionAt(above + t.start), c.doc.positionAt(above + t.end)));
+        }
         await d.encrypted.check(c.doc.uri);
         d.log.info(`encrypted ${c.ranges.length} selection(s) in ${c.doc.uri.fsPath}`);
       } finally {
@@ -202,8 +214,14 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         d.log.warn(msg);
         void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
       }
-      if (kind === 'dotenv') d.decryptOnOpen.sweep();
-      vscode.window.setStatusBarMessage(`$(lock) ${path.basename(uri.path)} encrypted`, 4000);
+      if (kind === 'dotenv' || kind === 'file') d.decryptOnOpen.sweep();
+      // say what happened where the user looks, and how to see the file now
+      void vscode.window
+        .showInformationMessage(
+          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.join(', ')}).`,
+          'Open Decrypted',
+        )
+        .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));
     }),
 
     decryptFile: run('Decrypt File', async (arg, options) => {
@@ -252,11 +270,23 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const profiles = await d.keys.load().listProfiles();
       const current = d.keys.settings().profile;
       type Item = vscode.QuickPickItem & { profile?: string };
+      const mark = (is: boolean) => (is ? '  $(check) current' : '');
       const items: Item[] = [
-        { label: '$(globe) Default credential chain', description: 'environment, AWS_PROFILE, default profile, SSO, metadata', profile: undefined },
-        ...profiles.map((p) => ({ label: p.name, description: KIND_LABEL[p.kind], detail: p.region ? `region ${p.region}` : undefined, profile: p.name, picked: p.name === current })),
+        { label: '$(globe) Default credential chain', description: `environment, AWS_PROFILE, default profile, SSO, metadata${mark(!current)}`, profile: undefined },
+        ...profiles.map((p) => ({ label: p.name, description: `${KIND_LABEL[p.kind]}${mark(p.name === current)}`, detail: p.region ? `region ${p.region}` : undefined, profile: p.name })),
       ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'KMS Envelope: AWS profile for this workspace', placeHolder: current ? `current: ${current}` : 'current: default credential chain' });
+      // the current profile is focused, so that Enter keeps it
+      const qp = vscode.window.createQuickPick<Item>();
+      qp.title = 'KMS Envelope: AWS profile for this workspace (stored outside the repository)';
+      qp.placeholder = current ? `current: ${current}` : 'current: default credential chain';
+      qp.items = items;
+      qp.activeItems = [items.find((i) => i.profile === current) ?? items[0]];
+      qp.show();
+      const pick = await new Promise<Item | undefined>((resolve) => {
+        qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+        qp.onDidHide(() => resolve(undefined));
+      });
+      qp.dispose();
       if (!pick) return;
       await d.state.update(PROFILE_STATE, pick.profile);
       d.keys.reset(); // new credentials: forget the data keys the old ones unwrapped

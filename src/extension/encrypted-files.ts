@@ -8,7 +8,14 @@ import { kindOf } from '../core/operations';
 
 const SKIPPED = ['node_modules', '.git', '.cache', 'dist', 'out'];
 const EXCLUDE = `**/{${SKIPPED.join(',')}}/**`;
-const skipped = (uri: vscode.Uri): boolean => uri.path.split('/').some((part) => SKIPPED.includes(part));
+/**
+ * Dependencies and build output, by the path *inside* the workspace folder: a workspace that
+ * itself lives under a folder named `out` or `.cache` is watched like any other.
+ */
+const skipped = (uri: vscode.Uri): boolean => {
+  const rel = vscode.workspace.asRelativePath(uri, false);
+  return rel === uri.fsPath || rel.split('/').slice(0, -1).some((part) => SKIPPED.includes(part));
+};
 const MAX_FILES = 5000;
 
 export class EncryptedFiles implements vscode.Disposable {

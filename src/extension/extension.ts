@@ -22,6 +22,8 @@ export interface Api {
   readonly lastError: () => { code?: string; message: string } | undefined;
   /** The key new encryptions use, and where it came from. */
   readonly key: () => KeySetting | undefined;
+  /** Whether the menus take a file for encrypted (the context key). */
+  readonly isEncrypted: (file: vscode.Uri) => boolean;
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -42,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): Api {
       await view.readFile(toView(file));
       return true;
     } catch (err) {
-      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`);
+      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file));
       return false;
     } finally {
       refreshStatus();
@@ -114,6 +116,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     loadedSdk: () => keys.sdkLoaded,
     lastError: lastReportedError,
     key: () => keys.settings().key,
+    isEncrypted: (file) => encrypted.has(file),
   };
 }
 

@@ -43,6 +43,8 @@ export interface Settings {
   readonly encryptionContext: Record<string, string>;
   readonly allowedKeys: string[];
   readonly cacheMaxAgeSeconds: number;
+  /** The longest the extension waits for one KMS call, retries included. */
+  readonly kmsTimeoutSeconds: number;
   readonly decryptOnOpen: boolean;
   readonly decryptOnOpenPatterns: string[];
   readonly decryptWholeFiles: boolean;
@@ -76,6 +78,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
     encryptionContext: c.get<Record<string, string>>('encryptionContext') ?? {},
     allowedKeys: c.inspect<string[]>('allowedKeys')?.globalValue ?? [],
     cacheMaxAgeSeconds: clampCacheSeconds(c.get<number>('cacheMaxAgeSeconds')),
+    kmsTimeoutSeconds: Math.min(Math.max(c.get<number>('kmsTimeoutSeconds') ?? 20, 1), 300),
     decryptOnOpen: c.get<boolean>('decryptOnOpen.enabled') ?? true,
     decryptOnOpenPatterns: c.get<string[]>('decryptOnOpen.patterns') ?? ['.env', '.env.*', '*.env'],
     decryptWholeFiles: c.get<boolean>('decryptOnOpen.wholeFiles') ?? true,

@@ -6,13 +6,16 @@
 import * as vscode from 'vscode';
 import { KeySetting, keyLabel } from './settings';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
+import { withAbort } from '../core/kms/abort';
 
 /**
  * Progress for work that may wait on KMS: a spinner in the status bar at once, and a
- * notification only if the work takes long enough to notice (a cached data key takes ~1 ms).
+ * notification with Cancel only if the work takes long enough to notice (a cached data key
+ * takes ~1 ms). Cancel aborts the KMS requests in flight (withAbort), not only the wait.
  */
 export function withProgress<T>(title: string, task: () => Promise<T>): Promise<T> {
-  const work = task();
+  const controller = new AbortController();
+  const work = withAbort(controller.signal, task);
   let done = false;
   const settled = work.then(
     () => (done = true),
@@ -20,7 +23,11 @@ export function withProgress<T>(title: string, task: () => Promise<T>): Promise<
   );
   vscode.window.setStatusBarMessage(`$(sync~spin) KMS Envelope: ${title}…`, settled);
   setTimeout(() => {
-    if (!done) void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KMS Envelope: ${title}…` }, () => settled);
+    if (done) return;
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KMS Envelope: ${title}…`, cancellable: true }, (_progress, token) => {
+      token.onCancellationRequested(() => controller.abort());
+      return settled;
+    });
   }, 500);
   return work;
 }
@@ -45,11 +52,22 @@ let last: { code?: string; message: string } | undefined;
 /** The last error reported to the user (for the test suites, which cannot read notifications). */
 export const lastReportedError = () => last;
 
-/** Shows an error with the buttons that fix it; returns once shown, without waiting for a click. */
-export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string): Promise<void> {
+/** Errors that may go away when the same thing is tried again. */
+const RETRYABLE = new Set(['KMS_UNAVAILABLE', 'NO_CREDENTIALS', 'SSO_EXPIRED', 'ACCESS_DENIED', 'KEY_UNUSABLE', 'KEY_NOT_ALLOWED', 'CANCELLED']);
+
+/**
+ * Shows an error with the buttons that fix it (and Retry, when `retry` is given and trying
+ * again can help); returns once shown, without waiting for a click. A cancellation is logged,
+ * not shown: the user asked for it.
+ */
+export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string, retry?: () => Promise<unknown>): Promise<void> {
   const e = unwrapError(err);
   const text = `${action} failed: ${describeError(e)}`;
   last = { code: isKmsEnvelopeError(e) ? e.code : undefined, message: text };
+  if (isKmsEnvelopeError(e) && e.code === 'CANCELLED') {
+    log.info(`${action}: cancelled`);
+    return;
+  }
   log.error(text);
   if (!isKmsEnvelopeError(e)) {
     const x = e as { name?: string; code?: string };
@@ -59,13 +77,19 @@ export async function reportError(err: unknown, log: vscode.LogOutputChannel, ac
   if (isKmsEnvelopeError(e)) {
     if (e.code === 'SSO_EXPIRED') buttons.push('Run aws sso login');
     if (e.code === 'NO_CREDENTIALS' || e.code === 'ACCESS_DENIED' || e.code === 'SSO_EXPIRED') buttons.push('Select AWS Profile');
-    if (e.code === 'KEY_NOT_ALLOWED' || e.code === 'CONFIG') buttons.push('Open Settings');
+    if ((e.code === 'CONFIG' && /no KMS key/.test(e.message)) || (e.code === 'KEY_UNUSABLE' && !/kms:Decrypt/.test(e.message))) buttons.push('Select KMS Key');
+    if (e.code === 'KEY_NOT_ALLOWED' || (e.code === 'CONFIG' && !/no KMS key/.test(e.message))) buttons.push('Open Settings');
+    if (retry && RETRYABLE.has(e.code)) buttons.unshift('Retry');
   }
-  void vscode.window.showErrorMessage(`KMS Envelope: ${text}`, ...buttons).then((choice) => act(choice, e));
+  buttons.push('Show Log');
+  void vscode.window.showErrorMessage(`KMS Envelope: ${text}`, ...buttons).then((choice) => act(choice, e, log, retry));
 }
 
-async function act(choice: string | undefined, e: unknown): Promise<void> {
-  if (choice === 'Run aws sso login' && isKmsEnvelopeError(e)) {
+async function act(choice: string | undefined, e: unknown, log: vscode.LogOutputChannel, retry?: () => Promise<unknown>): Promise<void> {
+  if (choice === 'Retry' && retry) await retry();
+  else if (choice === 'Show Log') log.show(true);
+  else if (choice === 'Select KMS Key') await vscode.commands.executeCommand('kmsEnvelope.selectKey');
+  else if (choice === 'Run aws sso login' && isKmsEnvelopeError(e)) {
     const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
     terminal.show();
     terminal.sendText(`aws sso login${e.profile ? ` --profile ${e.profile}` : ''}`);

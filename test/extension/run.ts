@@ -40,7 +40,9 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
   const dir = path.join(o.scratch, pass.name);
   const results = path.join(dir, 'results.json');
   const logLines: string[] = [];
-  const workspace = await makeWorkspace(path.join(dir, 'workspace'), o.sb, pass.files);
+  // under a folder named `out`, as a demo under `.cache/` or a project in ~/out would be: the
+  // watcher must still follow the workspace's files
+  const workspace = await makeWorkspace(path.join(dir, 'out', 'workspace'), o.sb, pass.files);
   // the UI test drives the packaged .vsix, installed as a user would; the suites the source tree
   const install = pass.ui ? [packageVsix(path.join(dir, 'kms-envelope.vsix'))] : [];
   const server = await startCodeServer({

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config, load } from '../../src/api';
 import { KmsEnvelopeError } from '../../src/core/errors';
+import { withAbort } from '../../src/core/kms/abort';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
@@ -203,6 +204,29 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
       delete process.env.API_KEY;
       delete process.env.DB_PASSWORD;
     }
+  });
+
+  it('a hung KMS is given up at the deadline, with the endpoint and region named, the file untouched', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: Infinity, delayMs: 20_000 });
+    const started = Date.now();
+    const e = await fails(openTextFile(file, kms({ deadlineMs: 1000 })), 'KMS_UNAVAILABLE', /within 1 s/, new RegExp(`at ${sb.kms.url.replace(/[.:/]/g, '\\$&')} \\(region us-east-1\\)`));
+    assert.ok(Date.now() - started < 10_000, 'not the SDK\'s 3 × 10 s');
+    assert.match(e.hint ?? '', /retry/i);
+  });
+
+  it('cancelling the work aborts the KMS request in flight (withAbort), with a CANCELLED error', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: Infinity, delayMs: 20_000 });
+    sb.kms.log.length = 0;
+    const controller = new AbortController();
+    const started = Date.now();
+    const opening = withAbort(controller.signal, () => openTextFile(file, kms()));
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await fails(opening, 'CANCELLED');
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(sb.kms.count('Decrypt'), 1, 'one request, abandoned, not retried');
   });
 
   it('wipes cached data keys on clear (Lock)', async () => {

@@ -1,6 +1,7 @@
 /**
  * Runs the local KMS for demos and for trying the CLI without AWS:
  *   node dist/local-kms.js [--port 4599] [--state .cache/local-kms/state.json] [--aws-dir DIR]
+ * The port is --port, else KMS_PORT, else 4599.
  * With --aws-dir it writes `config` and `credentials` files there (profile `local`, key alias
  * alias/demo) and prints the environment variables that point the AWS SDK at the server.
  */
@@ -12,7 +13,7 @@ import { LocalKms } from './server';
 export const DEMO_ACCOUNT = { accessKeyId: 'AKIALOCALKMSDEMO0001', secretAccessKey: 'local-kms-demo-secret-not-a-real-aws-key' };
 
 const { values } = parseArgs({
-  options: { port: { type: 'string', default: '4599' }, state: { type: 'string' }, 'aws-dir': { type: 'string' } },
+  options: { port: { type: 'string', default: process.env.KMS_PORT || '4599' }, state: { type: 'string' }, 'aws-dir': { type: 'string' } },
 });
 
 async function run(): Promise<void> {
@@ -37,7 +38,7 @@ async function run(): Promise<void> {
     lines.push(
       'use it with:',
       `  export AWS_CONFIG_FILE=${path.join(dir, 'config')} AWS_SHARED_CREDENTIALS_FILE=${path.join(dir, 'credentials')}`,
-      `  export AWS_ENDPOINT_URL_KMS=${url} AWS_PROFILE=local`,
+      `  export AWS_ENDPOINT_URL_KMS=${url} AWS_PROFILE=local KMS_ENVELOPE_KEY=alias/demo`,
     );
   }
   console.log(lines.join('\n'));
@@ -46,4 +47,9 @@ async function run(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-void run();
+run().catch((err: NodeJS.ErrnoException) => {
+  // one line that says what to do, not a stack trace
+  if (err?.code === 'EADDRINUSE') console.error(`local KMS: port ${values.port} is taken (another local KMS?): stop it, or pick another port with --port N or KMS_PORT=N`);
+  else console.error(`local KMS: ${err?.message ?? String(err)}`);
+  process.exit(1);
+});

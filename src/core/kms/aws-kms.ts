@@ -20,6 +20,7 @@ import { accountPattern, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } 
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
 import { configuredKmsEndpoint } from './profiles';
+import { currentAbortSignal } from './abort';
 import type { KeyRef, KeyService } from './key-service';
 
 export interface KmsOptions {
@@ -35,6 +36,8 @@ export interface KmsOptions {
   /** Attempts per KMS call, including the first (the SDK backs off between them). */
   readonly maxAttempts?: number;
   readonly requestTimeoutMs?: number;
+  /** The longest one KMS call may take, all attempts together (a hung endpoint is given up). */
+  readonly deadlineMs?: number;
   /** Told which keys a file names that the allow-list refuses (they are never asked). */
   readonly onIgnoredKeys?: (keyArns: string[]) => void;
 }
@@ -58,6 +61,8 @@ const regionOfArn = (ref: string): string | undefined => /^arn:aws[a-z-]*:kms:([
 
 export class KmsKeyProvider implements KeyService {
   private readonly clients = new Map<string, Promise<KMSClient>>();
+  /** The endpoint each region's client uses when it is not AWS's own (for messages). */
+  private readonly endpoints = new Map<string, string | undefined>();
   private readonly credentials;
   readonly cache: DataKeyCache;
   /** KMS calls made by this provider (for messages and tests). */
@@ -79,28 +84,41 @@ export class KmsKeyProvider implements KeyService {
     const region = regionOfArn(keyId) ?? this.options.region ?? '';
     let client = this.clients.get(region);
     if (!client) {
-      client = configuredKmsEndpoint(this.options.profile).then(
-        (endpoint) =>
-          new KMSClient({
+      client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
+          this.endpoints.set(region, endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL);
+          return new KMSClient({
             ...(region ? { region } : {}),
             ...(this.options.profile ? { profile: this.options.profile } : {}),
             ...(endpoint ? { endpoint } : {}),
             credentials: this.credentials,
             maxAttempts: this.options.maxAttempts ?? 3,
             requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
-          }),
-      );
+          });
+        });
       this.clients.set(region, client);
     }
     return client;
   }
 
-  private async call<T>(site: Omit<CallSite, 'profile'>, run: (c: KMSClient) => Promise<T>): Promise<T> {
+  /**
+   * One KMS call: bounded by the deadline, aborted with the work that waits for it (withAbort),
+   * and any failure turned into a KmsEnvelopeError that names the action, key, profile and a
+   * non-default endpoint.
+   */
+  private async call<T>(site: Omit<CallSite, 'profile'>, run: (c: KMSClient, opts: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
     this.calls++;
+    const cancel = currentAbortSignal();
+    const deadline = this.options.deadlineMs ? AbortSignal.timeout(this.options.deadlineMs) : undefined;
+    const signals = [cancel, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const abortSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const region = regionOfArn(site.key) ?? this.options.region ?? '';
     try {
-      return await run(await this.client(site.key));
+      return await run(await this.client(site.key), { abortSignal });
     } catch (err) {
-      throw toKmsEnvelopeError(err, { ...site, profile: this.options.profile });
+      const where = { ...site, profile: this.options.profile, endpoint: this.endpoints.get(region), region: region || undefined };
+      if (cancel?.aborted) throw new KmsEnvelopeError('CANCELLED', `cancelled while waiting for ${site.action}`, 'Nothing was changed.');
+      if (deadline?.aborted) throw toKmsEnvelopeError(Object.assign(new Error('deadline'), { name: 'TimeoutError' }), { ...where, waitedMs: this.options.deadlineMs });
+      throw toKmsEnvelopeError(err, where);
     }
   }
 
@@ -115,8 +133,8 @@ export class KmsKeyProvider implements KeyService {
     if (unique.length > LIMITS.stanzas) throw new KmsEnvelopeError('USAGE', `${unique.length} KMS keys; a file can be wrapped for at most ${LIMITS.stanzas}`);
     const [first, ...more] = unique;
     const firstRef = refText(first);
-    const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c) =>
-      c.send(new GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } })),
+    const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c, o) =>
+      c.send(new GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
     );
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
@@ -140,8 +158,8 @@ export class KmsKeyProvider implements KeyService {
 
   /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
   private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
-    const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c) =>
-      c.send(new EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } })),
+    const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c, o) =>
+      c.send(new EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
     );
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
@@ -150,7 +168,7 @@ export class KmsKeyProvider implements KeyService {
   async reEncrypt(from: Stanza, key: string, context: EncryptionContext): Promise<Stanza> {
     const keyArn = await this.resolve(key);
     await this.mustAllow(keyArn, key);
-    const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c) =>
+    const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c, o) =>
       c.send(
         new ReEncryptCommand({
           CiphertextBlob: from.wrapped,
@@ -159,6 +177,7 @@ export class KmsKeyProvider implements KeyService {
           DestinationKeyId: keyArn,
           DestinationEncryptionContext: { ...context },
         }),
+        o,
       ),
     );
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, key);
@@ -237,8 +256,8 @@ export class KmsKeyProvider implements KeyService {
     let firstError: unknown;
     for (const s of usable) {
       try {
-        const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c) =>
-          c.send(new DecryptCommand({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } })),
+        const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c, o) =>
+          c.send(new DecryptCommand({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
         );
         const dek = Buffer.from(out.Plaintext!);
         out.Plaintext!.fill(0);
@@ -254,7 +273,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Key ARN and alias for what the user typed (key id, ARN, alias name or alias ARN). */
   async describe(key: string): Promise<KeyChoice> {
-    const out = await this.call({ action: 'kms:DescribeKey', key }, (c) => c.send(new DescribeKeyCommand({ KeyId: key })));
+    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new DescribeKeyCommand({ KeyId: key }), o));
     return { arn: out.KeyMetadata!.Arn!, ...(key.startsWith('alias/') ? { alias: key } : {}) };
   }
 
@@ -262,7 +281,7 @@ export class KmsKeyProvider implements KeyService {
     const aliases: AliasInfo[] = [];
     let marker: string | undefined;
     do {
-      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c) => c.send(new ListAliasesCommand({ Marker: marker })));
+      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new ListAliasesCommand({ Marker: marker }), o));
       for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: /^arn:[^:]+:kms:[^:]+:(\d{12}):/.exec(a.AliasArn ?? '')?.[1] });
       marker = out.Truncated ? out.NextMarker : undefined;
     } while (marker);

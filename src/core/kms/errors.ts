@@ -8,6 +8,11 @@ export interface CallSite {
   readonly action: string; // e.g. kms:Decrypt
   readonly key: string; // key ARN, alias or id
   readonly profile?: string;
+  /** The endpoint, when it is not AWS's own (a local KMS, a VPC endpoint, a proxy). */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** The deadline that ran out, if that is what ended the call. */
+  readonly waitedMs?: number;
 }
 
 const who = (s: CallSite): string => (s.profile ? `profile "${s.profile}"` : 'the default credential chain');
@@ -60,7 +65,12 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
   }
   if (name === 'DisabledException' || name === 'NotFoundException' || name === 'KMSInvalidStateException' || name === 'KeyUnavailableException') {
     const state = name === 'DisabledException' ? 'disabled' : name === 'NotFoundException' ? 'not found' : 'not usable now';
-    return new KmsEnvelopeError('KEY_UNUSABLE', `KMS key ${site.key} is ${state} (${site.action})`, 'Check the key in the AWS console, or rewrap the file for another key.', site.profile);
+    // only what applies: a new encryption needs another key; an existing file, another stanza
+    const hint =
+      site.action === 'kms:Decrypt'
+        ? 'Check the key in the AWS console; if the file is also wrapped for another key, allow that one, or restore access and rewrap the file.'
+        : 'Check the key in the AWS console, or choose another key (--key / KMS_ENVELOPE_KEY; in VS Code, Select KMS Key).';
+    return new KmsEnvelopeError('KEY_UNUSABLE', `KMS key ${site.key} is ${state} (${site.action})`, hint, site.profile);
   }
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
     return new KmsEnvelopeError(
@@ -81,5 +91,7 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
       : /timeout/i.test(`${name} ${msg}`)
         ? 'KMS did not answer in time: check the network, a proxy or VPN, and the region, then retry. Nothing was changed.'
         : 'Check the network and the region, then retry. Nothing was changed.';
-  return new KmsEnvelopeError('KMS_UNAVAILABLE', `KMS did not answer ${site.action} on ${site.key} after retries (${detail})`, hint, site.profile);
+  const where = site.endpoint ? ` at ${site.endpoint}${site.region ? ` (region ${site.region})` : ''}` : '';
+  const when = site.waitedMs ? `within ${Math.round(site.waitedMs / 100) / 10} s` : 'after retries';
+  return new KmsEnvelopeError('KMS_UNAVAILABLE', `KMS did not answer ${site.action} on ${site.key}${where} ${when} (${detail})`, hint, site.profile);
 }

@@ -43,6 +43,7 @@ describe('commands', () => {
     assert.match(text, /\n {2}password: ENC\[kmsenv:v1:[\w-]+\]\n$/);
     assert.ok(!text.includes('yaml-secret-CHARLIE'));
     assert.equal(editor.document.isDirty, false);
+    assert.equal(editor.document.getText(editor.selection), /ENC\[[^\]]+\]/.exec(text)![0], 'the selection is the whole new token');
     assert.equal((await cli(['decrypt', 'config.yaml', '--stdout'])).stdout, FILES['config.yaml']);
     // read a value without putting it back into the file: the decrypted view (read-only here)
     await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('config.yaml'));
@@ -109,11 +110,20 @@ describe('commands', () => {
     await until('the lock', async () => (await api()).openViews() === 0);
   });
 
-  it('Select AWS Profile lists the shared-config profiles and switches the credentials', async () => {
-    // items: default chain, default, empty, nobody, proc, reader, sso-expired
+  it('Select AWS Profile lists the shared-config profiles, focuses the current one, and switches the credentials', async () => {
+    // items: default chain, default, empty, nobody, proc, reader, sso-expired; the current one (default) is focused
+    const keep = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
+    await sleep(800);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem'); // Enter keeps the current profile
+    await keep;
+    await vscode.commands.executeCommand('kmsEnvelope.lock');
+    await kms.clearLog();
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    assert.equal((await kms.log())[0]?.accessKeyId, 'AKIAADMIN0000000LOCAL', 'still the default profile');
+
     const done = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
-    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    for (let i = 0; i < 3; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await done;
     await vscode.commands.executeCommand('kmsEnvelope.lock');
@@ -125,6 +135,7 @@ describe('commands', () => {
     // back to the default chain (no per-workspace choice): the settings decide again
     const back = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
+    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectPrevious'); // from proc to the first item
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await back;
   });

@@ -76,6 +76,30 @@ describe('error paths against the local KMS: a message that says what to do, the
     }
   });
 
+  it('a hung KMS is given up after kmsEnvelope.kmsTimeoutSeconds, naming the endpoint; clicking the file again retries', async () => {
+    await config().update('kmsTimeoutSeconds', 2, vscode.ConfigurationTarget.Global);
+    await kms.fault({ kind: 'delay', action: 'Decrypt', times: 1, delayMs: 30_000 });
+    try {
+      const a = await api();
+      const before = a.lastError();
+      const started = Date.now();
+      await vscode.window.showTextDocument(file('app/.env'));
+      const e = await until('an error message', () => a.lastError() !== before && a.lastError(), 20_000);
+      assert.equal(e.code, 'KMS_UNAVAILABLE', e.message);
+      assert.match(e.message, /within 2 s/);
+      assert.match(e.message, new RegExp(`at ${env('KMS_ENVELOPE_TEST_KMS').replace(/[.:/]/g, '\\$&')}`));
+      assert.ok(Date.now() - started < 15_000, 'bounded by the setting, not by the SDK\'s retries');
+      assert.equal(vscode.window.activeTextEditor?.document.uri.scheme, 'file', 'the ciphertext stays shown');
+      // KMS answers again; the user clicks another file, then this one: it opens decrypted
+      await kms.clearFaults();
+      await vscode.window.showTextDocument(file('README.md'));
+      await vscode.window.showTextDocument(file('app/.env'));
+      await until('the decrypted view', () => vscode.window.activeTextEditor?.document.uri.scheme === 'kms-envelope');
+    } finally {
+      await config().update('kmsTimeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('a tampered file is refused, naming the entry, when it is opened', async () => {
     const text = bytes.toString('utf8');
     const tampered = text.replace(/API_KEY=ENC\[kmsenv:v1:(.)/, (_m, c) => `API_KEY=ENC[kmsenv:v1:${c === 'A' ? 'B' : 'A'}`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { FILES } from '../workspace';
-import { activeUri, api, cli, closeAll, file, kms, sleep, until } from './helpers';
+import { activeUri, api, cli, closeAll, env, file, kms, sleep, until } from './helpers';
 
 /** Opens the file's ciphertext in an ordinary text editor, types, undoes, saves. */
 /** The next error the extension reports while `action` runs. */
@@ -78,6 +78,17 @@ describe('data loss and hostile workspaces', () => {
     assert.equal(r.code, 3);
     assert.equal(r.stdout, '');
     await fs.writeFile(path, before, 'latin1');
+  });
+
+  it('menus follow changes made outside VS Code, in a workspace that lives under a folder named out', async () => {
+    assert.match(file('x').fsPath, /\/out\//);
+    await fs.writeFile(file('later.env').fsPath, 'LATER=later-value\n');
+    await until('a plain file', async () => !(await api()).isEncrypted(file('later.env')) && true);
+    const r = await cli(['encrypt', 'later.env', '-k', env('KMS_ENVELOPE_TEST_KEY')]);
+    assert.equal(r.code, 0, r.stderr);
+    await until('the menus to take it for encrypted', async () => (await api()).isEncrypted(file('later.env')));
+    assert.equal((await cli(['decrypt', 'later.env'])).code, 0);
+    await until('the menus to take it for plain again', async () => !(await api()).isEncrypted(file('later.env')));
   });
 
   it('a workspace cannot widen the allow-list: a file under a key of another account is refused before any KMS call', async () => {
