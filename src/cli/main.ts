@@ -13,7 +13,7 @@ import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
 import { lookalikeLines } from '../core/formats/dotenv';
-import { addKey, decryptFile, encryptFile, loadEnvFiles, readText, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, readText, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
@@ -100,13 +100,16 @@ run passes its command's exit code through.`,
     .command('encrypt')
     .description('encrypt files in place: each value of a .env, anything else whole')
     .argument('<files...>')
-    .option('-k, --key <key>', 'KMS key ARN, id or alias (repeatable; env KMS_ENVELOPE_KEY)', collect)
+    .option('-k, --key <key>', 'KMS key ARN, id or alias (repeatable; default: the rules file .kms-envelope.json, then KMS_ENVELOPE_KEY)', collect)
     .option('-c, --context <key=value>', 'extra encryption context pair (repeatable)', collect, [])
     .action(async (files: string[], o: { key?: string[]; context: string[] }) => {
       const keys = keysOrEnv(o.key);
       const kms = provider(keys);
       for (const file of files) {
-        const kind = await encryptFile(file, kms, { keys, context: parseContext(o.context) });
+        const plan = await planKeys(file, kms, { keys, context: parseContext(o.context), explicit: o.key !== undefined });
+        if (plan.refused.length) status(`warning: ${plan.rulesFile} names keys for ${file} that are not allowed, not used: ${plan.refused.join(', ')} (--allowed-keys)`);
+        else if (plan.rulesFile) status(`${file}: keys and context from ${plan.rulesFile}`);
+        const kind = await encryptFile(file, kms, { keys: plan.keys, context: plan.context });
         const clear = kind === 'dotenv' ? lookalikeLines(await readText(file)) : [];
         if (clear.length) status(`warning: ${file}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?): left in clear`);
         status(`encrypted ${file} (${kind === 'dotenv' ? 'each value' : 'whole file'})`);

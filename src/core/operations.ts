@@ -33,6 +33,7 @@ import { setVariable } from './formats/dotenv-set';
 import { defaultContext, EncryptionContext, HeaderLayout, Stanza, storeOf } from './header';
 import { atomicWrite, Content, decodeUtf8, hasSidecar, readBounded, readHead, readSidecar } from './io';
 import type { KeyRef, KeyService } from './kms/key-service';
+import { findRule } from './rules';
 import { openFileStream, sealFileStream } from './whole-file';
 
 export interface EncryptOptions {
@@ -48,6 +49,35 @@ export const layoutFor = (text: string, leader: HeaderLayout['leader'] = '#'): H
   const nl = text.indexOf('\n');
   return { leader, eol: nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n' };
 };
+
+export interface KeyPlan {
+  readonly keys: readonly KeyRef[];
+  readonly context?: EncryptionContext;
+  /** The rules file whose rule chose the keys, if one did. */
+  readonly rulesFile?: string;
+  /** Keys a rule named that are not allowed (or could not be looked up): reported, not used. */
+  readonly refused: string[];
+}
+
+/**
+ * The keys and context a new file is encrypted for: the first matching rule of the nearest
+ * rules file, within the allow-list (a rule is committed text, so a key it names is used only if
+ * the user allows it), else the user's own keys. Keys the user names explicitly skip the rules.
+ */
+export async function planKeys(file: string, svc: KeyService, user: { keys: readonly KeyRef[]; context?: EncryptionContext; explicit?: boolean }): Promise<KeyPlan> {
+  const found = user.explicit ? undefined : await findRule(file);
+  if (!found) return { keys: user.keys, context: user.context, refused: [] };
+  const keys: KeyRef[] = [];
+  const refused: string[] = [];
+  for (const key of found.rule.keys) {
+    const arn = await svc.resolve(key).catch(() => undefined);
+    if (arn && (await svc.allows(arn))) keys.push({ keyArn: arn, alias: key.startsWith('alias/') ? key : undefined });
+    else refused.push(arn && arn !== key ? `${key} (${arn})` : key);
+  }
+  // the rule's context pairs only narrow who may decrypt: they apply whichever keys are used
+  if (keys.length === 0) return { keys: user.keys, context: { ...user.context, ...found.rule.context }, rulesFile: found.file, refused };
+  return { keys, context: { ...user.context, ...found.rule.context }, rulesFile: found.file, refused };
+}
 
 export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise<FileKey> {
   const context = defaultContext(opts.context); // limits checked before any KMS call

@@ -8,7 +8,8 @@ import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
 import { lookalikeLines } from '../core/formats/dotenv';
-import { decryptFile, encryptFile, layoutFor, newFileKey, readText, rotateFile, unwrapper } from '../core/operations';
+import { decryptFile, encryptFile, layoutFor, newFileKey, planKeys, readText, rotateFile, unwrapper } from '../core/operations';
+import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
 import type { DecryptOnOpen } from './decrypt-on-open';
@@ -128,8 +129,23 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
     const key = parsed
       ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrapper(d.keys.service())))).key
-      : await keyToUse().then((keys) => withProgress('creating a data key', () => newFileKey(d.keys.service(), { keys, context: d.keys.settings().encryptionContext })));
+      : await planFor(doc.uri.fsPath, d.keys.settings().encryptionContext).then((plan) => withProgress('creating a data key', () => newFileKey(d.keys.service(), plan)));
     return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
+  }
+
+  /**
+   * The keys for a new file: the rules file's (within the allow-list; others are reported),
+   * else the user's own key.
+   */
+  async function planFor(file: string, context: Record<string, string>): Promise<{ keys: KeyRef[]; context?: Record<string, string> }> {
+    const plan = await planKeys(file, d.keys.service(), { keys: [], context });
+    if (plan.refused.length) {
+      const msg = `${plan.rulesFile} names keys for ${path.basename(file)} that are not allowed, so they were not used: ${plan.refused.join(', ')}. Allow them (user setting kmsEnvelope.allowedKeys) if you trust them.`;
+      d.log.warn(msg);
+      void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+    }
+    if (plan.rulesFile && plan.keys.length) d.log.info(`${file}: keys and context from ${plan.rulesFile}`);
+    return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(), context: plan.context };
   }
 
   async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {
@@ -204,8 +220,9 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const uri = need(target(arg));
       await saveFirst(uri);
       const s = d.keys.settings();
-      const keys = await keyToUse();
-      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: s.encryptionContext }));
+      const plan = await planFor(uri.fsPath, s.encryptionContext);
+      const keys = plan.keys;
+      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: plan.context }));
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
       const clear = kind === 'dotenv' ? lookalikeLines(await readText(uri.fsPath)) : [];
@@ -218,7 +235,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       // say what happened where the user looks, and how to see the file now
       void vscode.window
         .showInformationMessage(
-          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.join(', ')}).`,
+          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}).`,
           'Open Decrypted',
         )
         .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));

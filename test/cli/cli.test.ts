@@ -114,6 +114,48 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
     assert.deepEqual(await read('id.bin'), blob);
   });
 
+  it('rotate with no --key and no allow-list just works for the key the user uses, and warns about nothing', async () => {
+    assert.equal((await cli(['encrypt', '.env'])).code, 0); // KMS_ENVELOPE_KEY: the user's key
+    const before = (await read('.env')).toString();
+    const r = await cli(['rotate', '.env']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(r.stderr, new RegExp(`new data key for ${sb.keyArn}`));
+    assert.notEqual((await read('.env')).toString(), before);
+    assert.equal((await cli(['decrypt', '.env', '--stdout'])).stdout, ENV);
+  });
+
+  it('a committed rules file chooses keys and context per file, within the allow-list; --key overrides it', async () => {
+    const stranger = sb.kms.createKey('a key of another account', '999999999999');
+    await fs.writeFile(
+      path.join(cwd, '.kms-envelope.json'),
+      JSON.stringify({
+        rules: [
+          { path: '.env.production', keys: ['alias/other'], context: { env: 'production' } },
+          { path: '.env.staging', keys: [stranger], context: { env: 'staging' } },
+        ],
+      }),
+    );
+    for (const f of ['.env.production', '.env.staging', '.env.explicit']) await fs.writeFile(path.join(cwd, f), ENV);
+    const header = async (f: string) => (await read(f)).toString().split(/\r?\n/).slice(0, 4).join('\n');
+
+    const prod = await cli(['encrypt', '.env.production']);
+    assert.equal(prod.code, 0, prod.stderr);
+    assert.match(prod.stderr, /from .*\.kms-envelope\.json/);
+    assert.match(await header('.env.production'), new RegExp(`-> aws-kms ${sb.otherKeyArn} \\S+ alias/other[\\s\\S]*"env":"production"`));
+
+    // a rule naming a key the user does not allow is reported and not used: the user's own key is
+    const staging = await cli(['encrypt', '.env.staging']);
+    assert.equal(staging.code, 0, staging.stderr);
+    assert.match(staging.stderr, new RegExp(`not allowed, not used: ${stranger}`));
+    assert.match(await header('.env.staging'), new RegExp(`-> aws-kms ${sb.keyArn} `));
+    assert.doesNotMatch(await header('.env.staging'), new RegExp(stranger));
+
+    await fs.writeFile(path.join(cwd, '.kms-envelope.json'), JSON.stringify({ rules: [{ path: '.env.*', keys: ['alias/other'] }] }));
+    assert.equal((await cli(['encrypt', '.env.explicit', '--key', sb.keyArn])).code, 0);
+    assert.match(await header('.env.explicit'), new RegExp(`-> aws-kms ${sb.keyArn} `));
+  });
+
   it('prints help, and usage errors exit 2', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);

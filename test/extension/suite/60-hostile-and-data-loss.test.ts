@@ -91,6 +91,19 @@ describe('data loss and hostile workspaces', () => {
     await until('the menus to take it for plain again', async () => !(await api()).isEncrypted(file('later.env')));
   });
 
+  it('Encrypt File follows the workspace\'s rules file (.kms-envelope.json) for keys and context, within the allow-list', async () => {
+    await fs.writeFile(file('.kms-envelope.json').fsPath, JSON.stringify({ rules: [{ path: 'ruled.env', keys: ['alias/other'], context: { env: 'production' } }] }));
+    await fs.writeFile(file('ruled.env').fsPath, 'RULED=ruled-value\n');
+    try {
+      await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('ruled.env'));
+      const text = await fs.readFile(file('ruled.env').fsPath, 'utf8');
+      assert.match(text, /^# kms-envelope v1 dotenv\n# -> aws-kms \S+ \S+ alias\/other\n# context \{"env":"production","kms-envelope":"v1"\}\n/);
+      assert.equal((await cli(['get', 'ruled.env', 'RULED'])).stdout, 'ruled-value\n');
+    } finally {
+      await fs.rm(file('.kms-envelope.json').fsPath, { force: true });
+    }
+  });
+
   it('a workspace cannot widen the allow-list: a file under a key of another account is refused before any KMS call', async () => {
     await fs.mkdir(file('.vscode').fsPath, { recursive: true });
     await fs.writeFile(file('.vscode/settings.json').fsPath, JSON.stringify({ 'kmsEnvelope.allowedKeys': ['*'] }));
