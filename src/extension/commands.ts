@@ -74,12 +74,30 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     };
     return handler;
   };
-  const need = (uri: vscode.Uri | undefined): vscode.Uri => {
-    if (!uri) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
+  /**
+   * The file a command is about; without one (the walkthrough, the palette with no editor), the
+   * user picks among the workspace's files of the right kind.
+   */
+  const need = async (uri: vscode.Uri | undefined, want: 'plain' | 'encrypted'): Promise<vscode.Uri> => {
+    const chosen = uri ?? (await pickFile(want));
+    if (!chosen) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
     // every command looks at the file itself: a menu that offered it may be stale
-    void d.encrypted.check(uri);
-    return uri;
+    void d.encrypted.check(chosen);
+    return chosen;
   };
+  async function pickFile(want: 'plain' | 'encrypted'): Promise<vscode.Uri | undefined> {
+    const found = await vscode.workspace.findFiles(want === 'plain' ? '**/{.env,.env.*,*.env}' : '**/*', '**/{node_modules,.git}/**', 500);
+    const fitting: vscode.Uri[] = [];
+    for (const u of found) if ((await d.encrypted.check(u)) === (want === 'encrypted')) fitting.push(u);
+    if (fitting.length === 0) {
+      throw new KmsEnvelopeError('USAGE', want === 'plain' ? 'no plain .env file in this workspace: create one, then encrypt it' : 'no encrypted file in this workspace yet');
+    }
+    const pick = await vscode.window.showQuickPick(
+      fitting.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
+      { title: want === 'plain' ? 'KMS Envelope: file to encrypt' : 'KMS Envelope: file to open decrypted' },
+    );
+    return pick?.uri;
+  }
   /**
    * The key new data keys are made for. A key that only the workspace's settings name (a file
    * any committer can change) is used once the user confirmed it, seeing its full ARN and account.
@@ -217,7 +235,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     }),
 
     encryptFile: run('Encrypt File', async (arg) => {
-      const uri = need(target(arg));
+      const uri = await need(target(arg), 'plain');
       await saveFirst(uri);
       const s = d.keys.settings();
       const plan = await planFor(uri.fsPath, s.encryptionContext);
@@ -242,7 +260,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     }),
 
     decryptFile: run('Decrypt File', async (arg, options) => {
-      const uri = need(target(arg));
+      const uri = await need(target(arg), 'encrypted');
       const ok = confirmedByCaller(options) ? 'Write Plaintext' : await vscode.window.showWarningMessage(
         `Decrypt ${path.basename(uri.path)} and write its plaintext to disk?`,
         { modal: true, detail: 'The secrets will be readable by anything that can read the file, and by git if it is not ignored.' },
@@ -256,20 +274,20 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     }),
 
     openDecrypted: run('Open Decrypted', async (arg) => {
-      const uri = need(target(arg));
+      const uri = await need(target(arg), 'encrypted');
       d.view.allow(uri.path);
       await d.view.readFile(toView(uri)); // errors surface here, with their hints
       await vscode.window.showTextDocument(toView(uri), { preview: false });
     }),
 
     openEncrypted: run('Open Encrypted', async (arg) => {
-      const uri = need(target(arg));
+      const uri = await need(target(arg), 'encrypted');
       d.decryptOnOpen.keepCiphertext(uri);
       await vscode.window.showTextDocument(uri, { preview: false });
     }),
 
     rotateDataKey: run('Rotate Data Key', async (arg) => {
-      const uri = need(target(arg));
+      const uri = await need(target(arg), 'encrypted');
       await saveFirst(toView(uri));
       const s = d.keys.settings();
       const keys = s.key ? await keyToUse() : [];

@@ -20,6 +20,9 @@ const MAX_FILES = 5000;
 
 export class EncryptedFiles implements vscode.Disposable {
   private readonly paths = new Set<string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();
+  /** Files that became encrypted or plain. */
+  readonly onDidChange = this.changed.event;
   private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*');
   private publishTimer?: NodeJS.Timeout;
 
@@ -52,6 +55,7 @@ export class EncryptedFiles implements vscode.Disposable {
     if (had === encrypted) return;
     if (encrypted) this.paths.add(uri.path);
     else this.paths.delete(uri.path);
+    this.changed.fire([uri]);
     clearTimeout(this.publishTimer);
     this.publishTimer = setTimeout(() => this.publish(), 50);
   }
@@ -63,5 +67,6 @@ export class EncryptedFiles implements vscode.Disposable {
   dispose(): void {
     clearTimeout(this.publishTimer);
     this.watcher.dispose();
+    this.changed.dispose();
   }
 }

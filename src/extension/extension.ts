@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { DecryptedFs, SCHEME, toView } from './decrypted-fs';
 import { DecryptOnOpen } from './decrypt-on-open';
+import { registerDecorations } from './decorations';
 import { EncryptedFiles } from './encrypted-files';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
@@ -24,6 +25,8 @@ export interface Api {
   readonly key: () => KeySetting | undefined;
   /** Whether the menus take a file for encrypted (the context key). */
   readonly isEncrypted: (file: vscode.Uri) => boolean;
+  /** The mark a file or view carries in tabs and the explorer. */
+  readonly decoration: (uri: vscode.Uri) => vscode.FileDecoration | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -55,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns, wholeFiles: s.decryptWholeFiles };
   }, openView);
 
+  const decorations = registerDecorations(encrypted);
   const pendingSaves = new Map<string, NodeJS.Timeout>();
   context.subscriptions.push(
     log,
@@ -63,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     encrypted,
     status,
     decryptOnOpen,
+    ...decorations.disposables,
     vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
     ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus }),
     keys.onDidChange(refreshStatus),
@@ -117,6 +122,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     lastError: lastReportedError,
     key: () => keys.settings().key,
     isEncrypted: (file) => encrypted.has(file),
+    decoration: (uri) => decorations.provider.provideFileDecoration(uri),
   };
 }
 

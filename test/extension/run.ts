@@ -87,7 +87,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
 
     if (pass.ui && !process.env.KMS_ENVELOPE_SUITES) {
       const uiWorkspace = await makeWorkspace(path.join(dir, 'acme-app'), o.sb, UI_FILES);
-      const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
+      const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, userDataDir: server.userDataDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);
       o.tally.passed += ui.filter((r) => r.ok).length;
       o.tally.failed += ui.filter((r) => !r.ok).length;

@@ -20,6 +20,8 @@ interface Options {
   folder: string;
   /** Where the packaged .vsix was installed: the UI test runs the product as users get it. */
   extensionsDir: string;
+  /** code-server's user-data folder: its User/settings.json holds the user settings. */
+  userDataDir: string;
   kms: LocalKms;
   media: string;
 }
@@ -76,6 +78,9 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await row(page, '.env').click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
       await page.locator('.statusbar-item .codicon-unlock').first().waitFor(); // the status bar says data keys are in memory
+      // the tab says it is the decrypted view (an open-lock badge), the explorer that the file is encrypted (a lock)
+      await page.locator('.tabs-container .tab.active', { hasText: '🔓' }).waitFor({ timeout: 10_000 });
+      await row(page, '.env').locator('text=🔒').waitFor({ timeout: 10_000 });
       await page.mouse.move(900, 600);
       await shot('decrypted-env.png');
     });
@@ -125,13 +130,13 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.statusbar-item .codicon-lock').first().waitFor();
     });
 
-    await step('the editor title of a decrypted view offers Open Encrypted and Lock', async () => {
+    await step('the editor title of a decrypted view offers Open Encrypted, and Lock in its "…" menu (never where Open Decrypted sits)', async () => {
       await row(page, '.env').click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
-      const lock = page.locator('.editor-actions .action-item a[aria-label^="Lock"]').first();
-      await lock.waitFor();
       await page.locator('.editor-actions .action-item a[aria-label^="Open Encrypted"]').first().waitFor();
-      await lock.click();
+      if ((await page.locator('.editor-actions .action-item a[aria-label^="Lock"]').count()) !== 0) throw new Error('Lock is a title-bar button');
+      await page.locator('.editor-actions .action-item a[aria-label^="More Actions"]').first().click();
+      await menuItem(page, 'Lock').click();
       await until('the view to close', async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).count()) === 0);
     });
 
@@ -165,6 +170,39 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       }
     });
 
+    await step('a hung KMS: the progress notification\'s Cancel stops the wait; a refused connection: the error names the endpoint and its Retry opens the file once KMS is back', async () => {
+      const palette = async (command: string) => {
+        await page.keyboard.press('F1');
+        await page.locator('.quick-input-widget input').fill(`>${command}`);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
+      };
+      await palette('View: Close All Editors');
+      await palette('KMS Envelope: Lock');
+      o.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: 1, delayMs: 60_000 });
+      await row(page, '.env').click();
+      const progress = page.locator('.notification-toast', { hasText: 'Decrypting .env' });
+      await progress.waitFor({ timeout: 10_000 });
+      await progress.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      await progress.waitFor({ state: 'detached', timeout: 10_000 });
+      await page.waitForTimeout(500);
+      if ((await page.locator('.notification-toast', { hasText: 'failed' }).count()) !== 0) throw new Error('a cancellation was reported as an error');
+
+      o.kms.clearFaults();
+      o.kms.injectFault({ kind: 'reset', action: 'Decrypt', times: Infinity });
+      await row(page, 'README.md').click();
+      await row(page, '.env').click(); // clicking the file again tries again
+      const toast = page.locator('.notification-toast', { hasText: 'KMS did not answer' });
+      await toast.waitFor({ timeout: 30_000 });
+      if (!(await toast.textContent())?.includes('127.0.0.1')) throw new Error('the error does not name the endpoint');
+      await toast.locator('.monaco-button', { hasText: 'Show Log' }).waitFor();
+      await page.mouse.move(900, 400);
+      await page.waitForTimeout(800);
+      await shot('kms-error-retry.png');
+      o.kms.clearFaults();
+      await toast.locator('.monaco-button', { hasText: 'Retry' }).click();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
+    });
+
     await step('an expired SSO session shows an error whose button runs aws sso login in a terminal', async () => {
       await page.keyboard.press('F1');
       await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
@@ -185,6 +223,37 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('sso-error.png');
       await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).click();
       await page.locator('.xterm-rows', { hasText: 'aws sso login --profile sso-expired' }).first().waitFor({ timeout: 20_000 });
+    });
+
+    await step('the walkthrough (Welcome: Open Walkthrough) takes a new user through profile, key, encryption and the decrypted view', async () => {
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>Welcome: Open Walkthrough');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' }).first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with KMS Envelope' }).first().click();
+      for (const title of ['Choose your AWS profile', 'Choose your KMS key', 'Encrypt a first .env', 'Open it decrypted']) {
+        await page.locator('.getting-started-step', { hasText: title }).first().waitFor({ timeout: 15_000 });
+      }
+      await page.mouse.move(900, 600);
+      await page.waitForTimeout(800);
+      await shot('walkthrough.png');
+    });
+
+    await step('the profile of the user settings holds across five window reloads', async () => {
+      // back to no per-workspace choice, then the user setting decides: set it as a user would
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>KMS Envelope: Select AWS Profile');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Select AWS Profile' }).first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Default credential chain' }).first().click();
+      const settingsFile = path.join(o.userDataDir, 'User', 'settings.json');
+      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
+      await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'kmsEnvelope.profile': 'reader' }, null, 2));
+      await page.locator('.statusbar-item', { hasText: 'reader ·' }).waitFor({ timeout: 15_000 });
+      for (let i = 0; i < 5; i++) {
+        await page.reload();
+        await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
+        await page.locator('.statusbar-item', { hasText: 'reader ·' }).waitFor({ timeout: 30_000 });
+        if ((await page.locator('.statusbar-item', { hasText: 'default ·' }).count()) !== 0) throw new Error(`reload ${i + 1}: the status bar shows the default profile`);
+      }
     });
   } catch (err) {
     results.push({ title: 'the workbench loads with the extension', ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });

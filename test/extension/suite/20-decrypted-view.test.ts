@@ -28,6 +28,13 @@ describe('decrypt-on-open and the decrypted view', () => {
     await until('the ciphertext tab to close', () => tabsOf('app/.env').every((t) => (t.input as vscode.TabInputText).uri.scheme === 'kms-envelope'));
     assert.equal(tabsOf('app/.env').length, 1);
     assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt']);
+    // marked: the view as decrypted, the file as encrypted (badges and tooltips in tabs and the explorer)
+    const a = await api();
+    assert.equal(a.decoration(editor.document.uri)?.badge, '🔓');
+    assert.match(a.decoration(editor.document.uri)?.tooltip ?? '', /Decrypted .* in memory only/);
+    await until('the file known as encrypted', () => a.isEncrypted(file('app/.env')));
+    assert.equal(a.decoration(file('app/.env'))?.badge, '🔒');
+    assert.equal(a.decoration(file('README.md')), undefined);
   });
 
   it('saves through the provider a moment after typing stops: ciphertext on disk, unchanged values keep their bytes, no KMS call; the CLI reads it back', async () => {
