@@ -3,11 +3,12 @@
  * extension and installs the .vsix into a real VS Code (code-server), opens a sample
  * workspace whose .env is encrypted, and prints the URL to open. Ctrl+C stops everything.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KmsKeyProvider } from '../src/core/kms/aws-kms';
 import { encryptFile } from '../src/core/operations';
 import { packageVsix, startCodeServer } from '../test/support/code-server';
+import { folderUrl } from '../test/support/workbench';
 import { LocalKms } from '../test/local-kms/server';
 
 const ROOT = path.join(__dirname, '..');
@@ -17,6 +18,11 @@ const KMS_PORT = Number(process.env.KMS_PORT ?? 4599);
 const PORT = Number(process.env.PORT ?? 8080);
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--reset')) {
+    // a fresh start: new keys, the sample workspace encrypted again, VS Code's state forgotten
+    rmSync(DEMO, { recursive: true, force: true });
+    console.log(`demo: removed ${path.relative(process.cwd(), DEMO)}`);
+  }
   mkdirSync(DEMO, { recursive: true });
   const kms = new LocalKms({ accounts: [ACCOUNT], stateFile: path.join(DEMO, 'kms-state.json') });
   const kmsUrl = await kms.start(KMS_PORT);
@@ -60,7 +66,8 @@ async function main(): Promise<void> {
   console.log(`
 kms-envelope demo is running (no AWS account: a local KMS on ${kmsUrl}).
 
-  Open:  ${server.url}/?folder=${encodeURIComponent(workspace)}
+  Open:  ${folderUrl(server.url, workspace, [['openFile', `vscode-remote://${new URL(server.url).host}${dotenv}`]])}
+         (the workspace's .env opens decrypted; \`npm run demo -- --reset\` starts over with new keys)
 
 The workspace's .env is encrypted on disk (look: cat ${path.relative(process.cwd(), dotenv)}),
 and opens decrypted in VS Code. The CLI reads it too:

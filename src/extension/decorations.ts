@@ -1,12 +1,16 @@
 /**
- * Marks that tell ciphertext from plaintext at a glance: a lock badge on encrypted files (in the
- * explorer, tabs and Source Control) and an open lock on the decrypted view, with tooltips that
- * say which is which. Computed from what EncryptedFiles already knows: no file is read here.
+ * Marks that tell ciphertext from plaintext at a glance: an `E` badge on encrypted files (in the
+ * explorer, tabs and Source Control) and a green `D` on the decrypted view, with tooltips that
+ * say which is which. Letters, as git's own decorations use: an emoji badge shows as an empty box
+ * where no emoji font is installed. Computed from what EncryptedFiles already knows: no file is
+ * read here.
  */
 import * as vscode from 'vscode';
 import { SCHEME } from './decrypted-fs';
 import type { EncryptedFiles } from './encrypted-files';
 
+export const DECRYPTED_BADGE = 'D';
+export const ENCRYPTED_BADGE = 'E';
 export const DECRYPTED_TOOLTIP = 'Decrypted by KMS Envelope, in memory only: saving encrypts it again';
 export const ENCRYPTED_TOOLTIP = 'Encrypted with KMS Envelope (what is on disk): Open Decrypted to read it';
 
@@ -20,8 +24,8 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
   }
 
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
-    if (uri.scheme === SCHEME) return { badge: '🔓', tooltip: DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
-    if (uri.scheme === 'file' && this.encrypted.has(uri)) return { badge: '🔒', tooltip: ENCRYPTED_TOOLTIP };
+    if (uri.scheme === SCHEME) return { badge: DECRYPTED_BADGE, tooltip: DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
+    if (uri.scheme === 'file' && this.encrypted.has(uri)) return { badge: ENCRYPTED_BADGE, tooltip: ENCRYPTED_TOOLTIP };
     return undefined;
   }
 

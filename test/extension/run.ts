@@ -85,7 +85,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
     if (list.length === 0) throw new Error(`the extension host ran no test in the ${pass.name} pass (exit code ${code})\n${logLines.join('').slice(-4000)}`);
     if (failed) console.log(`--- workbench and code-server log (last lines) ---\n${logLines.join('').slice(-6000)}\n---`);
 
-    if (pass.ui && !process.env.KMS_ENVELOPE_SUITES) {
+    if (pass.ui && (!process.env.KMS_ENVELOPE_SUITES || process.env.KMS_ENVELOPE_UI)) {
       const uiWorkspace = await makeWorkspace(path.join(dir, 'acme-app'), o.sb, UI_FILES);
       const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, userDataDir: server.userDataDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);

@@ -78,9 +78,12 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await row(page, '.env').click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
       await page.locator('.statusbar-item .codicon-unlock').first().waitFor(); // the status bar says data keys are in memory
-      // the tab says it is the decrypted view (an open-lock badge), the explorer that the file is encrypted (a lock)
-      await page.locator('.tabs-container .tab.active', { hasText: '🔓' }).waitFor({ timeout: 10_000 });
-      await row(page, '.env').locator('text=🔒').waitFor({ timeout: 10_000 });
+      // the tab says it is the decrypted view (a D badge), the explorer that the file is encrypted (an E);
+      // VS Code draws badges as CSS ::after content
+      const badge = (selector: string, letter: string) =>
+        page.evaluate<boolean>(`[...document.querySelectorAll(${JSON.stringify(`${selector} *`)})].some((el) => getComputedStyle(el, '::after').content === ${JSON.stringify(`"${letter}"`)})`);
+      await until('the D badge on the decrypted tab', () => badge('.tabs-container .tab.active', 'D'), 10_000);
+      await until('the E badge on the encrypted file in the explorer', () => badge('.explorer-folders-view .monaco-list-row[aria-label^=".env"]', 'E'), 10_000);
       await page.mouse.move(900, 600);
       await shot('decrypted-env.png');
     });
@@ -136,7 +139,9 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.editor-actions .action-item a[aria-label^="Open Encrypted"]').first().waitFor();
       if ((await page.locator('.editor-actions .action-item a[aria-label^="Lock"]').count()) !== 0) throw new Error('Lock is a title-bar button');
       await page.locator('.editor-actions .action-item a[aria-label^="More Actions"]').first().click();
-      await menuItem(page, 'Lock').click();
+      const lockItem = page.getByRole('menuitem', { name: /^Lock \(forget every data key\)/ });
+      await lockItem.hover();
+      await page.keyboard.press('Enter'); // menus run the item under the pointer on Enter; a synthetic click is too quick for them
       await until('the view to close', async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).count()) === 0);
     });
 
@@ -168,6 +173,25 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       } finally {
         await other.close();
       }
+    });
+
+    await step('the profile of the user settings holds across five window reloads', async () => {
+      // no per-workspace choice was made in this window: the user setting decides; set it as a user would
+      const settingsFile = path.join(o.userDataDir, 'User', 'settings.json');
+      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
+      await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'kmsEnvelope.profile': 'reader' }, null, 2));
+      for (let i = 0; i < 5; i++) {
+        await page.reload();
+        await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
+        await page.locator('.statusbar-item', { hasText: 'reader ·' }).waitFor({ timeout: 30_000 });
+        if ((await page.locator('.statusbar-item', { hasText: 'default ·' }).count()) !== 0) throw new Error(`reload ${i + 1}: the status bar shows the default profile`);
+      }
+      await fs.writeFile(settingsFile, JSON.stringify(settings, null, 2));
+      await page.reload();
+      await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
+      await page.locator('.statusbar-item', { hasText: 'default ·' }).waitFor({ timeout: 30_000 });
+      if (!(await row(page, '.env').isVisible())) await row(page, 'app').click(); // a reloaded window may start with the folder collapsed
+      await row(page, '.env').waitFor();
     });
 
     await step('a hung KMS: the progress notification\'s Cancel stops the wait; a refused connection: the error names the endpoint and its Retry opens the file once KMS is back', async () => {
@@ -203,6 +227,23 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
     });
 
+    await step('the walkthrough (Welcome: Open Walkthrough) takes a new user through profile, key, encryption and the decrypted view', async () => {
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>Welcome: Open Walkthrough');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' }).first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with KMS Envelope' }).first().click();
+      for (const title of ['Choose your AWS profile', 'Choose your KMS key', 'Encrypt a first .env', 'Open it decrypted']) {
+        await page.locator('.getting-started-step', { hasText: title }).first().waitFor({ timeout: 15_000 });
+      }
+      await page.mouse.move(900, 600);
+      await page.waitForTimeout(800);
+      await shot('walkthrough.png');
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
+    });
+
+
     await step('an expired SSO session shows an error whose button runs aws sso login in a terminal', async () => {
       await page.keyboard.press('F1');
       await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
@@ -225,36 +266,6 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.xterm-rows', { hasText: 'aws sso login --profile sso-expired' }).first().waitFor({ timeout: 20_000 });
     });
 
-    await step('the walkthrough (Welcome: Open Walkthrough) takes a new user through profile, key, encryption and the decrypted view', async () => {
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>Welcome: Open Walkthrough');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' }).first().click();
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with KMS Envelope' }).first().click();
-      for (const title of ['Choose your AWS profile', 'Choose your KMS key', 'Encrypt a first .env', 'Open it decrypted']) {
-        await page.locator('.getting-started-step', { hasText: title }).first().waitFor({ timeout: 15_000 });
-      }
-      await page.mouse.move(900, 600);
-      await page.waitForTimeout(800);
-      await shot('walkthrough.png');
-    });
-
-    await step('the profile of the user settings holds across five window reloads', async () => {
-      // back to no per-workspace choice, then the user setting decides: set it as a user would
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>KMS Envelope: Select AWS Profile');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Select AWS Profile' }).first().click();
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Default credential chain' }).first().click();
-      const settingsFile = path.join(o.userDataDir, 'User', 'settings.json');
-      const settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
-      await fs.writeFile(settingsFile, JSON.stringify({ ...settings, 'kmsEnvelope.profile': 'reader' }, null, 2));
-      await page.locator('.statusbar-item', { hasText: 'reader ·' }).waitFor({ timeout: 15_000 });
-      for (let i = 0; i < 5; i++) {
-        await page.reload();
-        await page.locator('.explorer-folders-view').waitFor({ timeout: 60_000 });
-        await page.locator('.statusbar-item', { hasText: 'reader ·' }).waitFor({ timeout: 30_000 });
-        if ((await page.locator('.statusbar-item', { hasText: 'default ·' }).count()) !== 0) throw new Error(`reload ${i + 1}: the status bar shows the default profile`);
-      }
-    });
   } catch (err) {
     results.push({ title: 'the workbench loads with the extension', ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
   } finally {

@@ -30,10 +30,10 @@ describe('decrypt-on-open and the decrypted view', () => {
     assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt']);
     // marked: the view as decrypted, the file as encrypted (badges and tooltips in tabs and the explorer)
     const a = await api();
-    assert.equal(a.decoration(editor.document.uri)?.badge, '🔓');
+    assert.equal(a.decoration(editor.document.uri)?.badge, 'D');
     assert.match(a.decoration(editor.document.uri)?.tooltip ?? '', /Decrypted .* in memory only/);
     await until('the file known as encrypted', () => a.isEncrypted(file('app/.env')));
-    assert.equal(a.decoration(file('app/.env'))?.badge, '🔒');
+    assert.equal(a.decoration(file('app/.env'))?.badge, 'E');
     assert.equal(a.decoration(file('README.md')), undefined);
   });
 
