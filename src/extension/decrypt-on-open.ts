@@ -14,21 +14,23 @@ export class DecryptOnOpen implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
   /** Files the user asked to see as ciphertext (Open Encrypted), until their tab closes. */
   private readonly showCiphertext = new Set<string>();
-  /** Files whose decryption failed (and was reported): tried again when their tab is activated again. */
-  private readonly failed = new Set<string>();
+  /**
+   * Files whose decryption failed (and was reported), and whether the user has since been on
+   * another tab: the file is tried again when its tab becomes active again after that.
+   */
+  private readonly failed = new Map<string, boolean>();
   private readonly busy = new Set<string>();
-  /** The file of the tab that was active after the last tab event. */
-  private lastActive?: string;
+
 
   constructor(
     private readonly enabled: () => { on: boolean; patterns: string[]; wholeFiles: boolean },
     private readonly openView: (file: vscode.Uri) => Promise<boolean>,
   ) {
     this.subscription = vscode.window.tabGroups.onDidChangeTabs((e) => {
-      const before = this.lastActive;
       const active = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      this.lastActive = active instanceof vscode.TabInputText ? active.uri.path : undefined;
-      for (const tab of [...e.opened, ...e.changed]) void this.consider(tab, before);
+      const activePath = active instanceof vscode.TabInputText ? active.uri.path : undefined;
+      for (const [file, left] of this.failed) if (!left && activePath !== undefined && activePath !== file) this.failed.set(file, true);
+      for (const tab of [...e.opened, ...e.changed]) void this.consider(tab);
       for (const tab of e.closed) {
         if (!(tab.input instanceof vscode.TabInputText)) continue;
         this.showCiphertext.delete(tab.input.uri.path);
@@ -46,12 +48,14 @@ export class DecryptOnOpen implements vscode.Disposable {
     this.showCiphertext.add(file.path);
   }
 
-  private async consider(tab: vscode.Tab, activeBefore?: string): Promise<void> {
+
+  private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
     const uri = tab.input.uri;
     if (this.failed.has(uri.path)) {
-      // clicking the file again (its tab becomes active) tries again; other tab events do not
-      if (!tab.isActive || activeBefore === uri.path) return;
+      // coming back to the file (its tab active again after another one was) tries again; the
+      // tab events of the failure itself (the ciphertext tab it leaves) do not
+      if (!this.failed.get(uri.path) || !tab.isActive) return;
       this.failed.delete(uri.path);
     }
     const { on, patterns, wholeFiles } = this.enabled();
@@ -71,7 +75,7 @@ export class DecryptOnOpen implements vscode.Disposable {
   private async replace(tab: vscode.Tab, uri: vscode.Uri): Promise<void> {
     const index = tab.group.tabs.indexOf(tab);
     if (!(await this.openView(uri))) {
-      this.failed.add(uri.path); // a failure was reported; tried again only when the user comes back to it
+      this.failed.set(uri.path, false); // a failure was reported; tried again only when the user comes back to it
       return;
     }
     const column = tab.group.viewColumn;
