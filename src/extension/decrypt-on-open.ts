@@ -48,6 +48,11 @@ export class DecryptOnOpen implements vscode.Disposable {
     this.showCiphertext.add(file.path);
   }
 
+  /** Decryption failed and was reported elsewhere (the opener): retried when the user comes back to the file. */
+  markFailed(file: vscode.Uri): void {
+    this.failed.set(file.path, false);
+  }
+
 
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;

@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { DecryptedFs, SCHEME, toView } from './decrypted-fs';
 import { DecryptOnOpen } from './decrypt-on-open';
 import { registerDecorations } from './decorations';
+import { registerOpener } from './opener';
 import { EncryptedFiles } from './encrypted-files';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
@@ -68,6 +69,14 @@ export function activate(context: vscode.ExtensionContext): Api {
     status,
     decryptOnOpen,
     ...decorations.disposables,
+    registerOpener({
+      enabled: () => {
+        const s = keys.settings();
+        return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns };
+      },
+      openView,
+      failed: (file) => decryptOnOpen.markFailed(file),
+    }),
     vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
     ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus }),
     keys.onDidChange(refreshStatus),

@@ -73,10 +73,16 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       if (installed.length !== 1) throw new Error(`expected the .vsix installed once, found ${installed.join(', ') || 'none'}`);
     });
 
-    await step('clicking an encrypted .env in the explorer shows it decrypted (decrypt-on-open)', async () => {
+    await step('clicking an encrypted .env in the explorer shows it decrypted (decrypt-on-open), without a frame of ciphertext', async () => {
       await row(page, 'app').click();
+      // watch every editor the workbench draws, from before the click until the plaintext shows
+      await page.evaluate(`window.__sawCiphertext = false; window.__watch = setInterval(() => {
+        for (const el of document.querySelectorAll('.monaco-editor .view-lines')) if (/kms-envelope\\sv1|ENC\\[kmsenv/.test(el.textContent)) window.__sawCiphertext = true;
+      }, 5)`);
       await row(page, '.env').click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
+      const flashed = await page.evaluate<boolean>('clearInterval(window.__watch), window.__sawCiphertext');
+      if (flashed) throw new Error('the ciphertext was on screen before the decrypted view');
       await page.locator('.statusbar-item .codicon-unlock').first().waitFor(); // the status bar says data keys are in memory
       // the tab says it is the decrypted view (a D badge), the explorer that the file is encrypted (an E);
       // VS Code draws badges as CSS ::after content

@@ -34,6 +34,20 @@ async function typeUndoSave(rel: string): Promise<void> {
 describe('data loss and hostile workspaces', () => {
   afterEach(closeAll);
 
+  it('opening a .env as the explorer does (its default editor) shows the decrypted view of an encrypted one and the text of a plain one, with no placeholder left', async () => {
+    await fs.writeFile(file('plain.env').fsPath, 'PLAIN=not-a-secret\n');
+    const tabsOf = (rel: string) => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => (t.input as { uri?: vscode.Uri })?.uri?.path === file(rel).path);
+    await vscode.commands.executeCommand('vscode.open', file('plain.env'));
+    await until('the text editor of the plain file', () => activeUri()?.scheme === 'file' && activeUri()?.path.endsWith('plain.env'));
+    assert.equal(vscode.window.activeTextEditor!.document.getText(), 'PLAIN=not-a-secret\n');
+    await until('no placeholder', () => tabsOf('plain.env').every((t) => t.input instanceof vscode.TabInputText));
+    await closeAll();
+    await vscode.commands.executeCommand('vscode.open', file('app/.env'));
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope' && activeUri()?.path.endsWith('app/.env'));
+    await until('one tab, the view', () => tabsOf('app/.env').length === 1 && tabsOf('app/.env').every((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'kms-envelope'));
+    await fs.unlink(file('plain.env').fsPath);
+  });
+
   it('a file encrypted whole opens decrypted, like a .env, and its ciphertext is text', async () => {
     await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('notes.txt'));
     const raw = await fs.readFile(file('notes.txt').fsPath, 'latin1');

@@ -1,0 +1,59 @@
+/**
+ * Opening a `.env` without a frame of its ciphertext: for the decrypt-on-open file names, VS
+ * Code's default editor is this custom editor. Its placeholder shows nothing of the file; it
+ * hands over to the decrypted view for an encrypted file (trusted workspace, decrypt-on-open on),
+ * to the ordinary text editor for anything else or when decryption fails (the error says why),
+ * then closes. Files opened through the API (showTextDocument) and files encrypted whole go
+ * through DecryptOnOpen's tab replacement instead.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { kindOf } from '../core/operations';
+import { toView } from './decrypted-fs';
+import { matchesPattern } from './settings';
+
+export const OPENER_VIEW_TYPE = 'kmsEnvelope.opener';
+
+export interface OpenerDeps {
+  readonly enabled: () => { on: boolean; patterns: string[] };
+  readonly openView: (file: vscode.Uri) => Promise<boolean>;
+  /** Decryption failed and was reported: the ciphertext tab is not replaced again until the user comes back to it. */
+  readonly failed: (file: vscode.Uri) => void;
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function registerOpener(d: OpenerDeps): vscode.Disposable {
+  /** Runs after the placeholder resolved: VS Code does not take an editor disposed while it resolves. */
+  async function handOver(uri: vscode.Uri, panel: vscode.WebviewPanel): Promise<void> {
+    let closed = false;
+    panel.onDidDispose(() => (closed = true));
+    const column = panel.viewColumn ?? vscode.ViewColumn.Active;
+    const { on, patterns } = d.enabled();
+    const wanted = on && vscode.workspace.isTrusted && uri.scheme === 'file' && matchesPattern(path.basename(uri.path), patterns);
+    const encrypted = wanted && (await kindOf(uri.fsPath).catch(() => 'plain')) === 'dotenv';
+    const decrypted = encrypted && (await d.openView(uri));
+    if (closed) return; // the user closed the placeholder meanwhile: open nothing
+    if (decrypted) await vscode.window.showTextDocument(toView(uri), { viewColumn: column, preview: false });
+    else {
+      if (encrypted) d.failed(uri);
+      await vscode.commands.executeCommand('vscode.openWith', uri, 'default', column);
+    }
+    const placeholders = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === OPENER_VIEW_TYPE && t.input.uri.toString() === uri.toString());
+    await vscode.window.tabGroups.close(placeholders, true);
+  }
+
+  return vscode.window.registerCustomEditorProvider(
+    OPENER_VIEW_TYPE,
+    {
+      resolveCustomTextEditor(document, panel) {
+        panel.webview.options = { enableScripts: false };
+        panel.webview.html = `<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"></head><body style="font-family: var(--vscode-font-family); color: var(--vscode-descriptionForeground); padding: 2em">Opening ${escapeHtml(path.basename(document.uri.path))}…</body></html>`;
+        setTimeout(() => void handOver(document.uri, panel), 0);
+      },
+    },
+    { supportsMultipleEditorsPerDocument: true },
+  );
+}
