@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { FILES } from '../workspace';
+import { LOCAL_ACCOUNT_KEYS } from '../../support/accounts';
 import { activeUri, api, cli, closeAll, env, file, kms, sleep, until } from './helpers';
 
 /** Opens the file's ciphertext in an ordinary text editor, types, undoes, saves. */
@@ -115,6 +116,23 @@ describe('data loss and hostile workspaces', () => {
       assert.equal((await cli(['get', 'ruled.env', 'RULED'])).stdout, 'ruled-value\n');
     } finally {
       await fs.rm(file('.kms-envelope.json').fsPath, { force: true });
+    }
+  });
+
+  it('Rotate Data Key with no allow-list set just works for the account of the chosen key, with no error', async () => {
+    const config = vscode.workspace.getConfiguration('kmsEnvelope');
+    await config.update('allowedKeys', undefined, vscode.ConfigurationTarget.Global);
+    try {
+      const before = await fs.readFile(file('rotate/.env.production').fsPath, 'utf8');
+      const a = await api();
+      const lastError = a.lastError();
+      await vscode.commands.executeCommand('kmsEnvelope.rotateDataKey', file('rotate/.env.production'));
+      const after = await fs.readFile(file('rotate/.env.production').fsPath, 'utf8');
+      assert.notEqual(after, before, 'a new data key');
+      assert.equal(a.lastError(), lastError, 'no error');
+      assert.equal((await cli(['get', 'rotate/.env.production', 'ROTATED'])).code, 0);
+    } finally {
+      await config.update('allowedKeys', [LOCAL_ACCOUNT_KEYS], vscode.ConfigurationTarget.Global);
     }
   });
 
