@@ -18,6 +18,15 @@ describe('data-key cache', () => {
     assert.equal(cache.size, 0);
   });
 
+  it('an expired key is wiped by the timer alone, without any call to the cache', async () => {
+    const cache = new DataKeyCache({ maxAgeMs: 30, maxUses: 100 });
+    cache.put('a', Buffer.alloc(32, 7));
+    const [raw] = cache.rawBuffersForTest();
+    await new Promise((r) => setTimeout(r, 120));
+    assert.ok(raw.every((x) => x === 0), 'zeroed by the sweep timer');
+    assert.equal(cache.size, 0);
+  });
+
   it('hands out copies, so that callers wiping theirs do not wipe the cache, and clear() zeroes everything', () => {
     const cache = new DataKeyCache();
     cache.put('a', Buffer.alloc(32, 3));

@@ -9,6 +9,7 @@ import {
   sealDotenv,
   splitDocument,
   assemble,
+  wipeFileKey,
 } from '../../src/core/envelope';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { layoutFor } from '../../src/core/operations';
@@ -18,6 +19,7 @@ import { seededRandom, testKey, unwrapTo } from '../support/fixtures';
 
 const seal = (plain: string, seed = 'x') => joinSealed(sealDotenv(plain, testKey(), { layout: layoutFor(plain), random: seededRandom(seed) }));
 const open = (enc: string) => openDocument(splitDocument(enc)!, unwrapTo());
+const open2 = (enc: string, dek: Buffer) => openDocument(splitDocument(enc)!, unwrapTo(dek));
 
 const SAMPLE = '\uFEFF# database\r\nexport DB_PASSWORD="p@ss # word"  # inline\r\nAPI_KEY=abc123\r\nEMPTY=\r\nPEM="-----BEGIN-----\nline\n-----END-----"\r\nSINGLE=\'it\\\'s\'\r\nBACK=`x`';
 
@@ -32,6 +34,21 @@ async function rejects(p: Promise<unknown>, code: string, where?: RegExp): Promi
   }
   assert.fail('expected a rejection');
 }
+
+describe('envelope: key handling', () => {
+  it('after wipeFileKey, the data key and every key derived from it are zero', () => {
+    const key = testKey();
+    wipeFileKey(key);
+    for (const b of [key.dek, key.keys.value, key.keys.mac]) assert.ok(b.every((x) => x === 0));
+  });
+
+  it('a stanza that unwraps to another data key is refused by the commitment alone (COMMITMENT before any MAC or tag)', async () => {
+    const enc = seal('A=one\n');
+    const other = Buffer.alloc(32, 9);
+    const err = await rejects(open2(enc, other), 'TAMPERED', /header commitment/);
+    assert.doesNotMatch(err.message, /MAC|entry/);
+  });
+});
 
 describe('envelope: dotenv store', () => {
   it('round-trips a .env losslessly: BOM, CRLF, quotes, export, comments, multi-line, no final newline', async () => {

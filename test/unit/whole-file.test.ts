@@ -64,6 +64,11 @@ describe('whole-file store', () => {
     await refused(await join(header, other.payload), /header MAC/);
   });
 
+  it('refuses a file cut to its header and salt (no chunk at all), before any plaintext', async () => {
+    const { header, payload } = await split(await seal(randomBytes(100)));
+    await refused(await join(header, payload.subarray(0, SALT_BYTES)), /no final chunk|truncated/);
+  });
+
   it('refuses a full-size final chunk: one plaintext has one encoding', async () => {
     const plain = randomBytes(CHUNK_BYTES);
     const { header, payload } = await split(await seal(plain));
