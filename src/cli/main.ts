@@ -12,8 +12,7 @@ import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
-import { lookalikeLines } from '../core/formats/dotenv';
-import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, readText, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
@@ -109,9 +108,9 @@ run passes its command's exit code through.`,
         const plan = await planKeys(file, kms, { keys, context: parseContext(o.context), explicit: o.key !== undefined });
         if (plan.refused.length) status(`warning: ${plan.rulesFile} names keys for ${file} that are not allowed, not used: ${plan.refused.join(', ')} (--allowed-keys)`);
         else if (plan.rulesFile) status(`${file}: keys and context from ${plan.rulesFile}`);
-        const kind = await encryptFile(file, kms, { keys: plan.keys, context: plan.context });
-        const clear = kind === 'dotenv' ? lookalikeLines(await readText(file)) : [];
-        if (clear.length) status(`warning: ${file}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?): left in clear`);
+        const onClearLines = (clear: number[]) =>
+          status(`warning: ${file}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?): left in clear`);
+        const kind = await encryptFile(file, kms, { keys: plan.keys, context: plan.context, onClearLines });
         status(`encrypted ${file} (${kind === 'dotenv' ? 'each value' : 'whole file'})`);
       }
     });

@@ -156,7 +156,7 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
   }
 }
 
-/** The first bytes of a file, to tell its store without reading it all (never through a symlink the caller did not name). */
+/** The first bytes of a file, to tell its store without reading it all. */
 export async function readHead(file: string, bytes = 64): Promise<string> {
   const h = await fs.open(file, 'r');
   try {

@@ -24,17 +24,18 @@ import {
   sealDotenv,
   splitDocument,
   Unwrap,
-  unwrapVerified,
   wipeFileKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
 import { commentLeader, isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
+import { lookalikeLines } from './formats/dotenv';
 import { setVariable } from './formats/dotenv-set';
-import { defaultContext, EncryptionContext, HeaderLayout, Stanza, storeOf } from './header';
+import { defaultContext, EncryptionContext, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza, storeOf } from './header';
 import { atomicWrite, Content, decodeUtf8, hasSidecar, readBounded, readHead, readSidecar } from './io';
+import { aliasOf } from './kms/allow-list';
 import type { KeyRef, KeyService } from './kms/key-service';
 import { findRule } from './rules';
-import { openFileStream, sealFileStream } from './whole-file';
+import { OpenedFile, openFileStream, sealFileStream } from './whole-file';
 
 export interface EncryptOptions {
   /** KMS keys (ARN, id or alias) to wrap the data key for; the first makes it. */
@@ -42,6 +43,8 @@ export interface EncryptOptions {
   /** Pairs added to the default encryption context. */
   readonly context?: EncryptionContext;
   readonly random?: Random;
+  /** Told the lines of a `.env` that look like assignments but are no variable for dotenv (left in clear). */
+  readonly onClearLines?: (lines: number[]) => void;
 }
 
 /** The layout a new header takes in a text: its line ending, so CRLF files stay CRLF. */
@@ -71,7 +74,7 @@ export async function planKeys(file: string, svc: KeyService, user: { keys: read
   const refused: string[] = [];
   for (const key of found.rule.keys) {
     const arn = await svc.resolve(key).catch(() => undefined);
-    if (arn && (await svc.allows(arn))) keys.push({ keyArn: arn, alias: key.startsWith('alias/') ? key : undefined });
+    if (arn && (await svc.allows(arn))) keys.push({ keyArn: arn, alias: aliasOf(key) });
     else refused.push(arn && arn !== key ? `${key} (${arn})` : key);
   }
   // the rule's context pairs only narrow who may decrypt: they apply whichever keys are used
@@ -129,12 +132,29 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
   try {
     if (text !== undefined) {
       await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: layoutFor(text), random: opts.random })));
+      const clear = opts.onClearLines ? lookalikeLines(text) : [];
+      if (clear.length) opts.onClearLines!(clear);
       return 'dotenv';
     }
     await atomicWrite(file, sealFileStream(createReadStream(file), key, opts.random));
     return 'file';
   } finally {
     wipeFileKey(key);
+  }
+}
+
+/** Opens a whole-file payload for `use`; the data key is wiped and the file closed whatever happens. */
+async function withWholeFile<T>(file: string, svc: KeyService, use: (opened: OpenedFile) => Promise<T>): Promise<T> {
+  const source = createReadStream(file);
+  try {
+    const opened = await openFileStream(source, unwrapper(svc));
+    try {
+      return await use(opened);
+    } finally {
+      wipeFileKey(opened.key);
+    }
+  } finally {
+    source.destroy();
   }
 }
 
@@ -153,9 +173,13 @@ export async function openTextFile(file: string, svc: KeyService): Promise<Opene
 export async function openText(text: string, svc: KeyService, name: string, sidecar?: string): Promise<OpenedText> {
   const doc = splitDocument(text, sidecar);
   if (!doc) throw notEncrypted(name);
+  return openSplit(doc, svc, name);
+}
+
+async function openSplit(doc: Document, svc: KeyService, name: string): Promise<OpenedText> {
   if (doc.header.store === 'file') throw new KmsEnvelopeError('USAGE', `${name} is encrypted whole, not as text`, 'Use kms-envelope decrypt.');
   const opened = await openDocument(doc, unwrapper(svc));
-  return { ...opened, doc, sidecar: sidecar !== undefined };
+  return { ...opened, doc, sidecar: doc.placement === 'sidecar' };
 }
 
 export type Output = { readonly kind: 'in-place' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stream'; readonly stream: NodeJS.WritableStream };
@@ -194,17 +218,7 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
   if (kind === 'file') {
-    const source = createReadStream(file);
-    try {
-      const opened = await openFileStream(source, unwrapper(svc));
-      try {
-        await emit(out, file, opened.plaintext);
-      } finally {
-        wipeFileKey(opened.key);
-      }
-    } finally {
-      source.destroy();
-    }
+    await withWholeFile(file, svc, (opened) => emit(out, file, opened.plaintext));
     return kind;
   }
   const opened = await openTextFile(file, svc);
@@ -240,7 +254,7 @@ export async function loadEnvFiles(files: readonly string[], svc: KeyService, op
       Object.assign(env, parseDotenv(text));
       continue;
     }
-    const opened = await openText(text, svc, file);
+    const opened = await openSplit(doc, svc, file);
     wipeFileKey(opened.key);
     if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', `${file} is not an encrypted .env file`);
     Object.assign(env, parseDotenv(opened.plaintext));
@@ -293,24 +307,16 @@ export async function rotateFile(file: string, svc: KeyService, opts: RotateOpti
   const targetsFor = (stanzas: readonly Stanza[]) =>
     wrappingTargets(stanzas.filter((s) => !opts.without?.includes(s.keyArn)), svc, opts.keys ?? []);
   if (kind === 'file') {
-    const source = createReadStream(file);
-    try {
-      const opened = await openFileStream(source, unwrapper(svc));
+    return withWholeFile(file, svc, async (opened) => {
+      const targets = await targetsFor(opened.header.stanzas);
+      const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });
       try {
-        const targets = await targetsFor(opened.header.stanzas);
-        const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });
-        try {
-          await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
-          return { refused: targets.refused, stanzas: [...key.stanzas] };
-        } finally {
-          wipeFileKey(key);
-        }
+        await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
+        return { refused: targets.refused, stanzas: [...key.stanzas] };
       } finally {
-        wipeFileKey(opened.key);
+        wipeFileKey(key);
       }
-    } finally {
-      source.destroy();
-    }
+    });
   }
   const opened = await openTextFile(file, svc);
   try {
@@ -382,30 +388,22 @@ export async function addKey(file: string, svc: KeyService, key: string): Promis
   }
 }
 
-async function addKeyToWholeFile(file: string, svc: KeyService, key: string, arn: string): Promise<Stanza[]> {
-  const source = createReadStream(file);
-  try {
-    const opened = await openFileStream(source, unwrapper(svc));
+function addKeyToWholeFile(file: string, svc: KeyService, key: string, arn: string): Promise<Stanza[]> {
+  return withWholeFile(file, svc, async (opened) => {
+    const header = opened.header;
+    if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+    const { via } = await svc.unwrapWith(header);
+    const added = await svc.reEncrypt(via, key, header.context);
+    const wider = makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context);
     try {
-      const header = opened.header;
-      if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
-      const { via } = await svc.unwrapWith(header);
-      const added = await svc.reEncrypt(via, key, header.context);
-      const wider = makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context);
-      try {
-        // Re-sealed under the same data key with a new salt (no nonce repeats); every chunk
-        // is verified on the way, so a damaged payload is never given a wider audience.
-        await atomicWrite(file, sealFileStream(opened.plaintext, wider));
-      } finally {
-        wipeFileKey(wider);
-      }
-      return [...wider.stanzas];
+      // Re-sealed under the same data key with a new salt (no nonce repeats); every chunk
+      // is verified on the way, so a damaged payload is never given a wider audience.
+      await atomicWrite(file, sealFileStream(opened.plaintext, wider));
     } finally {
-      wipeFileKey(opened.key);
+      wipeFileKey(wider);
     }
-  } finally {
-    source.destroy();
-  }
+    return [...wider.stanzas];
+  });
 }
 
 /**
@@ -417,12 +415,11 @@ export async function removeKey(file: string, svc: KeyService, key: string): Pro
   const arn = await svc.resolve(key);
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
-  const head = kind === 'text' && sidecarApplies(file) ? (await readSidecar(file)) ?? '' : await readHead(file, 256 * 1024);
-  const parsed = splitDocument(head.length > MAX_TEXT_BYTES ? head.slice(0, MAX_TEXT_BYTES) : head);
+  const head = kind === 'text' && sidecarApplies(file) ? (await readSidecar(file)) ?? '' : await readHead(file, MAX_HEADER_BYTES);
+  const parsed = parseHeader(head);
   const stanzas = parsed?.header.stanzas ?? [];
   if (parsed && !stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file has no stanza for ${arn}`);
   if (parsed && stanzas.length === 1) throw new KmsEnvelopeError('USAGE', 'cannot remove the last key: nobody could decrypt the file', 'Add another key first.');
   return rotateFile(file, svc, { without: [arn] });
 }
 
-export { unwrapVerified };

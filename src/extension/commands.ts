@@ -7,8 +7,8 @@ import { prefixOf } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
-import { lookalikeLines } from '../core/formats/dotenv';
-import { decryptFile, encryptFile, layoutFor, newFileKey, planKeys, readText, rotateFile, unwrapper } from '../core/operations';
+import { decryptFile, encryptFile, layoutFor, newFileKey, planKeys, rotateFile, unwrapper } from '../core/operations';
+import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
@@ -37,6 +37,16 @@ const KIND_LABEL = { sso: 'SSO', role: 'assume role', process: 'credential_proce
  */
 const confirmedByCaller = (options: unknown): boolean =>
   typeof options === 'object' && options !== null && !Array.isArray(options) && (options as { confirmed?: unknown }).confirmed === true;
+
+/** The item the user accepts in a quick pick that is already shown (undefined if dismissed); disposes it. */
+async function accepted<T extends vscode.QuickPickItem>(qp: vscode.QuickPick<T>): Promise<T | undefined> {
+  const pick = await new Promise<T | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.dispose();
+  return pick;
+}
 
 /** The file a command is about: the explorer's argument, or the active editor's file. */
 function target(arg: unknown): vscode.Uri | undefined {
@@ -74,16 +84,25 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     };
     return handler;
   };
+  /** A warning the user sees and the log keeps. */
+  const warn = (msg: string): void => {
+    d.log.warn(msg);
+    void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+  };
+
   /**
    * The file a command is about; without one (the walkthrough, the palette with no editor), the
    * user picks among the workspace's files of the right kind.
    */
   const need = async (uri: vscode.Uri | undefined, want: 'plain' | 'encrypted'): Promise<vscode.Uri> => {
-    const chosen = uri ?? (await pickFile(want));
-    if (!chosen) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
+    if (!uri) {
+      const picked = await pickFile(want); // checked while listing
+      if (!picked) throw new KmsEnvelopeError('USAGE', 'no file: select one in the explorer or open it in an editor');
+      return picked;
+    }
     // every command looks at the file itself: a menu that offered it may be stale
-    void d.encrypted.check(chosen);
-    return chosen;
+    void d.encrypted.check(uri);
+    return uri;
   };
   async function pickFile(want: 'plain' | 'encrypted'): Promise<vscode.Uri | undefined> {
     const found = await vscode.workspace.findFiles(want === 'plain' ? '**/{.env,.env.*,*.env}' : '**/*', '**/{node_modules,.git}/**', 500);
@@ -107,7 +126,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (!s.key) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Run KMS Envelope: Select KMS Key.');
     if (s.keyNeedsConfirmation) {
       const arn = await withProgress('looking up the workspace\'s KMS key', () => d.keys.service().resolve(s.key!.ref));
-      const account = /:(\d{12}):/.exec(arn)?.[1] ?? '?';
+      const account = accountOf(arn) ?? '?';
       const ok = await vscode.window.showWarningMessage(
         `This workspace's settings choose the KMS key for new encryptions: ${s.key.ref} in AWS account ${account}. Use it?`,
         { modal: true, detail: `Key ARN: ${arn}\n\n.vscode/settings.json is part of the repository: anyone who can commit can change it. kms-envelope remembers your answer for this key outside the repository.` },
@@ -158,9 +177,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
   async function planFor(file: string, context: Record<string, string>): Promise<{ keys: KeyRef[]; context?: Record<string, string> }> {
     const plan = await planKeys(file, d.keys.service(), { keys: [], context });
     if (plan.refused.length) {
-      const msg = `${plan.rulesFile} names keys for ${path.basename(file)} that are not allowed, so they were not used: ${plan.refused.join(', ')}. Allow them (user setting kmsEnvelope.allowedKeys) if you trust them.`;
-      d.log.warn(msg);
-      void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+      warn(`${plan.rulesFile} names keys for ${path.basename(file)} that are not allowed, so they were not used: ${plan.refused.join(', ')}. Allow them (user setting kmsEnvelope.allowedKeys) if you trust them.`);
     }
     if (plan.rulesFile && plan.keys.length) d.log.info(`${file}: keys and context from ${plan.rulesFile}`);
     return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(), context: plan.context };
@@ -240,15 +257,11 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const s = d.keys.settings();
       const plan = await planFor(uri.fsPath, s.encryptionContext);
       const keys = plan.keys;
-      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: plan.context }));
+      const onClearLines = (clear: number[]) =>
+        warn(`${path.basename(uri.path)}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?), so their values were left in clear.`);
+      const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: plan.context, onClearLines }));
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
-      const clear = kind === 'dotenv' ? lookalikeLines(await readText(uri.fsPath)) : [];
-      if (clear.length) {
-        const msg = `${path.basename(uri.path)}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?), so their values were left in clear.`;
-        d.log.warn(msg);
-        void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
-      }
       if (kind === 'dotenv' || kind === 'file') d.decryptOnOpen.sweep();
       // say what happened where the user looks, and how to see the file now
       void vscode.window
@@ -293,9 +306,8 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const keys = s.key ? await keyToUse() : [];
       const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () => rotateFile(uri.fsPath, d.keys.service(), { keys }));
       if (result.refused.length) {
-        const msg = `the new data key of ${path.basename(uri.path)} is not wrapped for ${result.refused.join(', ')}: the file named ${result.refused.length === 1 ? 'it' : 'them'}, but ${result.refused.length === 1 ? 'it is' : 'they are'} not allowed (user setting kmsEnvelope.allowedKeys).`;
-        d.log.warn(msg);
-        void vscode.window.showWarningMessage(`KMS Envelope: ${msg}`);
+        const one = result.refused.length === 1;
+        warn(`the new data key of ${path.basename(uri.path)} is not wrapped for ${result.refused.join(', ')}: the file named ${one ? 'it' : 'them'}, but ${one ? 'it is' : 'they are'} not allowed (user setting kmsEnvelope.allowedKeys).`);
       }
       d.log.info(`rotated the data key of ${uri.fsPath}: ${result.stanzas.map((k) => k.keyArn).join(', ')}`);
       vscode.window.setStatusBarMessage(`$(key) new data key for ${path.basename(uri.path)}`, 4000);
@@ -317,11 +329,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       qp.items = items;
       qp.activeItems = [items.find((i) => i.profile === current) ?? items[0]];
       qp.show();
-      const pick = await new Promise<Item | undefined>((resolve) => {
-        qp.onDidAccept(() => resolve(qp.selectedItems[0]));
-        qp.onDidHide(() => resolve(undefined));
-      });
-      qp.dispose();
+      const pick = await accepted(qp);
       if (!pick) return;
       await d.state.update(PROFILE_STATE, pick.profile);
       d.keys.reset(); // new credentials: forget the data keys the old ones unwrapped
@@ -354,11 +362,7 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
         })
         .catch((err) => void reportError(err, d.log, 'Listing KMS aliases'))
         .finally(() => (qp.busy = false));
-      const pick = await new Promise<Item | undefined>((resolve) => {
-        qp.onDidAccept(() => resolve(qp.selectedItems[0]));
-        qp.onDidHide(() => resolve(undefined));
-      });
-      qp.dispose();
+      const pick = await accepted(qp);
       if (!pick) return;
       if (pick === fromSettings) {
         await d.state.update(KEY_STATE, undefined);
@@ -377,7 +381,8 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
       const ref = typed.trim();
       // checked with KMS now, not at the first encryption: a typo is caught here, with the key's account
       const arn = await withProgress(`looking up ${ref}`, () => d.keys.service().resolve(ref));
-      const stored: StoredKey = { arn, ...(ref.startsWith('alias/') ? { alias: ref } : ref.includes(':alias/') ? { alias: ref.slice(ref.indexOf(':alias/') + 1) } : {}) };
+      const alias = aliasOf(ref);
+      const stored: StoredKey = { arn, ...(alias ? { alias } : {}) };
       await d.state.update(KEY_STATE, stored);
       d.keys.reset(); // the new key's account is the default allow-list
       d.log.info(`key: ${arn}${stored.alias ? ` (${stored.alias})` : ''}, stored for this workspace outside the repository`);

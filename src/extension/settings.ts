@@ -7,6 +7,7 @@
  * and a key the workspace suggests is used only once the user confirmed it.
  */
 import * as vscode from 'vscode';
+import { accountOf } from '../core/kms/allow-list';
 
 export const SECTION = 'kmsEnvelope';
 /** Per user and workspace, outside the repository (workspaceState). */
@@ -88,7 +89,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
 /** A key for people: its alias (if known) and its account. */
 export function keyLabel(key: KeySetting | undefined): string {
   if (!key) return 'no key';
-  const account = /^arn:aws[a-z-]*:kms:[^:]+:(\d{12}):/.exec(key.ref)?.[1];
+  const account = accountOf(key.ref);
   const name = key.alias ?? key.ref.replace(/^arn:aws[a-z-]*:kms:[^:]+:\d{12}:/, '');
   return account ? `${name} (${account})` : name;
 }

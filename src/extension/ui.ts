@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { KeySetting, keyLabel } from './settings';
-import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
+import { isKmsEnvelopeError } from '../core/errors';
 import { withAbort } from '../core/kms/abort';
 
 /**

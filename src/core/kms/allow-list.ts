@@ -33,8 +33,12 @@ export function accountPattern(arn: string): string | undefined {
   return m ? `arn:${m[1]}:kms:*:${m[2]}:key/*` : undefined;
 }
 
-/** The account of a key ARN, for messages and pickers. */
+/** The account of a key or alias ARN, for messages and pickers. */
 export const accountOf = (arn: string): string | undefined => ACCOUNT_OF.exec(arn)?.[2];
+
+/** The alias a user's key reference names (`alias/x`, or an alias ARN), kept as a stanza's label. */
+export const aliasOf = (ref: string): string | undefined =>
+  ref.startsWith('alias/') ? ref : ref.includes(':alias/') ? ref.slice(ref.indexOf(':alias/') + 1) : undefined;
 
 export const isKeyArn = (ref: string): boolean => KEY_ARN.test(ref);
 

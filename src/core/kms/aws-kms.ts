@@ -16,7 +16,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
-import { accountPattern, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
+import { accountOf, accountPattern, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
 import { configuredKmsEndpoint } from './profiles';
@@ -282,7 +282,7 @@ export class KmsKeyProvider implements KeyService {
     let marker: string | undefined;
     do {
       const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new ListAliasesCommand({ Marker: marker }), o));
-      for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: /^arn:[^:]+:kms:[^:]+:(\d{12}):/.exec(a.AliasArn ?? '')?.[1] });
+      for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: accountOf(a.AliasArn ?? '') });
       marker = out.Truncated ? out.NextMarker : undefined;
     } while (marker);
     return aliases;
@@ -296,7 +296,7 @@ export class KmsKeyProvider implements KeyService {
 
 /** A new stanza; its alias label is the one the user typed, or the one it had. */
 function stanzaOf(keyArn: string, blob: Uint8Array, asked: KeyRef): Stanza {
-  const alias = typeof asked !== 'string' ? asked.alias : asked.startsWith('alias/') ? asked : asked.includes(':alias/') ? asked.slice(asked.indexOf(':alias/') + 1) : undefined;
+  const alias = typeof asked !== 'string' ? asked.alias : aliasOf(asked);
   return { type: 'aws-kms', keyArn, wrapped: Buffer.from(blob), ...(alias ? { alias } : {}) };
 }
 
