@@ -13,6 +13,7 @@ import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
 import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { registerGitCommands } from './git-commands';
 import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
@@ -204,6 +205,7 @@ run passes its command's exit code through.`,
       status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(label).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control)`);
     });
 
+  registerGitCommands(program, { provider: () => provider(), status, io });
   return program;
 }
 

@@ -120,6 +120,14 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
 }
 
 /**
+ * Checks what can be checked without the key: every value of a `dotenv` body is a token, every
+ * token is well formed. Throws the error a reader would. (The `check` command, before commits.)
+ */
+export function checkStructure(doc: Document): void {
+  entriesOf(doc.header.store, doc.body, doc.lineOffset);
+}
+
+/**
  * What the MAC covers: where the header lives, the prefix, the header up to its `mac` line, and
  * the body (for the `file` store, the payload's salt; its chunks carry the MAC as AAD).
  */

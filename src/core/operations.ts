@@ -29,6 +29,7 @@ import {
 import { KmsEnvelopeError } from './errors';
 import { commentLeader, isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
+import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
 import { defaultContext, EncryptionContext, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza, storeOf } from './header';
 import { atomicWrite, Content, decodeUtf8, hasSidecar, readBounded, readHead, readSidecar } from './io';
@@ -228,6 +229,14 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   return kind;
 }
 
+/** A `.env` left with git's conflict markers holds both values of a variable: neither is to be used. */
+function refuseConflicted(text: string, file: string): void {
+  const lines = conflictMarkerLines(text);
+  if (lines.length) {
+    throw new KmsEnvelopeError('FORMAT', `${file} has an unresolved merge conflict (markers at line ${lines.join(', ')})`, 'Open it decrypted, keep one value between the markers, remove the markers and save.');
+  }
+}
+
 export interface LoadOptions {
   /** Take a `.env` without a kms-envelope header as it is (its values are then not authenticated). */
   readonly allowPlaintext?: boolean;
@@ -251,12 +260,14 @@ export async function loadEnvFiles(files: readonly string[], svc: KeyService, op
           'Encrypt it (kms-envelope encrypt), or, if it is meant to be plain, allow that explicitly (--allow-plaintext, or { allowPlaintext: true }).',
         );
       }
+      refuseConflicted(text, file);
       Object.assign(env, parseDotenv(text));
       continue;
     }
     const opened = await openSplit(doc, svc, file);
     wipeFileKey(opened.key);
     if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', `${file} is not an encrypted .env file`);
+    refuseConflicted(opened.plaintext, file);
     Object.assign(env, parseDotenv(opened.plaintext));
   }
   return env;

@@ -9,13 +9,13 @@
  *
  * The nearest rules file above a file applies (looked for up to the repository's root, where
  * `.git` is); its first matching rule wins. A `path` is a glob relative to the rules file's
- * folder: `*` within one path segment, `**` across any; a pattern without `/` matches the file
- * name in any folder. The file is committed, so it is untrusted: its size and shape are checked,
+ * folder (glob.ts). The file is committed, so it is untrusted: its size and shape are checked,
  * and its keys are used only where the user's allow-list accepts them (operations.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { KmsEnvelopeError } from './errors';
+import { matchesGlob } from './glob';
 import { LIMITS } from './header';
 import { readBounded } from './io';
 
@@ -66,24 +66,9 @@ export function parseRules(text: string, file: string): Rule[] {
   });
 }
 
-/** A glob as a regular expression: `**` any folders, `*` and `?` within one name. */
-function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += glob[i + 2] === '/' ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 /** The first rule whose path matches `relPath` (slash-separated, relative to the rules file). */
 export function matchRule(rules: readonly Rule[], relPath: string): Rule | undefined {
-  return rules.find((r) => (r.path.includes('/') ? globToRegExp(r.path).test(relPath) : globToRegExp(r.path).test(path.posix.basename(relPath))));
+  return rules.find((r) => matchesGlob(r.path, relPath));
 }
 
 /** The nearest rules file above `file` (up to the repository root) and its rule for it, if any. */

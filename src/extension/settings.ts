@@ -7,6 +7,7 @@
  * and a key the workspace suggests is used only once the user confirmed it.
  */
 import * as vscode from 'vscode';
+import { matchesAny } from '../core/glob';
 import { accountOf } from '../core/kms/allow-list';
 
 export const SECTION = 'kmsEnvelope';
@@ -94,6 +95,5 @@ export function keyLabel(key: KeySetting | undefined): string {
   return account ? `${name} (${account})` : name;
 }
 
-/** A minimal glob for file names: `*` is any run of characters. */
-export const matchesPattern = (fileName: string, patterns: readonly string[]): boolean =>
-  patterns.some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(fileName));
+/** Whether a file name matches one of the patterns (glob.ts). */
+export const matchesPattern = (fileName: string, patterns: readonly string[]): boolean => matchesAny(patterns, fileName);

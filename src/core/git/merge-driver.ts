@@ -1,0 +1,127 @@
+/**
+ * git's merge driver for encrypted files: `kms-envelope merge %O %A %B %P`. git hands over the
+ * three versions as files (base, ours, theirs) and expects the result in the second; a non-zero
+ * exit marks the path conflicted.
+ *
+ * `.env` files merge entry by entry (formats/dotenv-merge.ts) on their plaintext, and the result
+ * is sealed again under ours' data key, so unchanged values keep their tokens and the merge
+ * commit is a small diff; theirs' tokens are kept too where both sides share the data key. A
+ * variable changed differently on both sides is written between git's markers with both values
+ * as tokens: the file stays a valid encrypted file, which the decrypted view shows with the
+ * markers and plaintext values, for a person to resolve and save.
+ *
+ * What is not merged, with ours kept as it was and the path left conflicted:
+ * - a side that is not encrypted while another is: its values are not authenticated, and merging
+ *   them would seal a committer's text as if a key holder had written it;
+ * - a side that does not verify, or whose keys are not allowed;
+ * - whole files and token-bearing text files changed on both sides (no entries to merge by).
+ *
+ * Keys: when only theirs rotated the data key since the base (a key may have been removed), the
+ * result is sealed under theirs' key instead, so that the merge does not undo the rotation; when
+ * both sides share a data key, stanzas added on either side are kept.
+ */
+import { equalBytes } from '../bytes';
+import { FileKey, joinSealed, makeFileKey, sealDotenv, wipeFileKey } from '../envelope';
+import { isDotenvName } from '../formats/comment-syntax';
+import { mergeDotenv, MergeLabels } from '../formats/dotenv-merge';
+import { LIMITS, Stanza, storeOf } from '../header';
+import { atomicWrite, decodeUtf8, readBounded } from '../io';
+import type { KeyService } from '../kms/key-service';
+import { openText, OpenedText } from '../operations';
+import { GitError, gitBytes } from './git';
+
+export interface MergeFiles {
+  readonly base: string;
+  /** Also where the result goes. */
+  readonly ours: string;
+  readonly theirs: string;
+  /** The path in the repository (for messages and to tell a `.env`). */
+  readonly path: string;
+}
+
+export interface MergeOutcome {
+  /** Whether the result is complete (exit 0) or left for a person (exit 1). */
+  readonly clean: boolean;
+  /** Variables written between conflict markers. */
+  readonly conflicts: string[];
+  /** What to tell the user (stderr), if anything. */
+  readonly message?: string;
+}
+
+const MAX_MERGE_BYTES = 256 * 1024 * 1024;
+
+interface Side {
+  readonly label: 'base' | 'ours' | 'theirs';
+  readonly bytes: Buffer;
+  readonly encrypted: boolean;
+  opened?: OpenedText;
+}
+
+const keep = (message: string): MergeOutcome => ({ clean: false, conflicts: [], message });
+
+export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels: MergeLabels): Promise<MergeOutcome> {
+  const [o, a, b] = await Promise.all([files.base, files.ours, files.theirs].map((f) => readBounded(f, MAX_MERGE_BYTES)));
+  if (a.equals(b) || o.equals(b)) return { clean: true, conflicts: [] };
+  if (o.equals(a)) {
+    await atomicWrite(files.ours, b);
+    return { clean: true, conflicts: [] };
+  }
+  const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, bytes, encrypted: storeOf(bytes.subarray(0, 400).toString('utf8')) !== null }));
+  const [base, ours, theirs] = sides;
+
+  if (!sides.some((s) => s.encrypted)) {
+    if (!isDotenvName(files.path)) return mergeFileFallback(files, labels);
+    const merged = mergeDotenv(...(sides.map((s) => decodeUtf8(s.bytes, `${files.path} (${s.label})`)) as [string, string, string]), labels);
+    await atomicWrite(files.ours, merged.text);
+    return { clean: merged.conflicts.length === 0, conflicts: merged.conflicts };
+  }
+  if (!isDotenvName(files.path)) {
+    return keep(`${files.path}: both sides changed a file encrypted whole (or as text with encrypted selections); kept ours. Take theirs with \`git checkout --theirs -- ${files.path}\`, or merge by hand in the decrypted views, then \`git add\` it.`);
+  }
+  const plainSide = [ours, theirs].find((s) => !s.encrypted);
+  if (plainSide) {
+    return keep(
+      `${files.path}: ${plainSide.label} is not encrypted while the other side is; its values are not authenticated, so they were not merged in (kept ours). Review \`git diff ${plainSide.label === 'ours' ? 'MERGE_HEAD' : 'HEAD'} -- ${files.path}\`, set the values you want in the decrypted view, save and \`git add\` it.`,
+    );
+  }
+
+  const keys: FileKey[] = [];
+  try {
+    for (const s of sides) {
+      if (!s.encrypted) continue;
+      s.opened = await openText(decodeUtf8(s.bytes, `${files.path} (${s.label})`), svc, `${files.path} (${s.label})`);
+      keys.push(s.opened.key);
+      if (s.opened.store !== 'dotenv') return keep(`${files.path} (${s.label}) is not an encrypted .env (store "${s.opened.store}"); kept ours.`);
+    }
+    const commitment = (s: Side) => s.opened?.doc.header.commitment;
+    const same = (x: Side, y: Side) => !!commitment(x) && !!commitment(y) && equalBytes(commitment(x)!, commitment(y)!);
+    const theirsRotated = base.encrypted && same(ours, base) && !same(theirs, base);
+    const [main, other] = theirsRotated ? [theirs.opened!, ours.opened!] : [ours.opened!, theirs.opened!];
+    const shared = same(ours, theirs);
+    const stanzas: Stanza[] = [...main.key.stanzas];
+    if (shared) for (const s of other.key.stanzas) if (!stanzas.some((t) => t.keyArn === s.keyArn) && stanzas.length < LIMITS.stanzas) stanzas.push(s);
+    const key = makeFileKey(Buffer.from(main.key.dek), stanzas, main.key.context);
+    keys.push(key);
+    const reuse = new Map([...(shared ? other.reuse : []), ...main.reuse]);
+
+    const plaintext = (s: Side) => s.opened?.plaintext ?? decodeUtf8(s.bytes, `${files.path} (${s.label})`);
+    const merged = mergeDotenv(plaintext(base), plaintext(ours), plaintext(theirs), labels);
+    await atomicWrite(files.ours, joinSealed(sealDotenv(merged.text, key, { layout: main.layout, reuse })));
+    const note = theirsRotated ? `${files.path}: theirs rotated the data key; the result is sealed under theirs' key` : undefined;
+    return { clean: merged.conflicts.length === 0, conflicts: merged.conflicts, message: note };
+  } finally {
+    keys.forEach(wipeFileKey);
+  }
+}
+
+/** A file that is plain on every side and no `.env`: git's own line merge, as if no driver were set. */
+async function mergeFileFallback(files: MergeFiles, labels: MergeLabels): Promise<MergeOutcome> {
+  const args = ['merge-file', `--marker-size=${labels.markerSize ?? 7}`, '-L', labels.ours, '-L', 'base', '-L', labels.theirs, files.ours, files.base, files.theirs];
+  try {
+    await gitBytes(args, { cwd: process.cwd() });
+    return { clean: true, conflicts: [] };
+  } catch (err) {
+    if (err instanceof GitError && err.exitCode > 0 && err.exitCode < 128) return { clean: false, conflicts: [] };
+    throw err;
+  }
+}

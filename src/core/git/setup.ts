@@ -1,0 +1,165 @@
+/**
+ * `kms-envelope git setup`: makes git show, merge and guard encrypted files in one repository,
+ * idempotently, and `--undo` removes exactly what it added.
+ *
+ * - `.gitattributes`: a marked block giving `diff=kms-envelope merge=kms-envelope -text` to the
+ *   decrypt-on-open patterns and to every file already encrypted (`-text`: git must never
+ *   convert line endings, which the MAC covers). Files whose header is a sidecar are left out:
+ *   git hands a driver one file, without its sidecar.
+ * - Repository-local git config: the textconv (`diff.kms-envelope.textconv`) and the merge
+ *   driver. Never `cachetextconv`, which would store plaintext in git's notes; setup removes it
+ *   if someone set it.
+ * - A pre-commit hook running `kms-envelope check --staged`. An existing hook is kept and run
+ *   first: it is renamed `pre-commit.before-kms-envelope`, and undo puts it back.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { storeOf } from '../header';
+import { atomicWrite, readHead } from '../io';
+import { SECRET_PATTERNS } from './check';
+import { git, GitError, gitList, GitOptions, repoRoot } from './git';
+
+export const DRIVER = 'kms-envelope';
+const BEGIN = '# kms-envelope: begin (added by `kms-envelope git setup`; `kms-envelope git setup --undo` removes it)';
+const CREATED = '# kms-envelope: this file was created by `kms-envelope git setup`';
+const END = '# kms-envelope: end';
+const HOOK_MARK = '# kms-envelope pre-commit hook';
+const CHAINED = 'pre-commit.before-kms-envelope';
+
+export interface SetupOptions extends GitOptions {
+  /** How git runs kms-envelope: shell words, already quoted (see `shellQuote`). */
+  readonly command: string;
+}
+
+/** A word for sh, single-quoted where needed. */
+export const shellQuote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/** A path as a gitattributes pattern: anchored at the top, C-quoted when it holds a blank or quote. */
+const attributePattern = (rel: string): string => {
+  const p = `/${rel}`;
+  return /[\s"\\]/.test(p) ? `"${p.replace(/[\\"]/g, '\\$&').replace(/\t/g, '\\t').replace(/\n/g, '\\n')}"` : p.replace(/([*?[])/g, '\\$1');
+};
+
+const ATTRIBUTES = `diff=${DRIVER} merge=${DRIVER} -text`;
+
+/** Tracked and unignored files that carry an inline kms-envelope header, beyond the patterns. */
+async function encryptedFiles(root: string, opts: GitOptions): Promise<string[]> {
+  const out: string[] = [];
+  const files = [...new Set(await gitList(['ls-files', '-co', '--exclude-standard', '-z'], { ...opts, cwd: root }))];
+  const pattern = /(^|\/)(\.env|\.env\..*|[^/]*\.env)$/;
+  for (let i = 0; i < files.length; i += 16) {
+    const batch = files.slice(i, i + 16).filter((f) => !pattern.test(f));
+    const heads = await Promise.all(batch.map((f) => fs.lstat(path.join(root, f)).then((st) => (st.isFile() ? readHead(path.join(root, f), 400) : ''), () => '')));
+    batch.forEach((f, j) => storeOf(heads[j]) && out.push(f));
+  }
+  return out;
+}
+
+const hooksDir = async (root: string, opts: GitOptions): Promise<string> => path.resolve(root, (await git(['rev-parse', '--git-path', 'hooks'], { ...opts, cwd: root })).trim());
+
+const hookScript = (command: string): string => `#!/bin/sh
+${HOOK_MARK}: refuses to commit a secret in clear or a broken encrypted file.
+# Added by \`kms-envelope git setup\`; \`kms-envelope git setup --undo\` removes it and puts back
+# the hook it runs first. Skip it once with \`git commit --no-verify\`.
+chained="$(dirname "$0")/${CHAINED}"
+if [ -x "$chained" ]; then "$chained" "$@" || exit $?; fi
+exec ${command} check --staged
+`;
+
+const readOr = (file: string): Promise<string | undefined> => fs.readFile(file, 'utf8').catch(() => undefined);
+
+/** The text of `.gitattributes` without our block, and whether we created the file. */
+function withoutBlock(text: string): { rest: string; created: boolean } {
+  const start = text.indexOf(`${BEGIN}\n`);
+  if (start === -1) return { rest: text, created: false };
+  const endAt = text.indexOf(`${END}\n`, start);
+  const end = endAt === -1 ? text.length : endAt + END.length + 1;
+  const block = text.slice(start, end);
+  return { rest: text.slice(0, start) + text.slice(end), created: block.includes(`${CREATED}\n`) };
+}
+
+const setConfig = async (key: string, value: string, opts: GitOptions): Promise<boolean> => {
+  const current = await git(['config', '--local', '--get', key], opts).catch(() => undefined);
+  if (current?.replace(/\n$/, '') === value) return false;
+  await git(['config', '--local', key, value], opts);
+  return true;
+};
+
+/** Configures the repository at `opts.cwd`; returns what it did, one line each. */
+export async function setupGit(opts: SetupOptions): Promise<string[]> {
+  const root = await repoRoot(opts);
+  const g: GitOptions = { cwd: root, git: opts.git };
+  const done: string[] = [];
+
+  const attributesFile = path.join(root, '.gitattributes');
+  const before = await readOr(attributesFile);
+  const { rest, created } = withoutBlock(before ?? '');
+  const extra = await encryptedFiles(root, g);
+  const lines = [BEGIN, ...(before === undefined || created ? [CREATED] : []), ...SECRET_PATTERNS.map((p) => `${p} ${ATTRIBUTES}`), ...extra.map((f) => `${attributePattern(f)} ${ATTRIBUTES}`), END];
+  const sep = rest === '' || rest.endsWith('\n') ? '' : '\n';
+  const next = `${rest}${sep}${lines.join('\n')}\n`;
+  if (next !== before) {
+    await atomicWrite(attributesFile, next);
+    done.push(`${before === undefined ? 'created' : 'updated'} .gitattributes: ${SECRET_PATTERNS.join(', ')}${extra.length ? ` and ${extra.length} encrypted file${extra.length > 1 ? 's' : ''}` : ''} use the kms-envelope diff and merge drivers, without line-ending conversion (commit it, so that everyone's git uses them)`);
+  }
+
+  const configured = [
+    await setConfig(`diff.${DRIVER}.textconv`, `${opts.command} textconv`, g),
+    await setConfig(`merge.${DRIVER}.name`, 'kms-envelope: merges encrypted .env files variable by variable', g),
+    await setConfig(`merge.${DRIVER}.driver`, `${opts.command} merge --marker-size %L %O %A %B %P`, g),
+  ].some(Boolean);
+  if (await git(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`], g).then(() => true, () => false)) {
+    await git(['config', '--local', '--unset-all', `diff.${DRIVER}.cachetextconv`], g);
+    done.push(`removed diff.${DRIVER}.cachetextconv: git would keep the decrypted text in its notes`);
+  }
+  if (configured) done.push(`set git config (this repository only): git diff, log -p and show decrypt through \`${opts.command} textconv\`; merges use \`${opts.command} merge\``);
+
+  const hooks = await hooksDir(root, g);
+  await fs.mkdir(hooks, { recursive: true });
+  const hook = path.join(hooks, 'pre-commit');
+  const existing = await readOr(hook);
+  const script = hookScript(opts.command);
+  if (existing !== script) {
+    const ours = existing?.includes(HOOK_MARK);
+    if (existing !== undefined && !ours) {
+      if ((await readOr(path.join(hooks, CHAINED))) !== undefined) throw new GitError(['setup'], `${path.join(hooks, CHAINED)} exists already; move it away first`, 1);
+      await fs.rename(hook, path.join(hooks, CHAINED));
+    }
+    await fs.writeFile(hook, script, { mode: 0o755 });
+    await fs.chmod(hook, 0o755);
+    done.push(`${ours ? 'updated' : 'installed'} the pre-commit hook (${path.relative(root, hook)}): \`kms-envelope check --staged\` refuses plaintext secrets${existing !== undefined && !ours ? `; your hook runs first, as ${CHAINED}` : ''}`);
+  }
+  return done;
+}
+
+/** Removes what `setupGit` added; returns what it did. */
+export async function undoGitSetup(opts: GitOptions): Promise<string[]> {
+  const root = await repoRoot(opts);
+  const g: GitOptions = { cwd: root, git: opts.git };
+  const done: string[] = [];
+
+  const attributesFile = path.join(root, '.gitattributes');
+  const before = await readOr(attributesFile);
+  if (before !== undefined) {
+    const { rest, created } = withoutBlock(before);
+    if (rest !== before) {
+      if (created && rest.trim() === '') await fs.unlink(attributesFile);
+      else await atomicWrite(attributesFile, rest);
+      done.push(created && rest.trim() === '' ? 'removed .gitattributes (setup had created it)' : 'removed the kms-envelope block from .gitattributes');
+    }
+  }
+  for (const section of [`diff.${DRIVER}`, `merge.${DRIVER}`]) {
+    if (await git(['config', '--local', '--remove-section', section], g).then(() => true, () => false)) done.push(`removed git config section ${section}`);
+  }
+  const hooks = await hooksDir(root, g);
+  const hook = path.join(hooks, 'pre-commit');
+  if ((await readOr(hook))?.includes(HOOK_MARK)) {
+    await fs.unlink(hook);
+    const chained = path.join(hooks, CHAINED);
+    if ((await readOr(chained)) !== undefined) {
+      await fs.rename(chained, hook);
+      done.push('removed the pre-commit hook and put back the one it ran first');
+    } else done.push('removed the pre-commit hook');
+  }
+  return done;
+}
