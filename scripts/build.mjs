@@ -7,8 +7,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './kms-runtime.js'] }),
-  build({ ...common, entryPoints: ['src/extension/kms-runtime.ts'], outfile: 'dist/kms-runtime.js' }),
-  build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', minify: false }),
+  build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js' }),
+  build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', minify: false, external: ['./kms-runtime.js'] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, minify: false, entryPoints: ['test/local-kms/main.ts'], outfile: 'dist/local-kms.js' }),
 ]);

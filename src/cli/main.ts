@@ -10,10 +10,11 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
-import { KmsKeyProvider } from '../core/kms/aws-kms';
+import type { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
 import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { registerGitCommands } from './git-commands';
+import { kmsRuntime } from './kms-runtime';
 import { readSecret } from './prompt';
 import { EXIT, exitCodeOf } from './exit-codes';
 
@@ -61,7 +62,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const provider = (chosen: readonly string[] = []): KmsKeyProvider => {
     const g = program.opts<Globals>();
     const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
-    return new KmsKeyProvider({
+    return new (kmsRuntime().KmsKeyProvider)({
       profile: g.profile,
       region: g.region,
       allowedKeys: parseAllowList(g.allowedKeys),

@@ -9,6 +9,7 @@ import { DecryptOnOpen } from './decrypt-on-open';
 import { registerDecorations } from './decorations';
 import { registerOpener } from './opener';
 import { EncryptedFiles } from './encrypted-files';
+import { registerGit } from './git';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar, withProgress } from './ui';
@@ -28,6 +29,8 @@ export interface Api {
   readonly isEncrypted: (file: vscode.Uri) => boolean;
   /** The mark a file or view carries in tabs and the explorer. */
   readonly decoration: (uri: vscode.Uri) => vscode.FileDecoration | undefined;
+  /** Files the git guard warned about (tracked or staged in clear). */
+  readonly guardWarnings: () => string[];
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -60,6 +63,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   }, openView);
 
   const decorations = registerDecorations(encrypted);
+  const git = registerGit({ context, keys, view, log });
   const pendingSaves = new Map<string, NodeJS.Timeout>();
   context.subscriptions.push(
     log,
@@ -69,12 +73,14 @@ export function activate(context: vscode.ExtensionContext): Api {
     status,
     decryptOnOpen,
     ...decorations.disposables,
+    ...git.disposables,
     registerOpener({
       enabled: () => {
         const s = keys.settings();
         return { on: s.decryptOnOpen, patterns: s.decryptOnOpenPatterns };
       },
       openView,
+      openChanges: (file) => vscode.commands.executeCommand('kmsEnvelope.openChangesDecrypted', file),
       failed: (file) => decryptOnOpen.markFailed(file),
     }),
     vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
@@ -132,6 +138,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     key: () => keys.settings().key,
     isEncrypted: (file) => encrypted.has(file),
     decoration: (uri) => decorations.provider.provideFileDecoration(uri),
+    guardWarnings: git.guardWarnings,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type * as Runtime from './kms-runtime';
+import type * as Runtime from '../kms-runtime';
 import { readSettings, Settings } from './settings';
 
 type Provider = InstanceType<typeof Runtime.KmsKeyProvider>;

@@ -10,22 +10,39 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { kindOf } from '../core/operations';
 import { toView } from './decrypted-fs';
+import { openTextDiff } from './ui';
 import { matchesPattern } from './settings';
 
 export const OPENER_VIEW_TYPE = 'kmsEnvelope.opener';
 
 export interface OpenerDeps {
   readonly enabled: () => { on: boolean; patterns: string[] };
+  /** A diff of an encrypted file (git's Open Changes of a `.env`): shown decrypted. */
+  readonly openChanges: (file: vscode.Uri) => Thenable<unknown>;
   readonly openView: (file: vscode.Uri) => Promise<boolean>;
   /** Decryption failed and was reported: the ciphertext tab is not replaced again until the user comes back to it. */
   readonly failed: (file: vscode.Uri) => void;
 }
+
+/** The file a `git:` URI of the git extension stands for (its query is JSON with the path). */
+const gitPath = (uri: vscode.Uri): string | undefined => {
+  try {
+    const q = JSON.parse(uri.query) as { path?: unknown };
+    return typeof q.path === 'string' ? q.path : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function registerOpener(d: OpenerDeps): vscode.Disposable {
   /** Runs after the placeholder resolved: VS Code does not take an editor disposed while it resolves. */
   async function handOver(uri: vscode.Uri, panel: vscode.WebviewPanel): Promise<void> {
+    // VS Code also picks this editor for both sides of a diff (git's Open Changes of a `.env`):
+    // the tab then is a diff, not this custom editor's, and is replaced by a text diff
+    const tab = vscode.window.tabGroups.all.find((g) => g.viewColumn === panel.viewColumn)?.activeTab;
+    if (tab && !(tab.input instanceof vscode.TabInputCustom)) return diffInstead(uri, tab, panel);
     let closed = false;
     panel.onDidDispose(() => (closed = true));
     const column = panel.viewColumn ?? vscode.ViewColumn.Active;
@@ -43,6 +60,19 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
       .flatMap((g) => g.tabs)
       .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === OPENER_VIEW_TYPE && t.input.uri.toString() === uri.toString());
     await vscode.window.tabGroups.close(placeholders, true);
+  }
+
+  /**
+   * One side of a diff opened in this editor: the left side (git's version) reopens the diff as
+   * text (decrypted for an encrypted file), the right side (the file) leaves it to the left.
+   */
+  async function diffInstead(uri: vscode.Uri, tab: vscode.Tab, panel: vscode.WebviewPanel): Promise<void> {
+    if (uri.scheme === 'file') return;
+    const file = vscode.Uri.file(gitPath(uri) ?? uri.path);
+    const column = panel.viewColumn ?? vscode.ViewColumn.Active;
+    await vscode.window.tabGroups.close(tab, true);
+    if ((await kindOf(file.fsPath).catch(() => 'plain')) === 'dotenv') await d.openChanges(file);
+    else await openTextDiff(uri, file, tab.label, column);
   }
 
   return vscode.window.registerCustomEditorProvider(

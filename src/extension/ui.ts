@@ -124,3 +124,11 @@ export class StatusBar implements vscode.Disposable {
     this.item.dispose();
   }
 }
+
+/**
+ * A diff in VS Code's text diff editor. `vscode.diff` would pick the `.env` opener (a custom
+ * editor) for both sides; the workbench's own diff command takes the editor to use.
+ */
+export async function openTextDiff(left: vscode.Uri, right: vscode.Uri, title: string, column?: vscode.ViewColumn): Promise<void> {
+  await vscode.commands.executeCommand('_workbench.diff', left, right, title, [column, { override: 'default', preview: false }]);
+}

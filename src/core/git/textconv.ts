@@ -1,21 +1,22 @@
 /**
- * git's textconv for encrypted files: `git diff`, `git log -p` and `git show` print the
- * plaintext of both versions, so a diff shows which values changed. git hands over each version
- * as a file (the working file, or a temporary copy of a blob).
+ * Versions of an encrypted file from git's history, decrypted in memory: for git's textconv
+ * (`git diff`, `git log -p`, `git show` print the plaintext of both versions) and for the
+ * editor's *Open Changes (Decrypted)*. Nothing is written to disk.
  *
  * A diff must never fail because of one file: without credentials, without access, or for a file
- * that does not verify, the version is shown as it is (ciphertext) and the reason is returned
- * for one line on stderr. The plaintext is only ever returned whole, after it verified: a damaged
- * payload never shows half-decrypted.
+ * that does not verify, textconv shows the version as it is (ciphertext) and returns the reason
+ * for one line on stderr. Plaintext is only ever returned whole, after it verified.
  *
  * Cost: one KMS Decrypt per encrypted version shown (git starts one process per version, and a
  * data key is never cached on disk); versions that share a data key in one process share the call.
  */
-import { Writable } from 'node:stream';
 import { isKmsEnvelopeError } from '../errors';
+import { storeOf } from '../header';
+import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
-import { decryptFile, kindOf } from '../operations';
-import { readBounded } from '../io';
+import { openText, unwrapper } from '../operations';
+import { wipeFileKey } from '../envelope';
+import { openFileStream } from '../whole-file';
 
 export interface Converted {
   readonly output: Buffer;
@@ -23,24 +24,38 @@ export interface Converted {
   readonly note?: string;
 }
 
-/** textconv's input can be any blob of the history: bounded like everything a repository supplies. */
-const MAX_TEXTCONV_BYTES = 256 * 1024 * 1024;
+/** A version from the history can be any blob: bounded like everything a repository supplies. */
+export const MAX_VERSION_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The plaintext of one version of a file (its bytes, and its sidecar's text if it has one), or
+ * undefined when the version is not encrypted. Throws what a reader throws on a bad version.
+ */
+export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<Buffer | undefined> {
+  const store = storeOf(bytes.subarray(0, 400).toString('utf8'));
+  if (store === 'file') {
+    const opened = await openFileStream((async function* () { yield bytes; })(), unwrapper(svc));
+    try {
+      const parts: Buffer[] = [];
+      for await (const p of opened.plaintext) parts.push(p);
+      return Buffer.concat(parts);
+    } finally {
+      wipeFileKey(opened.key);
+    }
+  }
+  if (store === null && sidecar === undefined) return undefined;
+  const opened = await openText(decodeUtf8(bytes, name), svc, name, sidecar);
+  wipeFileKey(opened.key);
+  return Buffer.from(opened.plaintext, 'utf8');
+}
 
 export async function textconv(file: string, svc: KeyService): Promise<Converted> {
-  const raw = await readBounded(file, MAX_TEXTCONV_BYTES);
+  const raw = await readBounded(file, MAX_VERSION_BYTES);
   try {
-    if ((await kindOf(file)) === 'plain') return { output: raw };
-    const chunks: Buffer[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        chunks.push(chunk);
-        done();
-      },
-    });
-    await decryptFile(file, svc, { kind: 'stream', stream: sink });
-    return { output: Buffer.concat(chunks.map((c) => Buffer.from(c))) };
+    return { output: (await decryptVersion(raw, file, svc)) ?? raw };
   } catch (err) {
     const why = isKmsEnvelopeError(err) ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String((err as Error)?.message ?? err);
     return { output: raw, note: why };
   }
 }
+

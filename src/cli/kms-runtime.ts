@@ -1,0 +1,11 @@
+import path from 'node:path';
+import type * as Runtime from '../kms-runtime';
+
+let loaded: typeof Runtime | undefined;
+
+/**
+ * The AWS SDK and what needs it, from its own bundle beside this one (dist/kms-runtime.js, the
+ * file the extension loads too), required only by commands that call KMS: `--version`, `check`
+ * and `git setup` start without parsing it.
+ */
+export const kmsRuntime = (): typeof Runtime => (loaded ??= require(path.join(__dirname, 'kms-runtime.js')) as typeof Runtime);
