@@ -5,6 +5,7 @@
  * finally a plaintext scan of everything VS Code wrote. Fails loudly if the host cannot start;
  * never passes empty.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,6 +88,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
 
     if (pass.ui && (!process.env.KMS_ENVELOPE_SUITES || process.env.KMS_ENVELOPE_UI)) {
       const uiWorkspace = await makeWorkspace(path.join(dir, 'acme-app'), o.sb, UI_FILES);
+      commitAll(uiWorkspace); // a repository, for the Source Control steps
       const ui = await runUiTest(o.browser, { base: server.url, folder: uiWorkspace, extensionsDir: server.extensionsDir, userDataDir: server.userDataDir, kms: o.sb.kms, media: path.join(ROOT, 'media') });
       for (const r of ui) console.log(`${r.ok ? '  ✔' : '  ✘'} [ui] ${r.title}${r.error ? `\n      ${r.error}` : ''}`);
       o.tally.passed += ui.filter((r) => r.ok).length;
@@ -95,6 +97,12 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
   } finally {
     await server.stop();
   }
+}
+
+/** Makes a folder a git repository with everything committed. */
+function commitAll(dir: string): void {
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'Acme', GIT_AUTHOR_EMAIL: 'dev@acme.invalid', GIT_COMMITTER_NAME: 'Acme', GIT_COMMITTER_EMAIL: 'dev@acme.invalid' };
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'initial']]) execFileSync('git', args, { cwd: dir, env, stdio: 'ignore' });
 }
 
 async function main(): Promise<number> {

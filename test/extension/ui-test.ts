@@ -40,6 +40,14 @@ async function contextMenuWith(page: Page, target: () => ReturnType<Page['locato
   }
 }
 
+/** Runs a command from the palette, by its full title. */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+}
+
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
@@ -149,6 +157,33 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await lockItem.hover();
       await page.keyboard.press('Enter'); // menus run the item under the pointer on Enter; a synthetic click is too quick for them
       await until('the view to close', async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).count()) === 0);
+    });
+
+    await step('Source Control: Open Changes (Decrypted) on an encrypted .env shows HEAD and the working file side by side, both decrypted', async () => {
+      const before = await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
+      await row(page, '.env').click();
+      const line = page.locator('.monaco-editor .view-line', { hasText: 'DB_HOST=localhost' }).first();
+      await line.waitFor({ timeout: 20_000 });
+      await line.click();
+      await page.keyboard.press('End');
+      await page.keyboard.type('-replica');
+      await until('the edit to be saved encrypted', async () => (await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8')) !== before && !/localhost-replica/.test(await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8')));
+      await runCommand(page, 'View: Close All Editors');
+      await page.keyboard.press('Control+Shift+G');
+      const change = () => page.locator('.scm-view .monaco-list-row[aria-label*=".env"]').first();
+      await change().waitFor({ timeout: 20_000 });
+      await contextMenuWith(page, change, 'Open Changes (Decrypted)');
+      await menuItem(page, 'Open Changes (Decrypted)').hover();
+      await page.keyboard.press('Enter');
+      const diff = page.locator('.monaco-diff-editor');
+      await diff.locator('.editor.original .view-lines', { hasText: 'DB_HOST=localhost' }).waitFor({ timeout: 20_000 });
+      await diff.locator('.editor.modified .view-lines', { hasText: 'DB_HOST=localhost-replica' }).waitFor();
+      if ((await diff.locator('.view-lines', { hasText: 'ENC[kmsenv' }).count()) !== 0) throw new Error('the diff shows ciphertext');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.mouse.move(900, 700);
+      await shot('git-changes.png');
+      await runCommand(page, 'View: Close All Editors');
+      await page.keyboard.press('Control+Shift+E');
     });
 
     await step('two windows on one .env: an edit saved in one appears in the other, whose next edit keeps it', async () => {
