@@ -1,18 +1,22 @@
 /**
  * Marks that tell ciphertext from plaintext at a glance: an `E` badge on encrypted files (in the
- * explorer, tabs and Source Control) and a green `D` on the decrypted view, with tooltips that
- * say which is which. Letters, as git's own decorations use: an emoji badge shows as an empty box
- * where no emoji font is installed. Computed from what EncryptedFiles already knows: no file is
- * read here.
+ * explorer, tabs and Source Control), with a tooltip naming the store and the keys, and a green
+ * `D` on the decrypted view. Letters, as git's own decorations use: an emoji badge shows as an
+ * empty box where no emoji font is installed. VS Code asks for the files it draws, and only
+ * those are read (EncryptedFiles, a few at a time).
  */
 import * as vscode from 'vscode';
+import type { EncryptedFacts } from '../core/classify';
 import { SCHEME } from './decrypted-fs';
 import type { EncryptedFiles } from './encrypted-files';
 
 export const DECRYPTED_BADGE = 'D';
 export const ENCRYPTED_BADGE = 'E';
 export const DECRYPTED_TOOLTIP = 'Decrypted by KMS Envelope, in memory only: saving encrypts it again';
-export const ENCRYPTED_TOOLTIP = 'Encrypted with KMS Envelope (what is on disk): Open Decrypted to read it';
+
+const STORES: Record<string, string> = { dotenv: 'each value', text: 'encrypted selections', file: 'the whole file' };
+export const encryptedTooltip = (facts: EncryptedFacts): string =>
+  `Encrypted with KMS Envelope (${STORES[facts.store] ?? facts.store}${facts.keys.length ? `, for ${facts.keys.join(', ')}` : ''}): Open Decrypted to read it`;
 
 export class Decorations implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri | vscode.Uri[] | undefined>();
@@ -23,10 +27,10 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
     this.subscription = encrypted.onDidChange((uris) => this.emitter.fire(uris));
   }
 
-  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+  async provideFileDecoration(uri: vscode.Uri): Promise<vscode.FileDecoration | undefined> {
     if (uri.scheme === SCHEME) return { badge: DECRYPTED_BADGE, tooltip: DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
-    if (uri.scheme === 'file' && this.encrypted.has(uri)) return { badge: ENCRYPTED_BADGE, tooltip: ENCRYPTED_TOOLTIP };
-    return undefined;
+    const facts = uri.scheme === 'file' ? await this.encrypted.classify(uri) : undefined;
+    return facts ? { badge: ENCRYPTED_BADGE, tooltip: encryptedTooltip(facts) } : undefined;
   }
 
   dispose(): void {

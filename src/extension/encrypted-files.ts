@@ -1,67 +1,84 @@
 /**
- * Which workspace files are encrypted, published as the context key
- * `kmsEnvelope.encryptedFiles` so that menus offer Encrypt or Decrypt as fits each file.
- * Only the first bytes of each file are read.
+ * Which workspace files are encrypted, known lazily: a file is classified when VS Code asks for
+ * its decoration (the explorer, a tab or Source Control draws it) or a command needs it, at most
+ * 32 files read at once, and the verdict is kept until the file watcher says the file changed.
+ * No up-front scan, no file count cap. The encrypted ones are published as the context key
+ * `kmsEnvelope.encryptedFiles`, so that the menus of any file the user can see or right-click
+ * fit it; a command re-checks its file on the spot, so a menu is never wrong in effect.
  */
 import * as vscode from 'vscode';
-import { kindOf } from '../core/operations';
+import { Classifier, EncryptedFacts, sniffFile } from '../core/classify';
 
 const SKIPPED = ['node_modules', '.git', '.cache', 'dist', 'out'];
-const EXCLUDE = `**/{${SKIPPED.join(',')}}/**`;
 /**
  * Dependencies and build output, by the path *inside* the workspace folder: a workspace that
- * itself lives under a folder named `out` or `.cache` is watched like any other.
+ * itself lives under a folder named `out` or `.cache` is seen like any other.
  */
-const skipped = (uri: vscode.Uri): boolean => {
+export const skipped = (uri: vscode.Uri): boolean => {
   const rel = vscode.workspace.asRelativePath(uri, false);
   return rel === uri.fsPath || rel.split('/').slice(0, -1).some((part) => SKIPPED.includes(part));
 };
-const MAX_FILES = 5000;
 
 export class EncryptedFiles implements vscode.Disposable {
-  private readonly paths = new Set<string>();
+  private readonly classifier = new Classifier<EncryptedFacts>({ sniff: sniffFile });
+  private readonly encrypted = new Set<string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();
-  /** Files that became encrypted or plain. */
+  /** Files whose verdict changed after they were first seen (decorations are drawn again). */
   readonly onDidChange = this.changed.event;
   private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*');
   private publishTimer?: NodeJS.Timeout;
 
   constructor() {
-    // build output and dependencies churn: not worth a read per change
-    this.watcher.onDidCreate((u) => void (skipped(u) || this.check(u)));
-    this.watcher.onDidChange((u) => void (skipped(u) || this.check(u)));
-    this.watcher.onDidDelete((u) => this.set(u, false));
+    // a file already seen is read again when it changes; one never seen waits until it is shown
+    const changed = (u: vscode.Uri) => {
+      if (this.classifier.known(u.fsPath) === undefined && !this.encrypted.has(u.path)) return;
+      this.classifier.forget(u.fsPath);
+      void this.classify(u);
+    };
+    this.watcher.onDidCreate(changed);
+    this.watcher.onDidChange(changed);
+    this.watcher.onDidDelete((u) => {
+      this.classifier.forget(u.fsPath);
+      this.set(u, false);
+    });
   }
 
-  async scan(): Promise<void> {
-    const files = await vscode.workspace.findFiles('**/*', EXCLUDE, MAX_FILES);
-    await Promise.all(files.map((u) => this.check(u)));
-    this.publish();
+  /** Files classified so far. */
+  get classified(): number {
+    return this.classifier.size;
   }
 
+  /** Whether the file is known to be encrypted (without reading it). */
   has(uri: vscode.Uri): boolean {
-    return this.paths.has(uri.path);
+    return this.encrypted.has(uri.path);
   }
 
+  /** The facts of a file (cached): its store and key labels when encrypted, null when plain, undefined when unreadable. */
+  async classify(uri: vscode.Uri): Promise<EncryptedFacts | null | undefined> {
+    if (uri.scheme !== 'file' || skipped(uri)) return null;
+    const facts = await this.classifier.classify(uri.fsPath);
+    if (facts !== undefined) this.set(uri, facts !== null);
+    return facts;
+  }
+
+  /** Reads the file again (a command is about to act on it). */
   async check(uri: vscode.Uri): Promise<boolean> {
     if (uri.scheme !== 'file') return false;
-    const encrypted = await kindOf(uri.fsPath).then((k) => k !== 'plain', () => false);
-    this.set(uri, encrypted);
-    return encrypted;
+    this.classifier.forget(uri.fsPath);
+    return !!(await this.classify(uri));
   }
 
   private set(uri: vscode.Uri, encrypted: boolean): void {
-    const had = this.paths.has(uri.path);
-    if (had === encrypted) return;
-    if (encrypted) this.paths.add(uri.path);
-    else this.paths.delete(uri.path);
+    if (this.encrypted.has(uri.path) === encrypted) return;
+    if (encrypted) this.encrypted.add(uri.path);
+    else this.encrypted.delete(uri.path);
     this.changed.fire([uri]);
     clearTimeout(this.publishTimer);
     this.publishTimer = setTimeout(() => this.publish(), 50);
   }
 
   private publish(): void {
-    void vscode.commands.executeCommand('setContext', 'kmsEnvelope.encryptedFiles', [...this.paths]);
+    void vscode.commands.executeCommand('setContext', 'kmsEnvelope.encryptedFiles', [...this.encrypted]);
   }
 
   dispose(): void {

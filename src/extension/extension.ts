@@ -25,10 +25,12 @@ export interface Api {
   readonly lastError: () => { code?: string; message: string } | undefined;
   /** The key new encryptions use, and where it came from. */
   readonly key: () => KeySetting | undefined;
-  /** Whether the menus take a file for encrypted (the context key). */
+  /** Whether the menus take a file for encrypted (the context key), from what was classified so far. */
   readonly isEncrypted: (file: vscode.Uri) => boolean;
   /** The mark a file or view carries in tabs and the explorer. */
-  readonly decoration: (uri: vscode.Uri) => vscode.FileDecoration | undefined;
+  readonly decoration: (uri: vscode.Uri) => Promise<vscode.FileDecoration | undefined>;
+  /** How many files were read to classify them so far (lazily: those VS Code drew, and those commands used). */
+  readonly classifiedFiles: () => number;
   /** Files the git guard warned about (tracked or staged in clear). */
   readonly guardWarnings: () => string[];
 }
@@ -127,7 +129,6 @@ export function activate(context: vscode.ExtensionContext): Api {
 
   refreshStatus();
   decryptOnOpen.sweep();
-  void encrypted.scan();
   log.info(`activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted: no decrypt-on-open'})`);
 
   return {
@@ -138,6 +139,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     key: () => keys.settings().key,
     isEncrypted: (file) => encrypted.has(file),
     decoration: (uri) => decorations.provider.provideFileDecoration(uri),
+    classifiedFiles: () => encrypted.classified,
     guardWarnings: git.guardWarnings,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as dotenvParse } from 'dotenv';
@@ -166,14 +166,55 @@ function activationBench(): void {
   row(`activation: require the extension bundle (${kb(entry)}; SDK bundle ${kb(sdk)} loaded on first KMS use)`, fmt(median(lazy)), `SDK loaded at activation: ${fmt(median(eager))}`, `${(median(eager) / median(lazy)).toFixed(1)}× less`);
 }
 
+/**
+ * 100,000 workspace files, one in 1,000 encrypted, classified under `ulimit -n 256` (macOS's
+ * default): the lazy classifier against the eager scan the extension used to run.
+ */
+function classifyBench(count: number, limit: number): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-classify-'));
+  try {
+    const sealed = joinSealed(sealDotenv('DB_PASSWORD=x\n', testKey(), { layout: { leader: '#', eol: '\n' }, random: seededRandom('classify') }));
+    const files: string[] = [];
+    const encrypted: string[] = [];
+    for (let d = 0; d < count / 1000; d++) {
+      const sub = path.join(dir, `pkg${d}`, 'src', 'config');
+      mkdirSync(sub, { recursive: true });
+      for (let i = 0; i < 1000; i++) {
+        const f = path.join(sub, i === 500 ? '.env' : `file${i}.ts`);
+        writeFileSync(f, i === 500 ? sealed : `export const n = ${i};\n`);
+        files.push(f);
+        if (i === 500) encrypted.push(f);
+      }
+    }
+    const truth = path.join(dir, 'truth.json');
+    writeFileSync(truth, JSON.stringify({ files, encrypted }));
+    const run = (mode: string) => {
+      const r = spawnSync('sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(__dirname, 'classify-worker.ts'), dir, truth, mode], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`classify ${mode}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as { ms: number; misclassified: number; peak: number };
+    };
+    const lazy = run('lazy');
+    const eager = run('eager');
+    row(
+      `classify ${count.toLocaleString('en')} workspace files (${encrypted.length} encrypted), ulimit -n ${limit}`,
+      `${fmt(lazy.ms)}, ${lazy.misclassified} misclassified, ≤ ${lazy.peak} open at once`,
+      `every file at once (before): ${fmt(eager.ms)}, ${eager.misclassified.toLocaleString('en')} misclassified`,
+      `${(lazy.ms / eager.ms).toFixed(2)}× the time`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  console.error('measuring (about a minute)…');
+  console.error('measuring (about two minutes)…');
   activationBench();
   await dotenvBench(1_000, 200);
   await dotenvBench(10_000, 0);
   lexerBench();
   wholeFileBench(16);
   wholeFileBench(64);
+  classifyBench(100_000, 256);
   const header = ['case', 'kms-envelope', 'baseline (same run)', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

@@ -115,7 +115,7 @@ async function main(): Promise<number> {
   try {
     browser = await launchBrowser();
     const passes: Pass[] = [
-      { name: 'trusted', suites: '10,20,30,40,50,60,70', trusted: true, ui: true },
+      { name: 'trusted', suites: '10,20,30,40,50,60,70,80', trusted: true, ui: true },
       { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env'] },
     ];
     const only = process.env.KMS_ENVELOPE_SUITES?.split(',');

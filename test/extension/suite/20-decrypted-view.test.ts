@@ -30,11 +30,13 @@ describe('decrypt-on-open and the decrypted view', () => {
     assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt']);
     // marked: the view as decrypted, the file as encrypted (badges and tooltips in tabs and the explorer)
     const a = await api();
-    assert.equal(a.decoration(editor.document.uri)?.badge, 'D');
-    assert.match(a.decoration(editor.document.uri)?.tooltip ?? '', /Decrypted .* in memory only/);
-    await until('the file known as encrypted', () => a.isEncrypted(file('app/.env')));
-    assert.equal(a.decoration(file('app/.env'))?.badge, 'E');
-    assert.equal(a.decoration(file('README.md')), undefined);
+    assert.equal((await a.decoration(editor.document.uri))?.badge, 'D');
+    assert.match((await a.decoration(editor.document.uri))?.tooltip ?? '', /Decrypted .* in memory only/);
+    const mark = await a.decoration(file('app/.env'));
+    assert.equal(mark?.badge, 'E');
+    assert.equal(mark?.tooltip, 'Encrypted with KMS Envelope (each value, for alias/test): Open Decrypted to read it');
+    assert.ok(a.isEncrypted(file('app/.env')), 'the menus take it for encrypted once it was drawn');
+    assert.equal(await a.decoration(file('README.md')), undefined);
   });
 
   it('saves through the provider a moment after typing stops: ciphertext on disk, unchanged values keep their bytes, no KMS call; the CLI reads it back', async () => {
