@@ -16,6 +16,7 @@ import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, ro
 import { registerGitCommands } from './git-commands';
 import { kmsRuntime } from './kms-runtime';
 import { readSecret } from './prompt';
+import { VERSION } from './version';
 import { EXIT, exitCodeOf } from './exit-codes';
 
 interface Globals {
@@ -75,7 +76,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
 
   program
     .description('Envelope-encrypt .env files and other secrets with AWS KMS.')
-    .version(process.env.KMS_ENVELOPE_VERSION ?? '0.1.0')
+    .version(VERSION)
     .addOption(new Option('--profile <name>', 'AWS profile (default: the SDK credential chain)').env('AWS_PROFILE'))
     .addOption(new Option('--region <region>', 'AWS region for keys given by alias or id').env('AWS_REGION'))
     .addOption(

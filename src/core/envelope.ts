@@ -167,8 +167,16 @@ export async function unwrapVerified(header: Header, unwrap: Unwrap): Promise<Fi
 export const verifyDocumentMac = (key: FileKey, doc: Pick<Document, 'placement' | 'prefix' | 'unsigned' | 'header'>, body: string | Uint8Array): boolean =>
   verifyMac(key.keys.mac, macParts(doc.placement, doc.prefix, doc.unsigned, body), doc.header.mac);
 
-export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opened> {
+/**
+ * `known`: for reading back a document this process just sealed, the reuse map of the open it
+ * was sealed from: a token found there (under the same entry name) stands for its plaintext
+ * without being decrypted again, so a one-value save of a large file costs one decryption, not
+ * thousands. Never pass it for a file read from disk.
+ */
+export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseMap): Promise<Opened> {
   const { header, body } = doc;
+  const knownTokens = new Map<string, string>();
+  if (known) for (const [k, token] of known) knownTokens.set(token, k);
   if (header.store === 'file') throw new KmsEnvelopeError('FORMAT', 'a whole-file payload is read with openFileStream');
   const entries = entriesOf(header.store, body, doc.lineOffset);
   const key = await unwrapVerified(header, unwrap);
@@ -179,10 +187,15 @@ export async function openDocument(doc: Document, unwrap: Unwrap): Promise<Opene
     let opened = 0;
     for (const e of entries) {
       if (e.raw === '') continue;
-      // a large file is opened in slices, so that an editor's host is never blocked for long
-      if (++opened % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
-      const sealed = parseToken(e.raw);
-      const value = sealed && openValue(key.keys.value, sealed, e.name);
+      const carried = knownTokens.get(e.raw);
+      let value: string | null | undefined;
+      if (carried !== undefined && carried.startsWith(`${e.name}\0`)) value = carried.slice(e.name.length + 1);
+      else {
+        // a large file is opened in slices, so that an editor's host is never blocked for long
+        if (++opened % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+        const sealed = parseToken(e.raw);
+        value = sealed && openValue(key.keys.value, sealed, e.name);
+      }
       if (value === null || value === undefined) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
       parts.push(body.slice(at, e.start), value);

@@ -176,7 +176,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       const sealed = sealDotenv(text, session.key, { layout: session.layout, reuse: session.reuse });
       // Read back what we are about to write, with the same key: the reuse map for the next
       // save, and proof that the file on disk will decrypt to exactly this text.
-      const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek));
+      const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek), session.reuse);
       if (check.plaintext !== text) throw new Error('internal error: the re-encrypted file does not read back');
       wipeFileKey(check.key);
       await atomicWrite(file, joinSealed(sealed));

@@ -3,7 +3,7 @@
  * measured side by side in one run and printed as ratios (design §6). No timing is asserted:
  * the table is the result.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { parse as dotenvParse } from 'dotenv';
 import { joinSealed, openDocument, sealDotenv, splitDocument } from '../../src/core/envelope';
 import { dotenvEntries } from '../../src/core/formats/dotenv';
 import { seededRandom, testKey, unwrapTo, VECTOR_DEK } from '../support/fixtures';
+import { startSandbox } from '../support/aws-sandbox';
 import { deriveKeys, IV_BYTES, TAG_BYTES } from '../../src/core/cipher';
 
 const ROOT = path.join(__dirname, '../..');
@@ -206,6 +207,111 @@ function classifyBench(count: number, limit: number): void {
   }
 }
 
+const spawnMs = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number => {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+};
+const medianOf = (n: number, fn: () => number): number => median(Array.from({ length: n }, fn));
+/** The same, without blocking this process (which serves the local KMS). */
+const spawnMsAsync = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t) / 1e6) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+  });
+
+/** What CI pays per job: the CLI's start, and `run` against the local KMS, next to node itself and dotenvx. */
+async function cliBench(): Promise<void> {
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  const node = medianOf(21, () => spawnMs(process.execPath, ['-e', '0']));
+  const version = medianOf(21, () => spawnMs(process.execPath, [cli, '--version']));
+  row('CLI start: kms-envelope --version', fmt(version), `node -e 0: ${fmt(node)}`, `${(version / node).toFixed(2)}× node`);
+
+  const sb = await startSandbox();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-run-'));
+  try {
+    const env = { ...process.env, ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn };
+    writeFileSync(path.join(dir, '.env'), 'DB_HOST=db.internal\nDB_PASSWORD=s3cr3t\nAPI_KEY=k-123\n');
+    await spawnMsAsync(process.execPath, [cli, 'encrypt', '.env'], { cwd: dir, env });
+    const runs: number[] = [];
+    for (let i = 0; i < 11; i++) runs.push(await spawnMsAsync(process.execPath, [cli, 'run', '-f', '.env', '--', 'true'], { cwd: dir, env }));
+    const run = median(runs);
+    // what the KMS part costs in-process: a new provider (credentials from the profile) and one Decrypt over HTTP
+    sb.apply();
+    const { KmsKeyProvider } = await import('../../src/core/kms/aws-kms');
+    const { openTextFile } = await import('../../src/core/operations');
+    const rtts: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const svc = new KmsKeyProvider({ profile: 'default', chosenKeys: [sb.keyArn] });
+      rtts.push(await timeAsync(() => openTextFile(path.join(dir, '.env'), svc)));
+      svc.destroy();
+    }
+    const rtt = median(rtts);
+    const dx = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-dotenvx-run-'));
+    writeFileSync(path.join(dx, '.env'), 'DB_HOST=db.internal\nDB_PASSWORD=s3cr3t\nAPI_KEY=k-123\n');
+    const dotenvx = path.join(ROOT, 'node_modules/@dotenvx/dotenvx/src/cli/dotenvx.js');
+    execFileSync(process.execPath, [dotenvx, 'encrypt', '-f', '.env'], { cwd: dx, stdio: 'ignore' });
+    const dxRun = medianOf(11, () => spawnMs(process.execPath, [dotenvx, 'run', '-q', '-f', '.env', '--', 'true'], { cwd: dx }));
+    rmSync(dx, { recursive: true, force: true });
+    row(
+      'CLI run -f .env -- true, local KMS (1 Decrypt)',
+      `${fmt(run)}: node start + KMS round trip (${fmt(rtt)}) + ${fmt(run - node - rtt)}`,
+      `dotenvx run (no KMS): ${fmt(dxRun)}`,
+      `${(run / dxRun).toFixed(2)}× dotenvx`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await sb.close();
+  }
+}
+
+/** What the marketplace download weighs: the packaged .vsix (bundles, README, screenshots). */
+function vsixBench(): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-vsix-'));
+  try {
+    const out = path.join(dir, 'k.vsix');
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, stdio: 'ignore' });
+    row('.vsix size (extension, SDK and CLI bundles, README, screenshots)', `${(statSync(out).size / 1024).toFixed(0)} KB`, 'budget: 400 KB', `${((statSync(out).size / 1024 / 400) * 100).toFixed(0)}% of budget`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The extension host's own work on a 10,000-entry `.env` in the decrypted view, KMS excluded:
+ * opening (parse, verify, decrypt every value) and saving a one-value edit (seal with unchanged
+ * tokens kept, read back, atomic write), the code paths of DecryptedFs.
+ */
+async function bigFileBench(n: number): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-view-'));
+  try {
+    const file = path.join(dir, '.env');
+    writeFileSync(file, joinSealed(sealDotenv(envText(n), testKey(), { layout: { leader: '#', eol: '\n' }, random: seededRandom('view') })));
+    const { readText } = await import('../../src/core/operations');
+    const { atomicWrite } = await import('../../src/core/io');
+    const opens: number[] = [];
+    const saves: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      let opened: Awaited<ReturnType<typeof openDocument>> | undefined;
+      opens.push(await timeAsync(async () => (opened = await openDocument(splitDocument(await readText(file))!, unwrapTo()))));
+      const edited = opened!.plaintext.replace(/^SECRET_7=.*$/m, 'SECRET_7="changed"');
+      saves.push(
+        await timeAsync(async () => {
+          const sealed = joinSealed(sealDotenv(edited, opened!.key, { layout: opened!.layout, reuse: opened!.reuse }));
+          await openDocument(splitDocument(sealed)!, unwrapTo(), opened!.reuse);
+          await atomicWrite(file, sealed);
+        }),
+      );
+    }
+    row(`decrypted view, ${n.toLocaleString('en')}-entry .env: open / save a one-value edit (extension-host work, KMS excluded)`, `${fmt(median(opens))} / ${fmt(median(saves))}`, 'budget: 150 ms each', `${((Math.max(median(opens), median(saves)) / 150) * 100).toFixed(0)}% of budget`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   console.error('measuring (about two minutes)…');
   activationBench();
@@ -215,6 +321,9 @@ async function main(): Promise<void> {
   wholeFileBench(16);
   wholeFileBench(64);
   classifyBench(100_000, 256);
+  await bigFileBench(10_000);
+  await cliBench();
+  vsixBench();
   const header = ['case', 'kms-envelope', 'baseline (same run)', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

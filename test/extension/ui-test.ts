@@ -3,6 +3,7 @@
  * command palette, editor context menu) in headless Chromium, checks what happened on disk and
  * on screen, and saves the screenshots the README shows (media/).
  */
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -40,6 +41,13 @@ async function contextMenuWith(page: Page, target: () => ReturnType<Page['locato
   }
 }
 
+/** A screenshot in 256 colours (pngquant): a third of the bytes in the .vsix, the same to the eye. */
+function quantize(png: Buffer): Buffer {
+  const r = spawnSync('pngquant', ['--quality=65-90', '--speed=1', '--strip', '-'], { input: png, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error || r.status !== 0) throw new Error(`pngquant failed (${r.error?.message ?? r.stderr.toString().trim()}): install it (scripts/system-deps.sh does)`);
+  return r.stdout;
+}
+
 /** Runs a command from the palette, by its full title. */
 async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
@@ -59,8 +67,9 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20
 export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[]> {
   const results: UiResult[] = [];
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const shot = async (name: string) => {
-    await page.screenshot({ path: path.join(o.media, name) });
+  /** A README screenshot: the window, or only `part` of it (a notification needs no window around it). */
+  const shot = async (name: string, part?: ReturnType<Page['locator']>) => {
+    await fs.writeFile(path.join(o.media, name), quantize(await (part ?? page).screenshot()));
   };
   const step = async (title: string, fn: () => Promise<void>) => {
     try {
@@ -265,7 +274,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await toast.locator('.monaco-button', { hasText: 'Show Log' }).waitFor();
       await page.mouse.move(900, 400);
       await page.waitForTimeout(800);
-      await shot('kms-error-retry.png');
+      await shot('kms-error-retry.png', toast);
       o.kms.clearFaults();
       await toast.locator('.monaco-button', { hasText: 'Retry' }).click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
@@ -305,7 +314,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).waitFor();
       await page.mouse.move(900, 400);
       await page.waitForTimeout(800); // let the toast finish sliding in
-      await shot('sso-error.png');
+      await shot('sso-error.png', toast);
       await toast.locator('.monaco-button', { hasText: 'Run aws sso login' }).click();
       await page.locator('.xterm-rows', { hasText: 'aws sso login --profile sso-expired' }).first().waitFor({ timeout: 20_000 });
     });

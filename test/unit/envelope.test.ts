@@ -161,3 +161,24 @@ describe('envelope: text store (selections)', () => {
     await rejects(open(sealed.replace(/ENC\[[^\]]+\]\n$/, 'admin\n')), 'TAMPERED', /header MAC/);
   });
 });
+
+describe('reading back a document just sealed (a save of the decrypted view)', () => {
+  it('with the reuse map of its open, gives the same plaintext and reuse map as a full open', async () => {
+    const first = await open(seal(SAMPLE));
+    const edited = first.plaintext.replace('abc123', 'changed');
+    const sealed = joinSealed(sealDotenv(edited, first.key, { layout: first.layout, reuse: first.reuse }));
+    const quick = await openDocument(splitDocument(sealed)!, unwrapTo(), first.reuse);
+    const full = await open(sealed);
+    assert.equal(quick.plaintext, edited);
+    assert.deepEqual([...quick.reuse], [...full.reuse]);
+  });
+
+  it('a carried token under another entry name is decrypted, and refused: its tag binds the name, even under a valid MAC', async () => {
+    const key = testKey();
+    const first = await open(seal('A=alpha\nB=bravo\n'));
+    const tokens = [...first.reuse.values()];
+    const swapped = assemble('dotenv', key, `A=${tokens[1]}\nB=${tokens[0]}\n`, { leader: '#', eol: '\n' });
+    const e = await rejects(openDocument(splitDocument(joinSealed(swapped))!, unwrapTo(), first.reuse), 'TAMPERED');
+    assert.match(e.message, /entry A/);
+  });
+});
