@@ -1,5 +1,6 @@
-// Bundles with esbuild. The extension's entry stays small: the AWS SDK lives in its own file
-// (kms-runtime.js) that the extension requires on first use, so activation does not parse it.
+// Bundles with esbuild. The extension's entry stays small: the commands and the decrypted view
+// (extension-engine.js) and the AWS SDK (kms-runtime.js) live in files of their own that it
+// requires on first use, by a path computed at run time, so activation parses neither.
 import { build } from 'esbuild';
 
 const production = !process.argv.includes('--dev');
@@ -8,7 +9,8 @@ const production = !process.argv.includes('--dev');
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, legalComments: 'none', logLevel: 'warning', mainFields: ['module', 'main'] };
 
 await Promise.all([
-  build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './kms-runtime.js'] }),
+  build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', external: ['./kms-runtime.js'] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),

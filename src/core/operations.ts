@@ -27,16 +27,19 @@ import {
   wipeFileKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
-import { commentLeader, isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
+import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
 import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
-import { defaultContext, EncryptionContext, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza, storeOf } from './header';
-import { atomicWrite, Content, decodeUtf8, hasSidecar, readBounded, readHead, readSidecar } from './io';
+import { defaultContext, EncryptionContext, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
+import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
 import { aliasOf } from './kms/allow-list';
 import type { KeyRef, KeyService } from './kms/key-service';
+import { Kind, kindOf, sidecarApplies } from './kind';
 import { findRule } from './rules';
 import { OpenedFile, openFileStream, sealFileStream } from './whole-file';
+
+export { Kind, kindOf };
 
 export interface EncryptOptions {
   /** KMS keys (ARN, id or alias) to wrap the data key for; the first makes it. */
@@ -91,17 +94,6 @@ export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise
 
 const notEncrypted = (file: string): KmsEnvelopeError =>
   new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`, 'Encrypt it first (kms-envelope encrypt, or KMS Envelope: Encrypt File).');
-
-export type Kind = 'dotenv' | 'text' | 'file' | 'plain';
-
-/** Whether a file's header lives in a sidecar: only for types without comments. */
-const sidecarApplies = (file: string): boolean => commentLeader(file) === null;
-
-/** What a file holds, from its first bytes and (for types without comments) whether it has a sidecar. */
-export async function kindOf(file: string): Promise<Kind> {
-  if (sidecarApplies(file) && (await hasSidecar(file))) return 'text';
-  return (storeOf(await readHead(file, 400)) as Kind | null) ?? 'plain';
-}
 
 /** The Unwrap the envelope needs, served by a key provider. */
 export const unwrapper =

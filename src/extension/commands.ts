@@ -11,7 +11,8 @@ import { decryptFile, encryptFile, layoutFor, newFileKey, planKeys, rotateFile, 
 import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
-import { DecryptedFs, SCHEME, toFile, toView } from './decrypted-fs';
+import { DecryptedFs } from './decrypted-fs';
+import { SCHEME, toFile, toView } from './view-uri';
 import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
@@ -55,7 +56,13 @@ function target(arg: unknown): vscode.Uri | undefined {
   return uri.scheme === SCHEME ? toFile(uri) : uri.scheme === 'file' ? uri : undefined;
 }
 
-export function registerCommands(d: Deps): vscode.Disposable[] {
+export interface Commands {
+  /** Handlers by command id (`kmsEnvelope.…`); the entry bundle registers the ids. */
+  readonly handlers: Record<string, (...args: unknown[]) => Promise<void>>;
+  readonly disposables: vscode.Disposable[];
+}
+
+export function createCommands(d: Deps): Commands {
   /**
    * A sidecar's new content (null: remove it) after Decrypt Selection, written when the document
    * is saved, so that the file on disk and its sidecar always match; dropped if it is not.
@@ -420,6 +427,6 @@ export function registerCommands(d: Deps): vscode.Disposable[] {
     if (file) d.view.forget(file.path);
   }
 
-  return [...sidecarSync, ...Object.entries(commands).map(([name, fn]) => vscode.commands.registerCommand(`kmsEnvelope.${name}`, fn))];
+  return { handlers: Object.fromEntries(Object.entries(commands).map(([name, fn]) => [`kmsEnvelope.${name}`, fn])), disposables: sidecarSync };
 }
 

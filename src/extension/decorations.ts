@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { EncryptedFacts } from '../core/classify';
-import { SCHEME } from './decrypted-fs';
+import { SCHEME } from './view-uri';
 import type { EncryptedFiles } from './encrypted-files';
 
 export const DECRYPTED_BADGE = 'D';

@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { kindOf } from '../core/operations';
-import { toView } from './decrypted-fs';
+import { kindOf } from '../core/kind';
+import { toView } from './view-uri';
 import { matchesPattern } from './settings';
 
 export class DecryptOnOpen implements vscode.Disposable {

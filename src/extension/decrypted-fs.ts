@@ -17,12 +17,10 @@ import { openFileStream, sealFileStream } from '../core/whole-file';
 import { createReadStream } from 'node:fs';
 import type { KeyService } from '../core/kms/key-service';
 
-export const SCHEME = 'kms-envelope';
+
 /** The largest encrypted file the view opens: its plaintext lives in the extension host's memory. */
 const MAX_VIEW_BYTES = 64 * 1024 * 1024;
 
-export const toView = (file: vscode.Uri): vscode.Uri => vscode.Uri.from({ scheme: SCHEME, path: file.path });
-export const toFile = (view: vscode.Uri): vscode.Uri => vscode.Uri.file(view.path);
 
 interface Session {
   readonly store: Store;

@@ -1,10 +1,16 @@
 /**
- * Activation: cheap by design. Nothing here loads the AWS SDK (keys.ts requires it on first
- * use) or reads more than the first bytes of workspace files.
+ * Activation: cheap by design. This bundle registers what VS Code must know from the start
+ * (commands, the `kms-envelope:` file system, decorations, the `.env` opener, listeners) and
+ * reads no more than the first bytes of the files it is asked about. The commands and the
+ * decrypted view are in their own bundle (engine.ts), required on first use; the AWS SDK in
+ * another (keys.ts), required on the first KMS call.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
-import { DecryptedFs, SCHEME, toView } from './decrypted-fs';
+import { COMMAND_IDS } from './command-ids';
+import type * as EngineModule from './engine';
+import { ViewProvider } from './view-provider';
+import { SCHEME, toView } from './view-uri';
 import { DecryptOnOpen } from './decrypt-on-open';
 import { registerDecorations } from './decorations';
 import { registerOpener } from './opener';
@@ -12,7 +18,7 @@ import { EncryptedFiles } from './encrypted-files';
 import { registerGit } from './git';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
-import { lastReportedError, reportError, StatusBar, withProgress } from './ui';
+import { lastReportedError, reportError, StatusBar } from './ui';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
 const SAVE_AFTER_PAUSE_MS = 300;
@@ -38,19 +44,34 @@ export interface Api {
 export function activate(context: vscode.ExtensionContext): Api {
   const log = vscode.window.createOutputChannel('KMS Envelope', { log: true });
   const keys = new Keys(context.workspaceState, context.globalState, log);
-  const view = new DecryptedFs(() => keys.service(), withProgress, log);
   const encrypted = new EncryptedFiles();
   const status = new StatusBar();
 
   const refreshStatus = (): void => {
     const s = keys.settings();
-    status.update({ profile: s.profile, key: s.key, unlocked: keys.cachedKeys + view.openViews > 0 });
+    status.update({ profile: s.profile, key: s.key, unlocked: keys.cachedKeys + (engine?.view.openViews ?? 0) > 0 });
   };
 
+  /** The commands bundle, with the decrypted view: required and set up on first use. */
+  let engine: EngineModule.Engine | undefined;
+  const provider = new ViewProvider(() => load().view);
+  const load = (): EngineModule.Engine => {
+    if (!engine) {
+      const started = Date.now();
+      // a runtime path, so that esbuild leaves the commands bundle out of this one
+      const mod = require(path.join(__dirname, 'extension-engine.js')) as typeof EngineModule;
+      engine = mod.createEngine({ context, keys, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus });
+      context.subscriptions.push(...engine.disposables, provider.follow(engine.view));
+      log.info(`loaded the commands in ${Date.now() - started} ms`);
+    }
+    return engine;
+  };
+  const view = () => load().view;
+
   const openView = async (file: vscode.Uri): Promise<boolean> => {
-    view.allow(file.path); // the user opened this file's tab
+    view().allow(file.path); // the user opened this file's tab
     try {
-      await view.readFile(toView(file));
+      await view().readFile(toView(file));
       return true;
     } catch (err) {
       await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file));
@@ -65,12 +86,12 @@ export function activate(context: vscode.ExtensionContext): Api {
   }, openView);
 
   const decorations = registerDecorations(encrypted);
-  const git = registerGit({ context, keys, view, log });
+  const git = registerGit({ context, log, patterns: () => keys.settings().decryptOnOpenPatterns, head: () => load().head });
   const pendingSaves = new Map<string, NodeJS.Timeout>();
   context.subscriptions.push(
     log,
     keys,
-    view,
+    provider,
     encrypted,
     status,
     decryptOnOpen,
@@ -85,8 +106,8 @@ export function activate(context: vscode.ExtensionContext): Api {
       openChanges: (file) => vscode.commands.executeCommand('kmsEnvelope.openChangesDecrypted', file),
       failed: (file) => decryptOnOpen.markFailed(file),
     }),
-    vscode.workspace.registerFileSystemProvider(SCHEME, view, { isCaseSensitive: true }),
-    ...registerCommands({ keys, view, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus }),
+    vscode.workspace.registerFileSystemProvider(SCHEME, provider, { isCaseSensitive: true }),
+    ...COMMAND_IDS.map((id) => vscode.commands.registerCommand(id, (...args: unknown[]) => load().handlers[id](...args))),
     keys.onDidChange(refreshStatus),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION)) {
@@ -114,13 +135,13 @@ export function activate(context: vscode.ExtensionContext): Api {
     vscode.window.tabGroups.onDidChangeTabs((e) => {
       const shown = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME ? [t.input.uri.path] : [])));
       for (const t of e.closed) {
-        if (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && !shown.has(t.input.uri.path)) view.forget(t.input.uri.path);
+        if (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && !shown.has(t.input.uri.path)) engine?.view.forget(t.input.uri.path);
       }
       refreshStatus();
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => {
       if (doc.uri.scheme === SCHEME) {
-        view.forget(doc.uri.path);
+        engine?.view.forget(doc.uri.path);
         refreshStatus();
       }
     }),
@@ -133,7 +154,7 @@ export function activate(context: vscode.ExtensionContext): Api {
 
   return {
     kmsCalls: () => keys.calls,
-    openViews: () => view.openViews,
+    openViews: () => engine?.view.openViews ?? 0,
     loadedSdk: () => keys.sdkLoaded,
     lastError: lastReportedError,
     key: () => keys.settings().key,

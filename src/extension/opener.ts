@@ -8,8 +8,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { kindOf } from '../core/operations';
-import { toView } from './decrypted-fs';
+import { kindOf } from '../core/kind';
+import { toView } from './view-uri';
 import { openTextDiff } from './ui';
 import { matchesPattern } from './settings';
 

@@ -48,9 +48,13 @@ export function unwrapError(err: unknown): unknown {
   return isKmsEnvelopeError(cause) ? cause : err;
 }
 
-let last: { code?: string; message: string } | undefined;
-/** The last error reported to the user (for the test suites, which cannot read notifications). */
-export const lastReportedError = () => last;
+/**
+ * The last error reported to the user (for the test suites, which cannot read notifications).
+ * On a globalThis symbol: the entry bundle and the commands bundle each carry this module.
+ */
+const LAST = Symbol.for('kms-envelope.lastReportedError');
+const store = globalThis as { [LAST]?: { code?: string; message: string } };
+export const lastReportedError = () => store[LAST];
 
 /** Errors that may go away when the same thing is tried again. */
 const RETRYABLE = new Set(['KMS_UNAVAILABLE', 'NO_CREDENTIALS', 'SSO_EXPIRED', 'ACCESS_DENIED', 'KEY_UNUSABLE', 'KEY_NOT_ALLOWED', 'CANCELLED']);
@@ -63,7 +67,7 @@ const RETRYABLE = new Set(['KMS_UNAVAILABLE', 'NO_CREDENTIALS', 'SSO_EXPIRED', '
 export async function reportError(err: unknown, log: vscode.LogOutputChannel, action: string, retry?: () => Promise<unknown>): Promise<void> {
   const e = unwrapError(err);
   const text = `${action} failed: ${describeError(e)}`;
-  last = { code: isKmsEnvelopeError(e) ? e.code : undefined, message: text };
+  store[LAST] = { code: isKmsEnvelopeError(e) ? e.code : undefined, message: text };
   if (isKmsEnvelopeError(e) && e.code === 'CANCELLED') {
     log.info(`${action}: cancelled`);
     return;

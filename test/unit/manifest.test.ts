@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { COMMAND_IDS } from '../../src/extension/command-ids';
 
 const ROOT = path.join(__dirname, '../..');
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -19,6 +20,12 @@ describe('package.json contributions', () => {
       assert.ok(existsSync(path.join(ROOT, step.media.markdown)), step.media.markdown);
       assert.match(ignore, /!media\/walkthrough\/\*\.md/, 'the walkthrough pages are packaged');
     }
+  });
+
+  it('every contributed command is registered at activation (the entry bundle\'s list), and nothing else; each ships in the .vsix bundles', () => {
+    assert.deepEqual([...COMMAND_IDS].sort(), pkg.contributes.commands.map((c: { command: string }) => c.command).sort());
+    const ignore = readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8');
+    for (const bundle of ['extension.js', 'extension-engine.js', 'kms-runtime.js', 'cli.js']) assert.ok(ignore.includes(`!dist/${bundle}`), bundle);
   });
 
   it('settings that decide keys and credentials cannot come from a workspace', () => {

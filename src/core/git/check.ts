@@ -22,11 +22,11 @@ import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
 import { conflictMarkerLines } from '../formats/dotenv-merge';
 import { MAX_HEADER_BYTES, parseHeader, storeOf } from '../header';
 import { decodeUtf8, readBounded } from '../io';
-import { matchesAny } from '../glob';
 import { GitError, gitBytes, gitList, GitOptions, repoRoot } from './git';
+import { isSecretPath, SECRET_PATTERNS } from './patterns';
 
-export const SECRET_PATTERNS: readonly string[] = ['.env', '.env.*', '*.env'];
-const TEMPLATE = /\.(?:example|sample|template|dist)$/i;
+export { isSecretPath, isTemplate, SECRET_PATTERNS } from './patterns';
+
 /** The largest file `check` reads (a whole-file payload can be large; a text store is at most 8 MiB). */
 const MAX_CHECK_BYTES = 256 * 1024 * 1024;
 
@@ -37,8 +37,6 @@ export interface Finding {
   readonly fix: string;
 }
 
-export const isTemplate = (relPath: string): boolean => TEMPLATE.test(relPath);
-export const isSecretPath = (relPath: string, patterns: readonly string[]): boolean => matchesAny(patterns, relPath) && !isTemplate(relPath);
 
 const messageOf = (err: unknown): string => (isKmsEnvelopeError(err) ? err.message : String(err));
 

@@ -16,7 +16,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { storeOf } from '../header';
 import { atomicWrite, readHead } from '../io';
-import { SECRET_PATTERNS } from './check';
+import { SECRET_PATTERNS, shellQuote } from './patterns';
+
+export { shellQuote };
 import { git, GitError, gitList, GitOptions, repoRoot } from './git';
 
 export const DRIVER = 'kms-envelope';
@@ -31,8 +33,6 @@ export interface SetupOptions extends GitOptions {
   readonly command: string;
 }
 
-/** A word for sh, single-quoted where needed. */
-export const shellQuote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
 /** A path as a gitattributes pattern: anchored at the top, C-quoted when it holds a blank or quote. */
 const attributePattern = (rel: string): string => {

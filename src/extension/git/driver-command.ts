@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { shellQuote } from '../../core/git/setup';
+import { shellQuote } from '../../core/git/patterns';
 
 const LAUNCHER = 'kms-envelope-git';
 

@@ -12,9 +12,7 @@ import { GitError, gitBytes, repoRoot } from '../../core/git/git';
 import { decryptVersion } from '../../core/git/textconv';
 import type { KeyService } from '../../core/kms/key-service';
 
-export const HEAD_SCHEME = 'kms-envelope-head';
-
-export const toHead = (file: vscode.Uri): vscode.Uri => vscode.Uri.from({ scheme: HEAD_SCHEME, path: file.path, query: 'HEAD' });
+export { HEAD_SCHEME, toHead } from './head-scheme';
 
 export class HeadVersions implements vscode.TextDocumentContentProvider {
   private readonly requested = new Set<string>();

@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isTemplate } from '../../core/git/check';
-import { kindOf } from '../../core/operations';
+import { isTemplate } from '../../core/git/patterns';
+import { kindOf } from '../../core/kind';
 import { matchesPattern } from '../settings';
 import { GitApi, Repository } from './git-extension';
 

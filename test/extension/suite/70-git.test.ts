@@ -77,6 +77,11 @@ describe('git: set up, open changes decrypted, merge conflicts, the plaintext gu
     await closeAll();
 
     // git's own Open Changes of the .env (the Source Control view's click) shows the same, not two placeholders
+    const repository = await openRepository();
+    await until('git to see the change', async () => {
+      await repository.status();
+      return repository.state.workingTreeChanges.some((c) => c.uri.path === envFile().path);
+    });
     await vscode.commands.executeCommand('git.openChange', envFile());
     const viaGit = await until('a text diff from git.openChange', () => {
       const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
@@ -116,13 +121,11 @@ describe('git: set up, open changes decrypted, merge conflicts, the plaintext gu
   });
 
   it('a secret file tracked in clear gets a warning with Encrypt File, once', async () => {
-    const gitExt = vscode.extensions.getExtension<{ getAPI(v: 1): { openRepository(u: vscode.Uri): Promise<unknown> } }>('vscode.git')!;
-    const gitApi = (gitExt.isActive ? gitExt.exports : await gitExt.activate()).getAPI(1);
     const plain = file('gitrepo/.env.staging');
     await fs.writeFile(plain.fsPath, 'TOKEN=tracked-in-clear\n');
     await ok('add', '.env.staging');
     await ok('commit', '-q', '--no-verify', '-m', 'a mistake');
-    await gitApi.openRepository(vscode.Uri.file(repo()));
+    await openRepository();
     await vscode.window.showTextDocument(plain);
     const a = await api();
     await until('the guard\'s warning', () => a.guardWarnings().includes(plain.path));
@@ -132,6 +135,18 @@ describe('git: set up, open changes decrypted, merge conflicts, the plaintext gu
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(a.guardWarnings().filter((p) => p === plain.path).length, 1, 'once per file per session');
   });
+
+  /** Makes sure VS Code's git extension knows the repository (it finds one created after startup only later). */
+  interface GitRepository {
+    status(): Promise<void>;
+    state: { workingTreeChanges: { uri: vscode.Uri }[] };
+  }
+  async function openRepository(): Promise<GitRepository> {
+    const gitExt = vscode.extensions.getExtension<{ getAPI(v: 1): { openRepository(u: vscode.Uri): Promise<GitRepository | null> } }>('vscode.git')!;
+    const repository = await (gitExt.isActive ? gitExt.exports : await gitExt.activate()).getAPI(1).openRepository(vscode.Uri.file(repo()));
+    assert.ok(repository, 'the git extension opened the repository');
+    return repository;
+  }
 
   async function cliSet(name: string, value: string) {
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

@@ -1,0 +1,88 @@
+/**
+ * The git commands (loaded with the other commands, on first use): *Set Up Git Integration*
+ * (the CLI's `git setup`, for the repository of a file or folder) and *Open Changes
+ * (Decrypted)* (HEAD against the decrypted view).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { repoRoot } from '../../core/git/git';
+import { setupGit } from '../../core/git/setup';
+import { shellQuote } from '../../core/git/patterns';
+import { accountPattern, isKeyArn } from '../../core/kms/allow-list';
+import type { DecryptedFs } from '../decrypted-fs';
+import type { Keys } from '../keys';
+import { openTextDiff, reportError, withProgress } from '../ui';
+import { SCHEME, toFile, toView } from '../view-uri';
+import { ensureLauncher } from './driver-command';
+import { gitApi } from './git-extension';
+import { HeadVersions, toHead } from './head-version';
+
+export interface GitCommandDeps {
+  readonly context: vscode.ExtensionContext;
+  readonly keys: Keys;
+  readonly view: DecryptedFs;
+  readonly log: vscode.LogOutputChannel;
+}
+
+/** The file a git command is about: an explorer or editor URI, a Source Control row, or the active editor's file. */
+function fileOf(arg: unknown): vscode.Uri | undefined {
+  const uri = arg instanceof vscode.Uri ? arg : (arg as { resourceUri?: unknown })?.resourceUri instanceof vscode.Uri ? (arg as { resourceUri: vscode.Uri }).resourceUri : vscode.window.activeTextEditor?.document.uri;
+  if (!uri) return undefined;
+  return uri.scheme === SCHEME ? toFile(uri) : uri.scheme === 'file' ? uri : undefined;
+}
+
+export function createGitCommands(d: GitCommandDeps): { handlers: Record<string, (arg: unknown) => Promise<void>>; head: HeadVersions } {
+  const gitPath = async () => (await gitApi())?.git.path;
+  const head = new HeadVersions(() => d.keys.service(), gitPath);
+  const command = (action: string, fn: (arg: unknown) => Promise<void>) => async (arg: unknown) => {
+    try {
+      await fn(arg);
+    } catch (err) {
+      await reportError(err, d.log, action, () => fn(arg));
+    }
+  };
+
+  /** The words git needs after the launcher: the user's profile, region and allow-list. */
+  const settingFlags = async (): Promise<string[]> => {
+    const s = d.keys.settings();
+    const flags: string[] = [];
+    if (s.profile) flags.push('--profile', shellQuote(s.profile));
+    if (s.region) flags.push('--region', shellQuote(s.region));
+    let allowed = s.allowedKeys;
+    if (!allowed.length && s.chosenKeys.length) {
+      const arns = await Promise.all(s.chosenKeys.map((k) => (isKeyArn(k) ? k : d.keys.service().resolve(k).catch(() => undefined))));
+      allowed = [...new Set(arns.map((a) => a && accountPattern(a)).filter((p): p is string => !!p))];
+    }
+    if (allowed.length) flags.push('--allowed-keys', shellQuote(allowed.join(',')));
+    return flags;
+  };
+
+  const setUpGit = command('Set Up Git Integration', async (arg) => {
+    const at = fileOf(arg) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri;
+    if (!at) throw new Error('open a folder that is a git repository first');
+    const stat = await vscode.workspace.fs.stat(at);
+    const cwd = stat.type === vscode.FileType.Directory ? at.fsPath : path.dirname(at.fsPath);
+    const git = await gitPath();
+    const root = await repoRoot({ cwd, git });
+    const launcher = await ensureLauncher(d.context);
+    const done = await withProgress('Setting up git for encrypted files', async () => setupGit({ cwd: root, git, command: [launcher, ...(await settingFlags())].join(' ') }));
+    for (const line of done) d.log.info(`git setup in ${root}: ${line}`);
+    const name = path.basename(root);
+    void vscode.window.showInformationMessage(
+      done.length
+        ? `KMS Envelope: git is set up in ${name}: decrypted diffs, merges by variable, and a pre-commit check. Commit the new .gitattributes so that everyone's git uses them.`
+        : `KMS Envelope: git was already set up in ${name}; nothing changed.`,
+    );
+  });
+
+  const openChanges = command('Open Changes (Decrypted)', async (arg) => {
+    const file = fileOf(arg);
+    if (!file) throw new Error('no file: open an encrypted file, or pick one in Source Control');
+    d.view.allow(file.path);
+    head.allow(file.path);
+    await d.view.readFile(toView(file)); // errors surface here, with their hints
+    await openTextDiff(toHead(file), toView(file), `${path.basename(file.path)} (HEAD ↔ Decrypted)`);
+  });
+
+  return { handlers: { 'kmsEnvelope.setUpGit': setUpGit, 'kmsEnvelope.openChangesDecrypted': openChanges }, head };
+}
