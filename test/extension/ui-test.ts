@@ -248,13 +248,8 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
     });
 
     await step('a hung KMS: the progress notification\'s Cancel stops the wait; a refused connection: the error names the endpoint and its Retry opens the file once KMS is back', async () => {
-      const palette = async (command: string) => {
-        await page.keyboard.press('F1');
-        await page.locator('.quick-input-widget input').fill(`>${command}`);
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
-      };
-      await palette('View: Close All Editors');
-      await palette('KMS Envelope: Lock');
+      await runCommand(page, 'View: Close All Editors');
+      await runCommand(page, 'KMS Envelope: Lock');
       o.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: 1, delayMs: 60_000 });
       await row(page, '.env').click();
       const progress = page.locator('.notification-toast', { hasText: 'Decrypting .env' });
@@ -291,16 +286,12 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.mouse.move(900, 600);
       await page.waitForTimeout(800);
       await shot('walkthrough.png');
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
+      await runCommand(page, 'View: Close All Editors');
     });
 
 
     await step('an expired SSO session shows an error whose button runs aws sso login in a terminal', async () => {
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>View: Close All Editors');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
+      await runCommand(page, 'View: Close All Editors');
       // the profile is the user's choice (a workspace's settings cannot set it): pick it as a user does
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input');
