@@ -17,7 +17,8 @@ import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
 import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from './settings';
-import { reportError, withProgress } from './ui';
+import { withProgress } from './progress';
+import { reportError } from './ui';
 
 export interface Deps {
   readonly keys: Keys;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { createCommands, Deps } from './commands';
 import { DecryptedFs } from './decrypted-fs';
 import { createGitCommands } from './git/commands';
-import { withProgress } from './ui';
+import { withProgress } from './progress';
 
 export type EngineDeps = Omit<Deps, 'view'> & { readonly context: vscode.ExtensionContext };
 
