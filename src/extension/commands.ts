@@ -115,7 +115,8 @@ export function createCommands(d: Deps): Commands {
   async function pickFile(want: 'plain' | 'encrypted'): Promise<vscode.Uri | undefined> {
     const found = await vscode.workspace.findFiles(want === 'plain' ? '**/{.env,.env.*,*.env}' : '**/*', '**/{node_modules,.git}/**', 500);
     const fitting: vscode.Uri[] = [];
-    for (const u of found) if ((await d.encrypted.check(u)) === (want === 'encrypted')) fitting.push(u);
+    const kinds = await Promise.all(found.map((u) => d.encrypted.check(u))); // a few files at a time (EncryptedFiles)
+    found.forEach((u, i) => kinds[i] === (want === 'encrypted') && fitting.push(u));
     if (fitting.length === 0) {
       throw new KmsEnvelopeError('USAGE', want === 'plain' ? 'no plain .env file in this workspace: create one, then encrypt it' : 'no encrypted file in this workspace yet');
     }
