@@ -70,9 +70,12 @@ describe('untrusted headers', () => {
     const evil = http.createServer((_q, r) => r.end()).on('connection', () => connections++);
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     const port = (evil.address() as { port: number }).port;
-    await edit((t) => t.replace(/\n# context /, `\n# endpoint http://127.0.0.1:${port}\n# context `));
-    assert.equal(await code(openTextFile(file, kms())), 'FORMAT');
-    evil.close();
+    try {
+      await edit((t) => t.replace(/\n# context /, `\n# endpoint http://127.0.0.1:${port}\n# context `));
+      assert.equal(await code(openTextFile(file, kms())), 'FORMAT');
+    } finally {
+      evil.close();
+    }
     assert.equal(connections, 0);
     assert.equal(sb.kms.count(), 0);
   });

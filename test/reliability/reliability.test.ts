@@ -43,6 +43,8 @@ describe('reliability (fixed-seed share of npm run fuzz)', function () {
     const r = await killTest(30, sb);
     assert.deepEqual(r.failures, []);
     assert.equal(r.survived, r.kills);
+    // the kills must land while a temporary file is being written, or this proves nothing about atomicity
+    assert.ok(r.midWrite > 0, `${r.midWrite} of ${r.kills} kills landed mid-write`);
     assert.equal(r.plaintextTemps, 0);
     assert.equal(r.exposedTemps, 0);
     assert.equal(r.cleaned, r.leftoverTemps, 'leftovers of killed writers are removed by the next write');

@@ -12,6 +12,7 @@ import {
   wipeFileKey,
 } from '../../src/core/envelope';
 import { KmsEnvelopeError } from '../../src/core/errors';
+import { formatToken, parseToken } from '../../src/core/formats/token';
 import { layoutFor } from '../../src/core/operations';
 import { prefixOf } from '../../src/core/header';
 import { dotenvText } from '../support/arbitraries';
@@ -180,5 +181,30 @@ describe('reading back a document just sealed (a save of the decrypted view)', (
     const swapped = assemble('dotenv', key, `A=${tokens[1]}\nB=${tokens[0]}\n`, { leader: '#', eol: '\n' });
     const e = await rejects(openDocument(splitDocument(joinSealed(swapped))!, unwrapTo(), first.reuse), 'TAMPERED');
     assert.match(e.message, /entry A/);
+  });
+});
+
+describe('each value on its own (not only through the header MAC)', () => {
+  it('a value whose GCM tag was changed is refused naming its entry, even under a valid MAC', async () => {
+    const key = testKey();
+    const first = await open(seal('A=alpha\nB=bravo\n'));
+    const tokenB = [...first.reuse.entries()].find(([k]) => k.startsWith('B\0'))![1];
+    const sealed = parseToken(tokenB)!;
+    sealed[sealed.length - 1] ^= 1; // the last byte of the tag
+    const forged = assemble('dotenv', key, `A=${[...first.reuse.values()][0]}\nB=${formatToken(sealed)}\n`, { leader: '#', eol: '\n' });
+    const e = await rejects(openDocument(splitDocument(joinSealed(forged))!, unwrapTo()), 'TAMPERED');
+    assert.match(e.message, /entry B/);
+  });
+
+  it('every value gets a fresh IV (2,000 values sealed with the real random source: no IV repeats, none is zero)', () => {
+    const key = testKey();
+    const ivs = new Set<string>();
+    const text = Array.from({ length: 1000 }, (_, i) => `K${i}=same\n`).join('');
+    for (const round of [1, 2]) {
+      const body = sealDotenv(text, key, { layout: { leader: '#', eol: '\n' } }).body;
+      for (const m of body.matchAll(/ENC\[kmsenv:v1:([\w-]+)\]/g)) ivs.add(Buffer.from(m[1], 'base64url').subarray(0, 12).toString('hex'));
+      assert.equal(ivs.size, 1000 * round);
+    }
+    assert.ok(!ivs.has('0'.repeat(24)));
   });
 });

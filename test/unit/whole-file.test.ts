@@ -64,6 +64,22 @@ describe('whole-file store', () => {
     await refused(await join(header, other.payload), /header MAC/);
   });
 
+  it('a whole-file payload whose header MAC was changed is refused (FORMAT/TAMPERED at the header MAC) before any plaintext is released', async () => {
+    const sealed = await seal(randomBytes(5000));
+    const text = sealed.toString('latin1');
+    const macAt = text.indexOf('\n# mac ') + 7;
+    const other = Buffer.from(randomBytes(32).toString('base64'), 'latin1'); // another well-formed MAC
+    const forged = Buffer.concat([sealed.subarray(0, macAt), other, sealed.subarray(macAt + other.length)]);
+    let released = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const p of (await openFileStream(pieces(forged, 4093), unwrapTo())).plaintext) released += p.length;
+      })(),
+      (e: unknown) => e instanceof KmsEnvelopeError && e.code === 'TAMPERED' && /header MAC/.test(e.message),
+    );
+    assert.equal(released, 0);
+  });
+
   it('refuses a file cut to its header and salt (no chunk at all), before any plaintext', async () => {
     const { header, payload } = await split(await seal(randomBytes(100)));
     await refused(await join(header, payload.subarray(0, SALT_BYTES)), /no final chunk|truncated/);
