@@ -46,6 +46,8 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
     assert.equal(r.code, 42);
     assert.deepEqual(JSON.parse(r.stdout), ['correct horse # battery', 'sk_live_123', 'a\nb']);
     noSecretIn(r.stderr);
+    noSecretIn((await read('.env')).toString('utf8')); // nothing decrypted to disk on the way
+    assert.deepEqual((await fs.readdir(cwd)).filter((f) => f !== '.env'), [], 'no other file written');
   });
 
   it('get prints one value; decrypt --stdout and --out write the plaintext where asked', async () => {

@@ -79,6 +79,8 @@ describe('envelope: dotenv store', () => {
     const resealed = joinSealed(sealDotenv(edited, opened.key, { layout: opened.layout, reuse: opened.reuse, random: seededRandom('other') }));
     const changed = resealed.split('\r\n').filter((l, i) => l !== enc.split('\r\n')[i]);
     assert.deepEqual(changed.map((l) => l.split(/[ =]/)[1] === 'mac' ? 'mac' : l.split('=')[0]), ['mac', 'API_KEY']);
+    const iv = (text: string) => Buffer.from(/API_KEY=ENC\[kmsenv:v1:([\w-]+)\]/.exec(text)![1], 'base64url').subarray(0, 12).toString('hex');
+    assert.notEqual(iv(resealed), iv(enc), 'the changed value has a new IV');
     assert.equal((await open(resealed)).plaintext, edited);
   });
 
