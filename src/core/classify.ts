@@ -8,9 +8,10 @@
  * handles are open, and a file that cannot be read is unknown (read again when next asked),
  * never plain.
  */
-import { commentLeader, SIDECAR_SUFFIX } from './formats/comment-syntax';
+import { SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { storeOf } from './header';
 import { hasSidecar, readHead } from './io';
+import { sidecarApplies } from './kind';
 
 /** What the first bytes of an encrypted file tell: its store and the labels of its keys. */
 export interface EncryptedFacts {
@@ -31,7 +32,7 @@ export function factsOf(head: string): EncryptedFacts | null {
 
 /** Reads what a file is: its header's first lines (or its sidecar's, for types without comments). */
 export async function sniffFile(file: string): Promise<EncryptedFacts | null> {
-  if (commentLeader(file) === null && (await hasSidecar(file))) return factsOf(await readHead(file + SIDECAR_SUFFIX, 2048));
+  if (sidecarApplies(file) && (await hasSidecar(file))) return factsOf(await readHead(file + SIDECAR_SUFFIX, 2048));
   return factsOf(await readHead(file, 2048));
 }
 

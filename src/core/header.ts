@@ -76,6 +76,9 @@ export function prefixOf(text: string): string {
 /** The store a text's first header line names, without parsing the rest; null without a header. */
 export const storeOf = (text: string): string | null => FIRST.exec(text.slice(0, 400))?.[4] ?? null;
 
+/** The same, for a file's bytes (a version from git, a staged blob). */
+export const storeOfBytes = (bytes: Buffer): string | null => storeOf(bytes.subarray(0, 400).toString('utf8'));
+
 /** The default context names the tool and format; users add pairs such as project=billing. */
 export function defaultContext(extra: EncryptionContext = {}): EncryptionContext {
   if (Object.prototype.hasOwnProperty.call(extra, MAGIC) && extra[MAGIC] !== 'v1') {

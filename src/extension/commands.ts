@@ -12,13 +12,13 @@ import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs } from './decrypted-fs';
-import { SCHEME, toFile, toView } from './view-uri';
+import { commandTarget as target, SCHEME, toView } from './view-uri';
 import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
 import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from './settings';
 import { withProgress } from './progress';
-import { reportError } from './ui';
+import { reported, reportError } from './ui';
 
 export interface Deps {
   readonly keys: Keys;
@@ -50,13 +50,6 @@ async function accepted<T extends vscode.QuickPickItem>(qp: vscode.QuickPick<T>)
   return pick;
 }
 
-/** The file a command is about: the explorer's argument, or the active editor's file. */
-function target(arg: unknown): vscode.Uri | undefined {
-  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-  if (!uri) return undefined;
-  return uri.scheme === SCHEME ? toFile(uri) : uri.scheme === 'file' ? uri : undefined;
-}
-
 export interface Commands {
   /** Handlers by command id (`kmsEnvelope.…`); the entry bundle registers the ids. */
   readonly handlers: Record<string, (...args: unknown[]) => Promise<void>>;
@@ -80,18 +73,7 @@ export function createCommands(d: Deps): Commands {
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => pendingSidecars.delete(doc.uri.fsPath)),
   ];
-  const run = (action: string, fn: (...args: unknown[]) => Promise<void>) => {
-    const handler = async (...args: unknown[]): Promise<void> => {
-      try {
-        await fn(...args);
-      } catch (err) {
-        await reportError(err, d.log, action, () => handler(...args));
-      } finally {
-        d.refreshStatus();
-      }
-    };
-    return handler;
-  };
+  const run = (action: string, fn: (...args: unknown[]) => Promise<void>) => reported(d.log, action, fn, d.refreshStatus);
   /** A warning the user sees and the log keeps. */
   const warn = (msg: string): void => {
     d.log.warn(msg);

@@ -7,6 +7,7 @@
  * and a key the workspace suggests is used only once the user confirmed it.
  */
 import * as vscode from 'vscode';
+import { SECRET_PATTERNS } from '../core/git/patterns';
 import { matchesAny } from '../core/glob';
 import { accountOf } from '../core/kms/allow-list';
 
@@ -82,7 +83,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
     cacheMaxAgeSeconds: clampCacheSeconds(c.get<number>('cacheMaxAgeSeconds')),
     kmsTimeoutSeconds: Math.min(Math.max(c.get<number>('kmsTimeoutSeconds') ?? 20, 1), 300),
     decryptOnOpen: c.get<boolean>('decryptOnOpen.enabled') ?? true,
-    decryptOnOpenPatterns: c.get<string[]>('decryptOnOpen.patterns') ?? ['.env', '.env.*', '*.env'],
+    decryptOnOpenPatterns: c.get<string[]>('decryptOnOpen.patterns') ?? [...SECRET_PATTERNS],
     decryptWholeFiles: c.get<boolean>('decryptOnOpen.wholeFiles') ?? true,
   };
 }

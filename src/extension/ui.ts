@@ -31,6 +31,20 @@ const LAST = Symbol.for('kms-envelope.lastReportedError');
 const store = globalThis as { [LAST]?: { code?: string; message: string } };
 export const lastReportedError = () => store[LAST];
 
+/** A command's handler whose failure is reported (with Retry running it again); `after` runs either way. */
+export function reported<A extends unknown[]>(log: vscode.LogOutputChannel, action: string, fn: (...args: A) => Promise<void>, after?: () => void): (...args: A) => Promise<void> {
+  const handler = async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      await reportError(err, log, action, () => handler(...args));
+    } finally {
+      after?.();
+    }
+  };
+  return handler;
+}
+
 /** Errors that may go away when the same thing is tried again. */
 const RETRYABLE = new Set(['KMS_UNAVAILABLE', 'NO_CREDENTIALS', 'SSO_EXPIRED', 'ACCESS_DENIED', 'KEY_UNUSABLE', 'KEY_NOT_ALLOWED', 'CANCELLED']);
 

@@ -20,7 +20,7 @@ import { formatError, isKmsEnvelopeError } from '../errors';
 import { dearmor } from '../formats/armor';
 import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
 import { conflictMarkerLines } from '../formats/dotenv-merge';
-import { MAX_HEADER_BYTES, parseHeader, storeOf } from '../header';
+import { MAX_HEADER_BYTES, parseHeader, storeOfBytes } from '../header';
 import { decodeUtf8, readBounded } from '../io';
 import { GitError, gitBytes, gitList, GitOptions, repoRoot } from './git';
 import { isSecretPath, SECRET_PATTERNS } from './patterns';
@@ -51,7 +51,7 @@ export async function inspect(relPath: string, bytes: Buffer, patterns: readonly
     }
     return [];
   }
-  const store = storeOf(bytes.subarray(0, 400).toString('utf8'));
+  const store = storeOfBytes(bytes);
   if (store === null) {
     if (isSecretPath(relPath, patterns)) return found('not encrypted', `run \`kms-envelope encrypt ${relPath}\` (or KMS Envelope: Encrypt File), then stage it again`);
     if (isDotenvName(relPath) && hasTokens(bytes.toString('utf8'))) return found('holds encrypted values but no kms-envelope header (was the header removed?)', 'restore the header from version control');

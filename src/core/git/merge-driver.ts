@@ -24,7 +24,7 @@ import { equalBytes } from '../bytes';
 import { FileKey, joinSealed, makeFileKey, sealDotenv, wipeFileKey } from '../envelope';
 import { isDotenvName } from '../formats/comment-syntax';
 import { mergeDotenv, MergeLabels } from '../formats/dotenv-merge';
-import { LIMITS, Stanza, storeOf } from '../header';
+import { LIMITS, Stanza, storeOfBytes } from '../header';
 import { atomicWrite, decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, OpenedText } from '../operations';
@@ -66,7 +66,7 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     await atomicWrite(files.ours, b);
     return { clean: true, conflicts: [] };
   }
-  const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, bytes, encrypted: storeOf(bytes.subarray(0, 400).toString('utf8')) !== null }));
+  const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, bytes, encrypted: storeOfBytes(bytes) !== null }));
   const [base, ours, theirs] = sides;
 
   if (!sides.some((s) => s.encrypted)) {

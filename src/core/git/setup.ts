@@ -14,6 +14,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Classifier } from '../classify';
+import { matchesAny } from '../glob';
 import { storeOf } from '../header';
 import { atomicWrite, readHead } from '../io';
 import { SECRET_PATTERNS, shellQuote } from './patterns';
@@ -42,17 +44,13 @@ const attributePattern = (rel: string): string => {
 
 const ATTRIBUTES = `diff=${DRIVER} merge=${DRIVER} -text`;
 
-/** Tracked and unignored files that carry an inline kms-envelope header, beyond the patterns. */
+/** Tracked and unignored files that carry an inline kms-envelope header, beyond the patterns (read a few at a time). */
 async function encryptedFiles(root: string, opts: GitOptions): Promise<string[]> {
-  const out: string[] = [];
-  const files = [...new Set(await gitList(['ls-files', '-co', '--exclude-standard', '-z'], { ...opts, cwd: root }))];
-  const pattern = /(^|\/)(\.env|\.env\..*|[^/]*\.env)$/;
-  for (let i = 0; i < files.length; i += 16) {
-    const batch = files.slice(i, i + 16).filter((f) => !pattern.test(f));
-    const heads = await Promise.all(batch.map((f) => fs.lstat(path.join(root, f)).then((st) => (st.isFile() ? readHead(path.join(root, f), 400) : ''), () => '')));
-    batch.forEach((f, j) => storeOf(heads[j]) && out.push(f));
-  }
-  return out;
+  const listed = await gitList(['ls-files', '-co', '--exclude-standard', '-z'], { ...opts, cwd: root });
+  const files = [...new Set(listed)].filter((f) => !matchesAny(SECRET_PATTERNS, f));
+  const inline = new Classifier<string>({ sniff: async (f) => ((await fs.lstat(f)).isFile() ? storeOf(await readHead(f, 400)) : null) });
+  const stores = await Promise.all(files.map((f) => inline.classify(path.join(root, f))));
+  return files.filter((_, i) => stores[i]);
 }
 
 const hooksDir = async (root: string, opts: GitOptions): Promise<string> => path.resolve(root, (await git(['rev-parse', '--git-path', 'hooks'], { ...opts, cwd: root })).trim());
@@ -68,7 +66,13 @@ exec ${command} check --staged
 
 const readOr = (file: string): Promise<string | undefined> => fs.readFile(file, 'utf8').catch(() => undefined);
 
-/** The text of `.gitattributes` without our block, and whether we created the file. */
+/** A repository's `.gitattributes`: its path, its text (undefined when absent), the text without our block, and whether setup created the file. */
+async function attributesOf(root: string): Promise<{ file: string; text?: string; rest: string; created: boolean }> {
+  const file = path.join(root, '.gitattributes');
+  const text = await readOr(file);
+  return { file, text, ...withoutBlock(text ?? '') };
+}
+
 function withoutBlock(text: string): { rest: string; created: boolean } {
   const start = text.indexOf(`${BEGIN}\n`);
   if (start === -1) return { rest: text, created: false };
@@ -91,9 +95,7 @@ export async function setupGit(opts: SetupOptions): Promise<string[]> {
   const g: GitOptions = { cwd: root, git: opts.git };
   const done: string[] = [];
 
-  const attributesFile = path.join(root, '.gitattributes');
-  const before = await readOr(attributesFile);
-  const { rest, created } = withoutBlock(before ?? '');
+  const { file: attributesFile, text: before, rest, created } = await attributesOf(root);
   const extra = await encryptedFiles(root, g);
   const lines = [BEGIN, ...(before === undefined || created ? [CREATED] : []), ...SECRET_PATTERNS.map((p) => `${p} ${ATTRIBUTES}`), ...extra.map((f) => `${attributePattern(f)} ${ATTRIBUTES}`), END];
   const sep = rest === '' || rest.endsWith('\n') ? '' : '\n';
@@ -138,15 +140,12 @@ export async function undoGitSetup(opts: GitOptions): Promise<string[]> {
   const g: GitOptions = { cwd: root, git: opts.git };
   const done: string[] = [];
 
-  const attributesFile = path.join(root, '.gitattributes');
-  const before = await readOr(attributesFile);
-  if (before !== undefined) {
-    const { rest, created } = withoutBlock(before);
-    if (rest !== before) {
-      if (created && rest.trim() === '') await fs.unlink(attributesFile);
-      else await atomicWrite(attributesFile, rest);
-      done.push(created && rest.trim() === '' ? 'removed .gitattributes (setup had created it)' : 'removed the kms-envelope block from .gitattributes');
-    }
+  const { file: attributesFile, text: before, rest, created } = await attributesOf(root);
+  if (before !== undefined && rest !== before) {
+    const remove = created && rest.trim() === '';
+    if (remove) await fs.unlink(attributesFile);
+    else await atomicWrite(attributesFile, rest);
+    done.push(remove ? 'removed .gitattributes (setup had created it)' : 'removed the kms-envelope block from .gitattributes');
   }
   for (const section of [`diff.${DRIVER}`, `merge.${DRIVER}`]) {
     if (await git(['config', '--local', '--remove-section', section], g).then(() => true, () => false)) done.push(`removed git config section ${section}`);

@@ -11,7 +11,7 @@
  * data key is never cached on disk); versions that share a data key in one process share the call.
  */
 import { isKmsEnvelopeError } from '../errors';
-import { storeOf } from '../header';
+import { storeOfBytes } from '../header';
 import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
@@ -32,7 +32,7 @@ export const MAX_VERSION_BYTES = 256 * 1024 * 1024;
  * undefined when the version is not encrypted. Throws what a reader throws on a bad version.
  */
 export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<Buffer | undefined> {
-  const store = storeOf(bytes.subarray(0, 400).toString('utf8'));
+  const store = storeOfBytes(bytes);
   if (store === 'file') {
     const opened = await openFileStream((async function* () { yield bytes; })(), unwrapper(svc));
     try {

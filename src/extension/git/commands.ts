@@ -12,8 +12,8 @@ import { accountPattern, isKeyArn } from '../../core/kms/allow-list';
 import type { DecryptedFs } from '../decrypted-fs';
 import type { Keys } from '../keys';
 import { withProgress } from '../progress';
-import { openTextDiff, reportError } from '../ui';
-import { SCHEME, toFile, toView } from '../view-uri';
+import { openTextDiff, reported } from '../ui';
+import { commandTarget, toView } from '../view-uri';
 import { ensureLauncher } from './driver-command';
 import { gitApi } from './git-extension';
 import { HeadVersions, toHead } from './head-version';
@@ -25,23 +25,10 @@ export interface GitCommandDeps {
   readonly log: vscode.LogOutputChannel;
 }
 
-/** The file a git command is about: an explorer or editor URI, a Source Control row, or the active editor's file. */
-function fileOf(arg: unknown): vscode.Uri | undefined {
-  const uri = arg instanceof vscode.Uri ? arg : (arg as { resourceUri?: unknown })?.resourceUri instanceof vscode.Uri ? (arg as { resourceUri: vscode.Uri }).resourceUri : vscode.window.activeTextEditor?.document.uri;
-  if (!uri) return undefined;
-  return uri.scheme === SCHEME ? toFile(uri) : uri.scheme === 'file' ? uri : undefined;
-}
-
 export function createGitCommands(d: GitCommandDeps): { handlers: Record<string, (arg: unknown) => Promise<void>>; head: HeadVersions } {
   const gitPath = async () => (await gitApi())?.git.path;
   const head = new HeadVersions(() => d.keys.service(), gitPath);
-  const command = (action: string, fn: (arg: unknown) => Promise<void>) => async (arg: unknown) => {
-    try {
-      await fn(arg);
-    } catch (err) {
-      await reportError(err, d.log, action, () => fn(arg));
-    }
-  };
+  const command = (action: string, fn: (arg: unknown) => Promise<void>) => reported(d.log, action, fn);
 
   /** The words git needs after the launcher: the user's profile, region and allow-list. */
   const settingFlags = async (): Promise<string[]> => {
@@ -59,7 +46,7 @@ export function createGitCommands(d: GitCommandDeps): { handlers: Record<string,
   };
 
   const setUpGit = command('Set Up Git Integration', async (arg) => {
-    const at = fileOf(arg) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri;
+    const at = commandTarget(arg) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri;
     if (!at) throw new Error('open a folder that is a git repository first');
     const stat = await vscode.workspace.fs.stat(at);
     const cwd = stat.type === vscode.FileType.Directory ? at.fsPath : path.dirname(at.fsPath);
@@ -77,7 +64,7 @@ export function createGitCommands(d: GitCommandDeps): { handlers: Record<string,
   });
 
   const openChanges = command('Open Changes (Decrypted)', async (arg) => {
-    const file = fileOf(arg);
+    const file = commandTarget(arg);
     if (!file) throw new Error('no file: open an encrypted file, or pick one in Source Control');
     d.view.allow(file.path);
     head.allow(file.path);
