@@ -11,7 +11,7 @@ import { joinSealed, sealDotenv, wipeFileKey } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { openTextFile } from '../../src/core/operations';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { OTHER_ACCOUNT, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 import { withEnv } from '../support/with-env';
 
@@ -220,6 +220,25 @@ describe('git integration: decrypted diffs, merges by variable, a pre-commit gua
       assert.match(r.stderr, /theirs is not encrypted.*not authenticated/);
       assert.equal(await read('.env'), ours);
       assert.equal(await get('API_KEY'), 'api-key-one');
+    });
+
+    it('a version sealed under a key of another account (a committer\'s own) is refused before any KMS call to it: ours kept, path conflicted', async () => {
+      const attacker = sb.kms.createKey('a committer\'s own key', OTHER_ACCOUNT);
+      await branches(
+        () => set('DB_PASSWORD', 'ours-password'),
+        async () => {
+          await write('.env', 'DB_HOST=attacker.example.com\nDB_PASSWORD=attacker-chosen\n');
+          const r = await cli(['encrypt', '.env'], { KMS_ENVELOPE_KEY: attacker });
+          assert.equal(r.code, 0, r.stderr);
+        },
+      );
+      const ours = await read('.env');
+      sb.kms.log.length = 0;
+      const r = await git(['merge', '--no-edit', 'theirs']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /cannot merge \.env, kept ours: .*allow/i);
+      assert.equal(await read('.env'), ours);
+      assert.ok(sb.kms.log.every((e) => e.keyArn !== attacker), 'no KMS call names the committer\'s key');
     });
 
     it('when only theirs rotated the data key, the result is sealed under theirs\' key (the rotation is not undone)', async () => {
