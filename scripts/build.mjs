@@ -1,6 +1,8 @@
 // Bundles with esbuild. The extension's entry stays small: the commands and the decrypted view
 // (extension-engine.js) and the AWS SDK (kms-runtime.js) live in files of their own that it
 // requires on first use, by a path computed at run time, so activation parses neither.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 
 const production = !process.argv.includes('--dev');
@@ -9,10 +11,14 @@ const production = !process.argv.includes('--dev');
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, legalComments: 'none', logLevel: 'warning', mainFields: ['module', 'main'] };
 
 await Promise.all([
+  // declarations of the Node API (package.json exports: kms-envelope, kms-envelope/config)
+  promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', external: ['./kms-runtime.js'] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
+  build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
+  build({ ...common, entryPoints: ['src/config-worker.ts'], outfile: 'dist/config-worker.js' }),
   build({ ...common, minify: false, entryPoints: ['test/local-kms/main.ts'], outfile: 'dist/local-kms.js' }),
 ]);

@@ -9,7 +9,7 @@
  * allowed KMS keys are used, and `config` neither overrides variables already set nor takes
  * variables that change what code runs (PATH, LD_*, NODE_OPTIONS …) unless asked to.
  */
-import { mergeEnv } from './core/env-policy';
+import { injectEnv } from './core/env-policy';
 import { parseAllowList } from './core/kms/allow-list';
 import { KmsKeyProvider } from './core/kms/aws-kms';
 import { loadEnvFiles } from './core/operations';
@@ -62,7 +62,6 @@ export interface ConfigOptions extends LoadOptions {
  */
 export async function config(options: ConfigOptions = {}): Promise<Record<string, string>> {
   const values = await load(options);
-  const { env } = mergeEnv(process.env, values, { override: options.override, allow: options.allowEnv });
-  for (const k of Object.keys(values)) if (env[k] !== undefined) process.env[k] = env[k];
+  injectEnv(process.env, values, { override: options.override, allow: options.allowEnv });
   return values;
 }

@@ -74,3 +74,16 @@ export function mergeEnv(parent: NodeJS.ProcessEnv, fromFile: Record<string, str
   }
   return { env, blocked, kept };
 }
+
+/**
+ * Sets the file's values in `target` (process.env) under the policy, as dotenv's `config` does:
+ * only the variables the merge let through are written.
+ */
+export function injectEnv(target: NodeJS.ProcessEnv, fromFile: Record<string, string>, policy: EnvPolicy = {}): Merged {
+  const merged = mergeEnv(target, fromFile, policy);
+  for (const name of Object.keys(fromFile)) {
+    const value = merged.env[name];
+    if (value !== undefined) target[name] = value;
+  }
+  return merged;
+}
