@@ -18,4 +18,5 @@ export const COMMAND_IDS = [
   'kmsEnvelope.showLog',
   'kmsEnvelope.setUpGit',
   'kmsEnvelope.openChangesDecrypted',
+  'kmsEnvelope.newTerminal',
 ] as const;

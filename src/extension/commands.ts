@@ -19,6 +19,7 @@ import type { Keys } from './keys';
 import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from './settings';
 import { withProgress } from './progress';
 import { reported, reportError } from './ui';
+import { pickFile as pick } from './pick-file';
 
 export interface Deps {
   readonly keys: Keys;
@@ -94,20 +95,10 @@ export function createCommands(d: Deps): Commands {
     void d.encrypted.check(uri);
     return uri;
   };
-  async function pickFile(want: 'plain' | 'encrypted'): Promise<vscode.Uri | undefined> {
-    const found = await vscode.workspace.findFiles(want === 'plain' ? '**/{.env,.env.*,*.env}' : '**/*', '**/{node_modules,.git}/**', 500);
-    const fitting: vscode.Uri[] = [];
-    const kinds = await Promise.all(found.map((u) => d.encrypted.check(u))); // a few files at a time (EncryptedFiles)
-    found.forEach((u, i) => kinds[i] === (want === 'encrypted') && fitting.push(u));
-    if (fitting.length === 0) {
-      throw new KmsEnvelopeError('USAGE', want === 'plain' ? 'no plain .env file in this workspace: create one, then encrypt it' : 'no encrypted file in this workspace yet');
-    }
-    const pick = await vscode.window.showQuickPick(
-      fitting.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
-      { title: want === 'plain' ? 'KMS Envelope: file to encrypt' : 'KMS Envelope: file to open decrypted' },
-    );
-    return pick?.uri;
-  }
+  const pickFile = (want: 'plain' | 'encrypted'): Promise<vscode.Uri | undefined> =>
+    want === 'plain'
+      ? pick(d.encrypted, { glob: '**/{.env,.env.*,*.env}', fits: (facts) => facts === null, title: 'KMS Envelope: file to encrypt', none: 'no plain .env file in this workspace: create one, then encrypt it' })
+      : pick(d.encrypted, { glob: '**/*', fits: (facts) => facts !== null, title: 'KMS Envelope: file to open decrypted', none: 'no encrypted file in this workspace yet' });
   /**
    * The key new data keys are made for. A key that only the workspace's settings name (a file
    * any committer can change) is used once the user confirmed it, seeing its full ARN and account.
@@ -398,7 +389,7 @@ export function createCommands(d: Deps): Commands {
       const keys = d.keys.cachedKeys + d.view.openViews;
       await closeViews();
       d.view.forgetAll();
-      d.keys.reset();
+      d.keys.lock();
       d.log.info('locked: every data key wiped');
       vscode.window.setStatusBarMessage(`$(lock) KMS Envelope locked (${keys} data key${keys === 1 ? '' : 's'} wiped)`, 4000);
     }),

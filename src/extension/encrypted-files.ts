@@ -63,9 +63,14 @@ export class EncryptedFiles implements vscode.Disposable {
 
   /** Reads the file again (a command is about to act on it). */
   async check(uri: vscode.Uri): Promise<boolean> {
-    if (uri.scheme !== 'file') return false;
+    return !!(await this.recheck(uri));
+  }
+
+  /** The facts of a file, read again. */
+  async recheck(uri: vscode.Uri): Promise<EncryptedFacts | null | undefined> {
+    if (uri.scheme !== 'file') return null;
     this.classifier.forget(uri.fsPath);
-    return !!(await this.classify(uri));
+    return this.classify(uri);
   }
 
   private set(uri: vscode.Uri, encrypted: boolean): void {

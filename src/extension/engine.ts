@@ -6,8 +6,13 @@
 import * as vscode from 'vscode';
 import { createCommands, Deps } from './commands';
 import { DecryptedFs } from './decrypted-fs';
+import { EnvValues } from './env-values';
 import { createGitCommands } from './git/commands';
 import { withProgress } from './progress';
+import type { EnvTaskDefinition } from './tasks/definition';
+import { TaskProcess } from './tasks/task-process';
+import { newTerminalWithEnv } from './terminals/new-terminal';
+import { reported } from './ui';
 
 export type EngineDeps = Omit<Deps, 'view'> & { readonly context: vscode.ExtensionContext };
 
@@ -15,6 +20,9 @@ export interface Engine {
   readonly view: DecryptedFs;
   readonly handlers: Record<string, (...args: unknown[]) => Promise<void>>;
   readonly head: vscode.TextDocumentContentProvider;
+  /** Decrypted env-file values for debug sessions, tasks and terminals. */
+  readonly values: EnvValues;
+  readonly taskProcess: (def: EnvTaskDefinition, name: string, folder: string | undefined) => TaskProcess;
   readonly disposables: vscode.Disposable[];
 }
 
@@ -22,5 +30,14 @@ export function createEngine(d: EngineDeps): Engine {
   const view = new DecryptedFs(() => d.keys.service(), withProgress, d.log);
   const commands = createCommands({ ...d, view });
   const git = createGitCommands({ context: d.context, keys: d.keys, view, log: d.log });
-  return { view, handlers: { ...commands.handlers, ...git.handlers }, head: git.head, disposables: [view, ...commands.disposables] };
+  const values = new EnvValues(d.keys, d.log);
+  const newTerminal = reported(d.log, 'New Terminal with .env', async (arg?: unknown) => void (await newTerminalWithEnv(arg, { files: d.encrypted, values, log: d.log })), d.refreshStatus);
+  return {
+    view,
+    handlers: { ...commands.handlers, ...git.handlers, 'kmsEnvelope.newTerminal': newTerminal },
+    head: git.head,
+    values,
+    taskProcess: (def, name, folder) => new TaskProcess(def, name, folder, values),
+    disposables: [view, ...commands.disposables],
+  };
 }

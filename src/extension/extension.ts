@@ -16,6 +16,9 @@ import { registerDecorations } from './decorations';
 import { registerOpener } from './opener';
 import { EncryptedFiles } from './encrypted-files';
 import { registerGit } from './git';
+import { registerDebug, resolveLaunch } from './debug';
+import { registerTasks } from './tasks';
+import { registerTerminals } from './terminals';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar } from './ui';
@@ -39,6 +42,10 @@ export interface Api {
   readonly classifiedFiles: () => number;
   /** Files the git guard warned about (tracked or staged in clear). */
   readonly guardWarnings: () => string[];
+  /** What the debug configuration provider makes of a configuration (undefined: the launch is stopped). */
+  readonly resolveLaunch: (config: vscode.DebugConfiguration) => Promise<vscode.DebugConfiguration | undefined>;
+  /** The variables new terminals get from kmsEnvelope.terminal.envFile now (names only). */
+  readonly terminalEnv: () => string[];
 }
 
 export function activate(context: vscode.ExtensionContext): Api {
@@ -87,6 +94,8 @@ export function activate(context: vscode.ExtensionContext): Api {
 
   const decorations = registerDecorations(encrypted);
   const git = registerGit({ context, log, patterns: () => keys.settings().decryptOnOpenPatterns, head: () => load().head });
+  const values = () => load().values;
+  const terminals = registerTerminals({ context, log, keys, values });
   const pendingSaves = new Map<string, NodeJS.Timeout>();
   context.subscriptions.push(
     log,
@@ -97,6 +106,9 @@ export function activate(context: vscode.ExtensionContext): Api {
     decryptOnOpen,
     ...decorations.disposables,
     ...git.disposables,
+    registerDebug({ log, values }),
+    registerTasks({ log, process: (def, name, folder) => load().taskProcess(def, name, folder) }),
+    ...terminals.disposables,
     registerOpener({
       enabled: () => {
         const s = keys.settings();
@@ -162,6 +174,8 @@ export function activate(context: vscode.ExtensionContext): Api {
     decoration: (uri) => decorations.provider.provideFileDecoration(uri),
     classifiedFiles: () => encrypted.classified,
     guardWarnings: git.guardWarnings,
+    terminalEnv: terminals.names,
+    resolveLaunch: (config) => resolveLaunch({ log, values }, config, vscode.workspace.workspaceFolders?.[0]),
   };
 }
 

@@ -17,6 +17,9 @@ export class Keys implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when data keys were cached or wiped (for the status bar). */
   readonly onDidChange = this.changed.event;
+  private readonly locked = new vscode.EventEmitter<void>();
+  /** Fires when the user locks: whatever holds decrypted values lets go of them. */
+  readonly onDidLock = this.locked.event;
 
   constructor(
     private readonly state: vscode.Memento,
@@ -96,8 +99,15 @@ export class Keys implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** Lock: every data key wiped, and everything that holds decrypted values told so. */
+  lock(): void {
+    this.reset();
+    this.locked.fire();
+  }
+
   dispose(): void {
     this.reset();
     this.changed.dispose();
+    this.locked.dispose();
   }
 }

@@ -37,7 +37,7 @@ interface Pass {
   readonly files?: readonly string[];
 }
 
-async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: Browser; testsPath: string; tally: Tally }): Promise<void> {
+async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: Browser; testsPath: string; tally: Tally; browserStorage: string[] }): Promise<void> {
   const dir = path.join(o.scratch, pass.name);
   const results = path.join(dir, 'results.json');
   const logLines: string[] = [];
@@ -53,6 +53,8 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
       ...o.sb.env,
       KMS_ENVELOPE_TEST_KMS: o.sb.kms.url,
       KMS_ENVELOPE_TEST_RESULTS: results,
+      // what the suites scan for plaintext: code-server's user-data folder, HOME and TMPDIR
+      KMS_ENVELOPE_TEST_SCRATCH: path.join(dir, 'code-server'),
       KMS_ENVELOPE_CLI: path.join(ROOT, 'dist', 'cli.js'),
       KMS_ENVELOPE_TEST_KEY: o.sb.keyArn,
       // for the CLI the suites run (the extension reads its allow-list from the user settings only)
@@ -70,6 +72,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
       extensionPath: ROOT,
       testsPath: o.testsPath,
       timeoutMs: 8 * 60_000,
+      browserStorage: (dump) => o.browserStorage.push(dump),
       log: (l) => {
         logLines.push(`${l}\n`);
         if (process.env.KMS_ENVELOPE_VERBOSE) console.log(l);
@@ -111,17 +114,24 @@ async function main(): Promise<number> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'kms-envelope-vscode-'));
   const sb = await startSandbox();
   const tally: Tally = { passed: 0, failed: 0 };
+  const browserStorage: string[] = [];
   let browser: Browser | undefined;
   try {
     browser = await launchBrowser();
     const passes: Pass[] = [
-      { name: 'trusted', suites: '10,20,30,40,50,60,70,80', trusted: true, ui: true },
-      { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env'] },
+      { name: 'trusted', suites: '10,20,30,40,50,60,70,75,80', trusted: true, ui: true },
+      { name: 'untrusted', suites: '90', trusted: false, ui: false, files: ['app/.env', 'run/.env', 'run/digest.js'] },
     ];
     const only = process.env.KMS_ENVELOPE_SUITES?.split(',');
     for (const pass of passes) {
       if (only && !only.some((s) => pass.suites.split(',').includes(s))) continue;
-      await runPass(pass, { scratch, sb, browser, testsPath, tally });
+      await runPass(pass, { scratch, sb, browser, testsPath, tally, browserStorage });
+      // the web workbench's own storage (desktop VS Code's state.vscdb): scanned after each pass
+      const inStorage = NEVER_ON_DISK.filter((s) => browserStorage.some((d) => d.includes(s)));
+      const seen = browserStorage.reduce((n, d) => n + d.split('\n').length, 0);
+      console.log(`${inStorage.length ? '  ✘' : '  ✔'} [scan] ${pass.name}: none of the secrets in the workbench's browser storage (${seen} entries read)${inStorage.length ? `: ${inStorage.join(', ')}` : ''}`);
+      tally[inStorage.length ? 'failed' : 'passed']++;
+      browserStorage.length = 0;
     }
     await browser.close();
     browser = undefined;

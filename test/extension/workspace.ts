@@ -8,7 +8,7 @@ import type { Sandbox } from '../support/aws-sandbox';
 import { withEnv } from '../support/with-env';
 
 /** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
-export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC'];
+export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC', 'run-secret-ROMEO'];
 
 export const FILES: Record<string, string> = {
   'app/.env': '# application settings\nDB_HOST=localhost\nDB_PASSWORD="hunter2-ALPHA"\nexport API_KEY=sk-live-BRAVO # billing\n',
@@ -22,6 +22,11 @@ export const FILES: Record<string, string> = {
   'README.md': '# Sample workspace\n',
   'notes.txt': 'meeting notes: the vault code is notes-secret-MIKE\n',
   'outside/.env': 'FORGED=outside-account-value\n',
+  // for debug sessions, tasks and terminals (suite 75): a program that writes digests, never values
+  'run/.env': 'RUN_SECRET=run-secret-ROMEO\nMODE=from-file\nNODE_OPTIONS=--require=/nonexistent/evil.js\n',
+  'run/digest.js': "const { createHash } = require('node:crypto');\nconst digest = (v) => (v === undefined ? null : createHash('sha256').update(v).digest('hex'));\nrequire('node:fs').writeFileSync(process.argv[2], JSON.stringify({ secret: digest(process.env.RUN_SECRET), mode: process.env.MODE ?? null, nodeOptions: process.env.NODE_OPTIONS ?? null }));\n",
+  '.vscode/launch.json': JSON.stringify({ version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name: 'digest', program: '${workspaceFolder}/run/digest.js', args: ['${workspaceFolder}/run/debug-out.json'], envFile: '${workspaceFolder}/run/.env', env: { MODE: 'from-launch' }, console: 'internalConsole' }] }, null, 2),
+  '.vscode/tasks.json': JSON.stringify({ version: '2.0.0', tasks: [{ type: 'kms-envelope', label: 'digest-task', command: 'node', args: ['run/digest.js', '${workspaceFolder}/run/task-out.json'], envFile: 'run/.env', presentation: { reveal: 'never' } }] }, null, 2),
 };
 
 /** Writes the workspace; the files that start encrypted are encrypted here, with the core. */
@@ -37,7 +42,7 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
     const encrypt = async (rel: string, key: string) => {
       if (!only || only.includes(rel)) await encryptFile(path.join(dir, rel), kms, { keys: [key] });
     };
-    for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env']) await encrypt(rel, 'alias/test');
+    for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env', 'run/.env']) await encrypt(rel, 'alias/test');
     await encrypt('denied/.env', 'alias/other');
     kms.destroy();
     // a file a stranger made under a key of their own account, committed into the workspace

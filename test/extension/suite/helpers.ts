@@ -63,3 +63,12 @@ export async function closeAll(): Promise<void> {
 }
 
 export const activeUri = () => vscode.window.activeTextEditor?.document.uri;
+
+/**
+ * Has the runner read the web workbench's browser storage (desktop VS Code's state.vscdb) now,
+ * for its plaintext scan; waits until it has.
+ */
+export async function scanBrowserStorage(): Promise<void> {
+  console.log('kms-envelope:scan-browser-storage'); // test/support/workbench.ts SCAN_BROWSER_STORAGE
+  await sleep(3000);
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { foldDebugEnv, OpenedEnvFile } from '../../src/core/run-env';
+
+describe('debug env files: encrypted files folded into env the way debug adapters apply envFile then env', () => {
+  const enc = (file: string, values: Record<string, string>): OpenedEnvFile => ({ file, kind: 'encrypted', values });
+  const plain = (file: string, ...names: string[]): OpenedEnvFile => ({ file, kind: 'plain', names });
+
+  it('an encrypted file\'s values go into env and the file leaves envFile; a value already in env wins, and null keeps a variable unset', () => {
+    const r = foldDebugEnv({ MODE: 'debug', TOKEN: null }, [enc('/w/.env', { DB: 'secret', MODE: 'prod', TOKEN: 't' })]);
+    assert.deepEqual(r.env, { MODE: 'debug', TOKEN: null, DB: 'secret' });
+    assert.deepEqual(r.envFile, []);
+    assert.deepEqual(r.blocked, []);
+  });
+
+  it('with several files a later one wins, and a variable a later plain file sets is left to that file (the adapter reads it)', () => {
+    const r = foldDebugEnv(undefined, [enc('/w/.env', { A: 'enc-1', B: 'enc-1', C: 'enc-1' }), plain('/w/.env.local', 'B'), enc('/w/.env.prod', { C: 'enc-2' }), { file: '/w/.env.missing', kind: 'missing' }]);
+    assert.deepEqual(r.env, { A: 'enc-1', C: 'enc-2' });
+    assert.deepEqual(r.envFile, ['/w/.env.local', '/w/.env.missing']);
+  });
+
+  it('variables that change what code runs are left out and named, even when the configuration sets none', () => {
+    const r = foldDebugEnv({}, [enc('/w/.env', { NODE_OPTIONS: '--require /tmp/x.js', LD_PRELOAD: '/tmp/x.so', OK: '1' })]);
+    assert.deepEqual(r.env, { OK: '1' });
+    assert.deepEqual(r.blocked.sort(), ['LD_PRELOAD', 'NODE_OPTIONS']);
+  });
+});
