@@ -3,6 +3,7 @@
  * command palette, editor context menu) in headless Chromium, checks what happened on disk and
  * on screen, and saves the screenshots the README shows (media/).
  */
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -193,6 +194,26 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('git-changes.png');
       await runCommand(page, 'View: Close All Editors');
       await page.keyboard.press('Control+Shift+E');
+    });
+
+    await step('Run and Debug: the launch of launch.json, whose envFile is an encrypted .env, runs with the decrypted values', async () => {
+      await runCommand(page, 'View: Close All Editors');
+      await row(page, '.vscode').click();
+      await row(page, 'launch.json').click();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'envFile' }).waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Control+Shift+D');
+      const start = page.locator('.part.sidebar .codicon-debug-start').first();
+      await start.waitFor({ timeout: 20_000 });
+      await start.click();
+      await page.locator('.repl .monaco-list-row', { hasText: 'RUN_SECRET is set' }).first().waitFor({ timeout: 30_000 });
+      const seen = JSON.parse(await fs.readFile(path.join(o.folder, 'run', 'debug-out.json'), 'utf8')) as { secret: string; mode: string };
+      if (seen.secret !== createHash('sha256').update('run-secret-ROMEO').digest('hex')) throw new Error('the program did not get the decrypted value');
+      if (seen.mode !== 'from-launch') throw new Error(`MODE is ${seen.mode}: launch.json's env should win`);
+      await page.mouse.move(900, 300);
+      await shot('debug-env.png');
+      await page.keyboard.press('Control+Shift+E');
+      await row(page, '.vscode').click(); // folded again, as the other steps expect the explorer
+      await runCommand(page, 'View: Close All Editors');
     });
 
     await step('two windows on one .env: an edit saved in one appears in the other, whose next edit keeps it', async () => {

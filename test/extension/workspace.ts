@@ -24,7 +24,14 @@ export const FILES: Record<string, string> = {
   'outside/.env': 'FORGED=outside-account-value\n',
   // for debug sessions, tasks and terminals (suite 75): a program that writes digests, never values
   'run/.env': 'RUN_SECRET=run-secret-ROMEO\nMODE=from-file\nNODE_OPTIONS=--require=/nonexistent/evil.js\n',
-  'run/digest.js': "const { createHash } = require('node:crypto');\nconst digest = (v) => (v === undefined ? null : createHash('sha256').update(v).digest('hex'));\nrequire('node:fs').writeFileSync(process.argv[2], JSON.stringify({ secret: digest(process.env.RUN_SECRET), mode: process.env.MODE ?? null, nodeOptions: process.env.NODE_OPTIONS ?? null }));\n",
+  'run/digest.js': [
+    "const { createHash } = require('node:crypto');",
+    "const digest = (v) => (v === undefined ? null : createHash('sha256').update(v).digest('hex'));",
+    'const seen = { secret: digest(process.env.RUN_SECRET), mode: process.env.MODE ?? null, nodeOptions: process.env.NODE_OPTIONS ?? null };',
+    "require('node:fs').writeFileSync(process.argv[2], JSON.stringify(seen));",
+    "console.log(`RUN_SECRET is ${seen.secret ? `set (sha256 ${seen.secret.slice(0, 12)}…)` : 'not set'}; MODE is ${seen.mode}`);",
+    '',
+  ].join('\n'),
   '.vscode/launch.json': JSON.stringify({ version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name: 'digest', program: '${workspaceFolder}/run/digest.js', args: ['${workspaceFolder}/run/debug-out.json'], envFile: '${workspaceFolder}/run/.env', env: { MODE: 'from-launch' }, console: 'internalConsole' }] }, null, 2),
   '.vscode/tasks.json': JSON.stringify({ version: '2.0.0', tasks: [{ type: 'kms-envelope', label: 'digest-task', command: 'node', args: ['run/digest.js', '${workspaceFolder}/run/task-out.json'], envFile: 'run/.env', presentation: { reveal: 'never' } }] }, null, 2),
 };
