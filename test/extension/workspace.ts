@@ -33,7 +33,10 @@ export const FILES: Record<string, string> = {
     '',
   ].join('\n'),
   '.vscode/launch.json': JSON.stringify({ version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name: 'digest', program: '${workspaceFolder}/run/digest.js', args: ['${workspaceFolder}/run/debug-out.json'], envFile: '${workspaceFolder}/run/.env', env: { MODE: 'from-launch' }, console: 'internalConsole' }] }, null, 2),
-  '.vscode/tasks.json': JSON.stringify({ version: '2.0.0', tasks: [{ type: 'kms-envelope', label: 'digest-task', command: 'node', args: ['run/digest.js', '${workspaceFolder}/run/task-out.json'], envFile: 'run/.env', presentation: { reveal: 'never' } }] }, null, 2),
+  '.vscode/tasks.json': JSON.stringify({ version: '2.0.0', tasks: [
+    { type: 'kms-envelope', label: 'digest-task', command: 'node', args: ['run/digest.js', '${workspaceFolder}/run/task-out.json'], envFile: 'run/.env', presentation: { reveal: 'never' } },
+    { type: 'kms-envelope', label: 'shell-task', shell: true, command: 'printenv RUN_SECRET | sha256sum | cut -d" " -f1 > run/shell-out.tmp && mv run/shell-out.tmp', args: ['run/shell out.txt'], envFile: ['run/.env'], options: { env: { MODE: 'from-task' } }, presentation: { reveal: 'never' } },
+  ] }, null, 2),
 };
 
 /** Writes the workspace; the files that start encrypted are encrypted here, with the core. */

@@ -8,6 +8,7 @@ import { dotenvText } from '../support/arbitraries';
 describe('setting a .env variable', () => {
   it('property: dotenv.parse reads back exactly the value set, and every other variable is unchanged', () => {
     let written = 0;
+    const refused: string[] = [];
     const value = fc.string({ unit: fc.constantFrom(...Array.from("ab #='\"`\\\n\r\té😀$")), maxLength: 16 });
     fc.assert(
       fc.property(dotenvText(), fc.constantFrom('NEW', 'A', 'API_KEY'), value, (text, name, v) => {
@@ -15,7 +16,11 @@ describe('setting a .env variable', () => {
         try {
           out = setVariable(text, name, v);
         } catch (e) {
-          assert.ok(e instanceof KmsEnvelopeError, String(e)); // a value dotenv cannot express
+          // a value dotenv cannot express, or a file whose other lines it would change: each for its reason
+          assert.ok(e instanceof KmsEnvelopeError && e.code === 'USAGE', String(e));
+          if (/all three quote characters/.test(e.message)) assert.ok(['"', "'", '`'].every((q) => v.includes(q)), e.message);
+          else assert.match(e.message, /reads it back unchanged|would change how other lines are read/);
+          refused.push(e.message.replace(/"[^"]*"/g, '…'));
           return;
         }
         const before = parse(text);
@@ -28,6 +33,7 @@ describe('setting a .env variable', () => {
     );
     // refusals: values holding all three quote characters or a CR (which dotenv cannot express), or an unclosed quote nearby
     assert.ok(written > 1800, `only ${written} of 3000 values could be set`);
+    assert.equal(written + refused.length, 3000, 'every run either set the value or refused it for a named reason');
   });
 
   it('replaces the value in place (comments and layout kept) or appends a line', () => {

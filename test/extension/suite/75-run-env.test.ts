@@ -101,6 +101,14 @@ describe('debug sessions, tasks and terminals get the decrypted values in memory
     noPlaintextOnDisk();
   });
 
+  it('a shell kms-envelope task runs its command line through the shell with the values (its args quoted)', async () => {
+    await fs.rm(out('shell out.txt'), { force: true });
+    const task = (await vscode.tasks.fetchTasks({ type: 'kms-envelope' })).find((t) => t.name === 'shell-task');
+    assert.ok(task, 'the task of tasks.json is listed');
+    await vscode.tasks.executeTask(task);
+    assert.equal((await read('shell out.txt')).trim(), sha256(`${SECRET}\n`));
+  });
+
   it('New Terminal with .env… opens a transient terminal whose shell has the values (printenv | sha256sum)', async () => {
     const before = vscode.window.terminals.length;
     await vscode.commands.executeCommand('kmsEnvelope.newTerminal', file('run/.env'));
