@@ -238,7 +238,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         await other.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-GOLF' }).waitFor({ timeout: 15_000 });
         // a person reads the change before typing: a keystroke in the same instant as the reload
         // meets VS Code's save-conflict flow instead (see README, Decrypt-on-open)
-        await other.waitForTimeout(1500);
+        await other.waitForTimeout(3000); // a reader's pause: with 1.5 s, window B's save once did not land in a full run
         // then types in window B: its save keeps A's line, and A shows B's
         await typeAtEnd(other, 'WINDOW_B=typed-secret-HOTEL\n');
         await until('window B to save', async () => /\nWINDOW_B=ENC\[/.test(await disk()));
