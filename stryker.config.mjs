@@ -19,6 +19,8 @@ export default {
   jsonReporter: { fileName: '.cache/stryker/report.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   tempDirName: '.cache/stryker/tmp',
+  // the sandbox copies only what the suites need (not code-server or the demo; dist/ stays: the hostile-repository suite also runs the CLI)
+  ignorePatterns: ['.cache', 'out', '*.vsix'],
   incremental: false,
   concurrency: 2,
   timeoutMS: 20000,
