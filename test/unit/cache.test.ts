@@ -37,4 +37,58 @@ describe('data-key cache', () => {
     cache.clear();
     assert.ok(raw.every((x) => x === 0));
   });
+
+  it('get refuses a key from the instant it expires, and hands it out until then', () => {
+    let now = 1000;
+    const cache = new DataKeyCache({ maxAgeMs: 100, maxUses: 100 }, () => undefined, () => now);
+    cache.put('a', Buffer.alloc(32, 1));
+    const [raw] = cache.rawBuffersForTest();
+    now = 1099;
+    assert.deepEqual(cache.get('a'), Buffer.alloc(32, 1), 'still young');
+    now = 1100;
+    assert.equal(cache.get('a'), undefined, 'expired at exactly its age, without a sweep');
+    assert.ok(raw.every((x) => x === 0), 'and zeroed');
+  });
+
+  it('a maximum age or a maximum number of uses of 0 turns the cache off: nothing is kept', () => {
+    for (const limits of [{ maxAgeMs: 0, maxUses: 10 }, { maxAgeMs: 1000, maxUses: 0 }]) {
+      const cache = new DataKeyCache(limits);
+      cache.put('a', Buffer.alloc(32, 1));
+      assert.equal(cache.size, 0, JSON.stringify(limits));
+      assert.equal(cache.get('a'), undefined);
+      assert.equal(cache.sweeping, false);
+    }
+  });
+
+  it('a sweep wipes only the keys past their age or uses, and keeps the others', () => {
+    let now = 1000;
+    const cache = new DataKeyCache({ maxAgeMs: 100, maxUses: 1 }, () => undefined, () => now);
+    cache.put('used', Buffer.alloc(32, 1));
+    cache.get('used'); // its one use
+    cache.put('young', Buffer.alloc(32, 2));
+    cache.sweep();
+    assert.equal(cache.size, 1);
+    assert.deepEqual(cache.get('young'), Buffer.alloc(32, 2), 'a key neither old nor used up survives the sweep');
+    now = 1100;
+    cache.put('fresh', Buffer.alloc(32, 3));
+    cache.sweep();
+    assert.deepEqual(cache.rawBuffersForTest(), [Buffer.alloc(32, 3)]);
+  });
+
+  it('the sweep timer runs only while a key is cached', () => {
+    let now = 1000;
+    const cache = new DataKeyCache({ maxAgeMs: 100, maxUses: 100 }, () => undefined, () => now);
+    assert.equal(cache.sweeping, false);
+    cache.put('a', Buffer.alloc(32, 1));
+    cache.put('b', Buffer.alloc(32, 2));
+    assert.equal(cache.sweeping, true);
+    now = 1050;
+    cache.put('b', Buffer.alloc(32, 3)); // b is younger now
+    now = 1100;
+    cache.sweep(); // a goes, b stays
+    assert.equal(cache.size, 1);
+    assert.equal(cache.sweeping, true, 'still a key to sweep');
+    cache.clear();
+    assert.equal(cache.sweeping, false, 'an empty cache keeps no timer');
+  });
 });

@@ -64,6 +64,11 @@ export class DataKeyCache {
     for (const id of [...this.slots.keys()]) this.drop(id);
   }
 
+  /** Whether the sweep timer runs (only while a key is cached: an idle cache keeps no timer). */
+  get sweeping(): boolean {
+    return this.sweeper !== undefined;
+  }
+
   /** For the tests that prove wiping: the live buffers, not copies. */
   rawBuffersForTest(): Buffer[] {
     return [...this.slots.values()].map((s) => s.dek);
