@@ -34,9 +34,10 @@ export class EnvValues {
   /** The variables a child gets from env files (later files win), loader variables left out. */
   async values(files: readonly string[], what: string, opts: { allowPlaintext?: boolean } = {}): Promise<Record<string, string>> {
     const values = await withProgress(`decrypting the env file of ${what}`, () => loadEnvFiles(files, this.keys.service(), opts));
-    const { env, blocked } = mergeEnv({}, values, { override: true });
+    // merged over nothing, the result is exactly the file's values the policy lets through
+    const { env, blocked } = mergeEnv({}, values);
     this.leftOut(blocked, what);
-    return Object.fromEntries(Object.keys(values).flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]!]])));
+    return env as Record<string, string>;
   }
 
   private leftOut(blocked: readonly string[], what: string): void {

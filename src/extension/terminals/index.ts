@@ -57,7 +57,6 @@ export interface TerminalFeatures {
 export function registerTerminals(d: TerminalDeps): TerminalFeatures {
   const collection = d.context.environmentVariableCollection;
   collection.persistent = false;
-  collection.clear();
   let generation = 0;
   let filled = false;
   const clear = (): void => {
@@ -82,7 +81,7 @@ export function registerTerminals(d: TerminalDeps): TerminalFeatures {
       await reportError(err, d.log, `Putting the values of ${rel} into new terminals`, apply);
     }
   };
-  if (chosenFileIsSet()) void apply();
+  void apply(); // clears what an earlier session left; reads the setting, and loads nothing when it is off
   const disposables = [
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(`${SECTION}.${TERMINAL_ENV_SETTING}`) && void apply()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void apply()),
@@ -100,5 +99,3 @@ export function registerTerminals(d: TerminalDeps): TerminalFeatures {
   return { disposables, names };
 }
 
-/** Whether the setting has a value anywhere (so that activation does nothing else when it is off). */
-const chosenFileIsSet = (): boolean => !!vscode.workspace.getConfiguration(SECTION).get<string>(TERMINAL_ENV_SETTING)?.trim();
