@@ -2,7 +2,7 @@
  * The worker thread of `kms-envelope/config` (see config.ts): opens the file(s) with the Node
  * API, hands the values (or the error) to the waiting main thread through its port, and wakes it.
  */
-import path from 'node:path';
+import path = require('node:path');
 import { workerData } from 'node:worker_threads';
 import type * as Api from './api';
 import type { ConfigReply, ConfigRequest } from './config-protocol';

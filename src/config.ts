@@ -24,7 +24,7 @@
  * In a worker thread of the program this does nothing: its environment is a copy of the main
  * thread's, which was loaded already.
  */
-import path from 'node:path';
+import path = require('node:path');
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { LoadOptions } from './api';
 import type { ConfigReply, ConfigRequest } from './config-protocol';

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import path = require('node:path');
 import type * as Runtime from '../kms-runtime';
 
 let loaded: typeof Runtime | undefined;

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
-import path from 'node:path';
+import path = require('node:path');
 import { Command, CommanderError, Option } from 'commander';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';

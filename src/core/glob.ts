@@ -3,7 +3,7 @@
  * any folders, `*` and `?` within one name; a pattern without `/` matches the file name in any
  * folder, as in .gitignore.
  */
-import path from 'node:path';
+import path = require('node:path');
 
 const cache = new Map<string, RegExp>();
 

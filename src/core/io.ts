@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { close, constants, open, promises as fs, read, unlinkSync } from 'node:fs';
-import path from 'node:path';
+import path = require('node:path');
 import { KmsEnvelopeError } from './errors';
 import { SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { MAX_HEADER_BYTES } from './header';
@@ -144,13 +144,17 @@ export async function readBounded(file: string, limit: number): Promise<Buffer> 
   }
 }
 
-/** ignoreBOM keeps a BOM in the text: it is part of the file, and comes back on decryption. */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * ignoreBOM keeps a BOM in the text: it is part of the file, and comes back on decryption.
+ * Made on first use: a decoder costs a quarter of a millisecond, and the extension's entry
+ * bundle (which includes this module for readHead) never decodes.
+ */
+let utf8: InstanceType<typeof TextDecoder> | undefined;
 
 /** Text that must be valid UTF-8: a file that is not is refused, never rewritten with U+FFFD. */
 export function decodeUtf8(bytes: Uint8Array, name: string): string {
   try {
-    return utf8.decode(bytes);
+    return (utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })).decode(bytes);
   } catch {
     throw new KmsEnvelopeError('USAGE', `${name} is not valid UTF-8 text`, 'kms-envelope encrypts .env files and selections as UTF-8 text; encrypt other files whole (any non-.env file is).');
   }

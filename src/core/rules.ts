@@ -13,7 +13,7 @@
  * and its keys are used only where the user's allow-list accepts them (operations.ts).
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import path = require('node:path');
 import { KmsEnvelopeError } from './errors';
 import { matchesGlob } from './glob';
 import { LIMITS } from './header';

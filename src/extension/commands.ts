@@ -1,6 +1,6 @@
 /** The commands of the palette and the menus. Each reports its own failures (ui.reportError). */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens } from '../core/formats/token';
 import { prefixOf } from '../core/header';

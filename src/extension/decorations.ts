@@ -5,7 +5,7 @@
  * empty box where no emoji font is installed. VS Code asks for the files it draws, and only
  * those are read (EncryptedFiles, a few at a time).
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { EncryptedFacts } from '../core/classify';
 import { SCHEME } from './view-uri';
 import type { EncryptedFiles } from './encrypted-files';

@@ -4,8 +4,8 @@
  * decrypted view in the same group and position. KMS is never called in an untrusted workspace
  * without a command.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { kindOf } from '../core/kind';
 import { toView } from './view-uri';
 import { matchesPattern } from './settings';

@@ -6,8 +6,8 @@
  * process's memory. Modelled on the VS Code samples' fsprovider-sample.
  */
 import { promises as fs, watch, FSWatcher } from 'node:fs';
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
 import { KmsEnvelopeError } from '../core/errors';
 import type { HeaderLayout, Store } from '../core/header';

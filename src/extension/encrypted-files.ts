@@ -6,7 +6,7 @@
  * `kmsEnvelope.encryptedFiles`, so that the menus of any file the user can see or right-click
  * fit it; a command re-checks its file on the spot, so a menu is never wrong in effect.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { Classifier, EncryptedFacts, sniffFile } from '../core/classify';
 
 const SKIPPED = ['node_modules', '.git', '.cache', 'dist', 'out'];

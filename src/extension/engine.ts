@@ -3,7 +3,7 @@
  * commands, with the envelope, the file formats and the operations they need. The entry bundle
  * requires it on first use (a command, a decrypted view), so that activation parses none of it.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { createCommands, Deps } from './commands';
 import { DecryptedFs } from './decrypted-fs';
 import { EnvValues } from './env-values';

@@ -4,7 +4,7 @@
  * else, and a variable that changes what code runs (PATH, NODE_OPTIONS, LD_* …) is never taken
  * from a file (a committer writes it); it is left out and named in the log.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { mergeEnv } from '../core/env-policy';
 import { loadEnvFiles } from '../core/operations';
 import { foldDebugEnv, openEnvFiles } from '../core/run-env';

@@ -5,8 +5,8 @@
  * decrypted view are in their own bundle (engine.ts), required on first use; the AWS SDK in
  * another (keys.ts), required on the first KMS call.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { COMMAND_IDS } from './command-ids';
 import type * as EngineModule from './engine';
 import { ViewProvider } from './view-provider';

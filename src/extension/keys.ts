@@ -3,8 +3,8 @@
  * one provider (with one data-key cache) serves every command and view until the settings
  * change or the user locks.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import type * as Runtime from '../kms-runtime';
 import { readSettings, Settings } from './settings';
 

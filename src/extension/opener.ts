@@ -6,8 +6,8 @@
  * then closes. Files opened through the API (showTextDocument) and files encrypted whole go
  * through DecryptOnOpen's tab replacement instead.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { kindOf } from '../core/kind';
 import { toView } from './view-uri';
 import { openTextDiff } from './ui';

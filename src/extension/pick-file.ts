@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { KmsEnvelopeError } from '../core/errors';
 import type { EncryptedFacts } from '../core/classify';
 import type { EncryptedFiles } from './encrypted-files';

@@ -6,7 +6,7 @@
  * only: the allow-list and the profile ignore workspace values (and are `application`-scoped),
  * and a key the workspace suggests is used only once the user confirmed it.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { SECRET_PATTERNS } from '../core/git/patterns';
 import { matchesAny } from '../core/glob';
 import { accountOf } from '../core/kms/allow-list';

@@ -3,7 +3,7 @@
  * KMS works, and the status bar item. Messages come from KmsEnvelopeErrors, which never carry
  * plaintext; anything else is reported by its type only.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { KeySetting, keyLabel } from './settings';
 import { isKmsEnvelopeError } from '../core/errors';
 

@@ -2,7 +2,7 @@
  * The `kms-envelope:` file system as VS Code sees it from activation: every call goes to the
  * decrypted view of the commands bundle, loaded by the first call (a restored tab, a command).
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { DecryptedFs } from './decrypted-fs';
 
 export class ViewProvider implements vscode.FileSystemProvider, vscode.Disposable {

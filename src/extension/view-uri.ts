@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 
 /** The decrypted view's scheme: `kms-envelope:` + the path of the encrypted file. */
 export const SCHEME = 'kms-envelope';

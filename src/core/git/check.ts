@@ -13,7 +13,7 @@
  * from a committed file, which a committer could use to exempt a file from the guard.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import path = require('node:path');
 import { SALT_BYTES, TAG_BYTES } from '../cipher';
 import { checkStructure, hasTokens, splitDocument } from '../envelope';
 import { formatError, isKmsEnvelopeError } from '../errors';

@@ -13,7 +13,7 @@
  *   first: it is renamed `pre-commit.before-kms-envelope`, and undo puts it back.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import path = require('node:path');
 import { Classifier } from '../classify';
 import { matchesAny } from '../glob';
 import { storeOf } from '../header';

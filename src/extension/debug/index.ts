@@ -5,8 +5,8 @@
  * Configurations without an encrypted env file are returned untouched, without loading the
  * commands bundle.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { kindOf } from '../../core/kind';
 import type { EnvValues } from '../env-values';
 import { reportError } from '../ui';

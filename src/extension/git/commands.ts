@@ -3,8 +3,8 @@
  * (the CLI's `git setup`, for the repository of a file or folder) and *Open Changes
  * (Decrypted)* (HEAD against the decrypted view).
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { repoRoot } from '../../core/git/git';
 import { setupGit } from '../../core/git/setup';
 import { shellQuote } from '../../core/git/patterns';

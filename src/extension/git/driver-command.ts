@@ -5,8 +5,8 @@
  * version), so a repository's git config never names a CLI that is gone.
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { shellQuote } from '../../core/git/patterns';
 
 const LAUNCHER = 'kms-envelope-git';

@@ -2,7 +2,7 @@
  * The part of VS Code's built-in git extension API (extensions/git/src/api/git.d.ts, version 1)
  * that kms-envelope reads: which repository holds a file, what is staged, what HEAD holds.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 
 export interface Change {
   readonly uri: vscode.Uri;

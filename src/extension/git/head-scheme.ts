@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 
 /** HEAD's version of a file, decrypted (git/head-version.ts): `kms-envelope-head:` + the file's path, `?HEAD`. */
 export const HEAD_SCHEME = 'kms-envelope-head';

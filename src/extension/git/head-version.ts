@@ -4,8 +4,8 @@
  * (git's blob is read through `git show`, decrypted in this process, never written anywhere).
  * Like the decrypted view, it decrypts only for a command the user ran, or in a trusted workspace.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { KmsEnvelopeError } from '../../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../../core/formats/comment-syntax';
 import { GitError, gitBytes, repoRoot } from '../../core/git/git';

@@ -3,7 +3,7 @@
  * staged in clear, the `kms-envelope-head:` documents (served by the commands bundle), and the
  * git launcher kept pointing at this version. The commands are in git/commands.ts.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { refreshLauncher } from './driver-command';
 import { gitApi } from './git-extension';
 import { HEAD_SCHEME } from './head-scheme';

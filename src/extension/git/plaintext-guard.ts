@@ -4,8 +4,8 @@
  * encrypted and is tracked or staged, as the built-in git extension reports it. Once per file per
  * session, never blocking; its action encrypts the file. The pre-commit hook is the hard stop.
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { isTemplate } from '../../core/git/patterns';
 import { kindOf } from '../../core/kind';
 import { matchesPattern } from '../settings';

@@ -2,7 +2,7 @@
  * The `kms-envelope` task type, the part registered at activation: tasks.json entries of this
  * type run through TaskProcess (commands bundle), which decrypts their env files when they start.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { TaskProcess } from './task-process';
 import { EnvTaskDefinition, problemOf, TASK_TYPE } from './definition';
 

@@ -6,8 +6,8 @@
  * about tasks and terminals can carry one to disk.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { mergeEnv } from '../../core/env-policy';
 import type { EnvValues } from '../env-values';
 import { describeError } from '../ui';

@@ -7,8 +7,8 @@
  * *New Terminal with .env…* is in new-terminal.ts (commands bundle).
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import type { EnvValues } from '../env-values';
 import type { Keys } from '../keys';
 import { SECTION } from '../settings';

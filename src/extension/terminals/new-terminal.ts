@@ -3,8 +3,8 @@
  * encrypted `.env`'s values. The terminal is transient (VS Code does not persist or revive it,
  * so its launch environment is never serialized into the workspace's storage).
  */
-import * as path from 'node:path';
-import * as vscode from 'vscode';
+import path = require('node:path');
+import vscode = require('vscode');
 import { KmsEnvelopeError } from '../../core/errors';
 import type { EncryptedFiles } from '../encrypted-files';
 import type { EnvValues } from '../env-values';
