@@ -15,7 +15,9 @@ await Promise.all([
   promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'] }),
-  build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js' }),
+  // import() as require(): the CLI loads this bundle through a V8 code cache (src/cli/code-cache.ts), and Node 20
+  // cannot resolve an import() in a script compiled from a code cache ("Invalid host defined options")
+  build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', external: ['./kms-runtime.js'] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
