@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as dotenvParse } from 'dotenv';
@@ -14,6 +14,7 @@ import { dotenvEntries } from '../../src/core/formats/dotenv';
 import { seededRandom, testKey, unwrapTo, VECTOR_DEK } from '../support/fixtures';
 import { startSandbox } from '../support/aws-sandbox';
 import { deriveKeys, IV_BYTES, TAG_BYTES } from '../../src/core/cipher';
+import { TIMINGS_FILE, ViewTimings } from '../extension/timings';
 
 const ROOT = path.join(__dirname, '../..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -312,7 +313,15 @@ async function bigFileBench(n: number): Promise<void> {
         }),
       );
     }
-    row(`decrypted view, ${n.toLocaleString('en')}-entry .env: open / save a one-value edit (extension-host work, KMS excluded)`, `${fmt(median(opens))} / ${fmt(median(saves))}`, 'budget: 150 ms each', `${((Math.max(median(opens), median(saves)) / 150) * 100).toFixed(0)}% of budget`);
+    row(`decrypted view, ${n.toLocaleString('en')}-entry .env: open / save a one-value edit (its code paths in this process, KMS excluded)`, `${fmt(median(opens))} / ${fmt(median(saves))}`, 'budget: 150 ms each', `${((Math.max(median(opens), median(saves)) / 150) * 100).toFixed(0)}% of budget`);
+    // the same, measured inside VS Code: the extension's log, kept by the last npm run test:extension (suite 80)
+    const host = existsSync(TIMINGS_FILE) ? (JSON.parse(readFileSync(TIMINGS_FILE, 'utf8')) as ViewTimings) : undefined;
+    row(
+      `decrypted view, ${n.toLocaleString('en')}-entry .env, in the extension host (its log, KMS excluded; last test:extension run${host ? `, ${host.measuredAt.slice(0, 10)}` : ''})`,
+      host ? `${fmt(host.openMs)} / ${fmt(host.saveMs)} (KMS wait ${fmt(host.kmsMs)})` : 'not measured: run npm run test:extension',
+      'budget: 150 ms each',
+      host ? `${((Math.max(host.openMs, host.saveMs) / 150) * 100).toFixed(0)}% of budget` : '',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
