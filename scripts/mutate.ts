@@ -14,6 +14,8 @@ interface Mutant {
   mutatorName: string;
   replacement?: string;
   status: 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
+  /** For Ignored: the reason written in the source's `// Stryker disable` comment. */
+  statusReason?: string;
   location: { start: { line: number; column: number }; end: { line: number; column: number } };
 }
 interface Report {
@@ -37,6 +39,7 @@ const reasons = existsSync(REASONS) ? (JSON.parse(readFileSync(REASONS, 'utf8'))
 
 const rows: string[] = [];
 const open: string[] = [];
+const ignored: string[] = [];
 let killedAll = 0;
 let scoredAll = 0;
 for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
@@ -48,8 +51,13 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   killedAll += killed;
   scoredAll += scored;
   const explained = left.filter((m) => reasons[`${rel}:${m.location.start.line}:${m.mutatorName}`]).length;
-  rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${scored ? ((100 * killed) / scored).toFixed(1) : '–'} | ${explained} |`);
+  rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${scored ? ((100 * killed) / scored).toFixed(1) : '–'} | ${explained} |`);
   const lines = source.split('\n');
+  for (const m of mutants.filter((x) => x.status === 'Ignored')) {
+    const reason = m.statusReason ?? '';
+    const why = /comment/i.test(reason) ? reason.replace(/^.*?comment[^:]*:?\s*/i, '').replace(/^[A-Za-z,]+:\s*/, '') : 'a module-level constant, evaluated once at load (ignoreStatic: a static mutant would need every test run again)';
+    ignored.push(`- \`${rel}:${m.location.start.line}\` ${m.mutatorName}: ${why}`);
+  }
   for (const m of left) {
     const at = `${rel}:${m.location.start.line}`;
     const original = lines[m.location.start.line - 1]?.trim().slice(0, 90) ?? '';
@@ -71,13 +79,20 @@ docs/mutation-reasons.json. This run${partial ? ` (of ${process.argv.slice(2).jo
 Mutation score: **${scoredAll ? ((100 * killedAll) / scoredAll).toFixed(1) : '–'}%** (${killedAll} of ${scoredAll} mutants killed; compile errors, caught by the
 TypeScript checker, are not counted). In bold, the files that must have no survivor.
 
-| File | Mutants | Killed | Survived | No coverage | Compile errors | Score % | Explained |
-|---|---|---|---|---|---|---|---|
+| File | Mutants | Killed | Survived | No coverage | Compile errors | Left out | Score % | Explained |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ## Mutants no test kills
 
 ${open.length ? open.join('\n') : 'None.'}
+
+## Mutants left out, with the reason written beside the code
+
+A \`// Stryker disable next-line\` comment in the source, for a mutant no test can kill: an
+equivalent one (the program behaves the same) or a defensive check that no input can reach.
+
+${ignored.length ? [...new Set(ignored)].join('\n') : 'None.'}
 `,
 );
 console.log(`docs/MUTATION.md: ${killedAll}/${scoredAll} killed, ${open.length} not killed`);

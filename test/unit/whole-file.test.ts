@@ -4,6 +4,8 @@ import { CHUNK_BYTES, SALT_BYTES, TAG_BYTES } from '../../src/core/cipher';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { armor, dearmor } from '../../src/core/formats/armor';
 import { openFileStream, sealFileStream } from '../../src/core/whole-file';
+import { joinSealed, sealDotenv } from '../../src/core/envelope';
+import { MAX_HEADER_BYTES } from '../../src/core/header';
 import { testKey, unwrapTo } from '../support/fixtures';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -111,5 +113,35 @@ describe('whole-file store', () => {
     for (const [what, v] of variants) {
       await assert.rejects(open(Buffer.from(v, 'latin1')), (e: unknown) => e instanceof KmsEnvelopeError, what);
     }
+  });
+
+  describe('header rules of a whole-file payload, one by one (issue 12)', () => {
+    const one = async (bytes: Buffer) => collect((await openFileStream((async function* () { yield bytes; })(), unwrapTo())).plaintext);
+    const refusedAs = (code: string, message: string) => (e: unknown) => e instanceof KmsEnvelopeError && e.code === code && e.message === message;
+    let good = '';
+    let header = '';
+    before(async () => {
+      good = (await seal(Buffer.from('hello world'))).toString('latin1');
+      header = good.slice(0, good.indexOf('\n', good.indexOf('# mac ')) + 1);
+    });
+    const armored = async (bytes: Buffer) => (await collect(armor((async function* () { yield bytes; })()))).toString('latin1');
+    const rows: [string, () => Promise<string>, string, string][] = [
+      ['text with a "mac" line but no header', async () => `hello\n${header.slice(header.indexOf('# mac '))}`, 'FORMAT', 'line 1: no kms-envelope header'],
+      ['a header of another store', async () => joinSealed(sealDotenv('A=1\n', testKey(), { layout: { leader: '#', eol: '\n' } })).split('\n').slice(0, 5).join('\n') + '\n' + good.slice(header.length), 'FORMAT', 'header line 1: store "dotenv" is not a whole-file payload'],
+      ['a "#!" line above the header', async () => `#!/bin/sh\n${good}`, 'FORMAT', 'header: a whole-file header is "# " lines ending in "\\n" with nothing above it (were its line endings converted?)'],
+      ['CRLF line endings throughout', async () => good.replace(/\n/g, '\r\n'), 'FORMAT', 'header: truncated (no "mac" line)'],
+      ['a file that ends before its "mac" line', async () => header.slice(0, header.indexOf('# mac ')), 'FORMAT', 'header line 5: missing or overlong line'],
+      ['a file without any header', async () => 'hello world\n', 'FORMAT', 'line 1: no kms-envelope header'],
+      ['no "mac" line within the size limit', async () => `# kms-envelope v1 file\n${'x'.repeat(MAX_HEADER_BYTES + 10)}`, 'FORMAT', 'header: no "mac" line within the size limit'],
+      ['a payload salt cut short', async () => header + (await armored(Buffer.alloc(10, 1))), 'TAMPERED', 'payload salt (file truncated) failed authentication: the file was modified outside kms-envelope or is corrupt'],
+    ];
+    for (const [what, make, code, message] of rows) {
+      it(`refuses ${what}: ${code}, "${message}"`, async () => assert.ok(await one(Buffer.from(await make(), 'latin1')).then(() => false, refusedAs(code, message))));
+    }
+    it('reads exactly the size limit before giving up: a header-sized start without a "mac" line is parsed, not cut off', async () => {
+      const text = `# kms-envelope v1 file\n${'x'.repeat(MAX_HEADER_BYTES - 23)}`;
+      assert.equal(Buffer.byteLength(text), MAX_HEADER_BYTES);
+      assert.ok(await one(Buffer.from(text)).then(() => false, refusedAs('FORMAT', 'header line 2: missing or overlong line')));
+    });
   });
 });
