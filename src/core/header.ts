@@ -222,7 +222,7 @@ function parseStanza(line: string, n: number): Stanza {
   if (!KEY_ARN.test(keyArn)) throw formatError(where, 'not a KMS key ARN');
   const wrapped = fromB64(wrappedText);
   if (!wrapped || wrapped.length === 0) throw formatError(where, 'wrapped key is not base64');
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable through a header line (8,192 bytes hold less than 6,144 bytes in base64); the reader keeps the writer's limit all the same
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: unreachable through a header line (8,192 bytes hold less than 6,144 bytes in base64); the reader keeps the writer's limit all the same
   if (wrapped.length > LIMITS.wrappedBytes) throw formatError(where, 'wrapped key is not base64');
   if (alias !== undefined && !ALIAS.test(alias)) throw formatError(where, 'alias must look like alias/name');
   return alias === undefined ? { type, keyArn, wrapped } : { type, keyArn, wrapped, alias };

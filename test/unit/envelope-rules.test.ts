@@ -33,7 +33,11 @@ describe('envelope rules, one by one', () => {
   it('a text of more than 8 MiB is refused before parsing; 8 MiB exactly is read', () => {
     assert.throws(() => splitDocument('x'.repeat(MAX_TEXT_BYTES + 1)), refusedAs('FORMAT', 'file: larger than 8 MiB, the limit for text stores'));
     assert.equal(splitDocument('x'.repeat(MAX_TEXT_BYTES)), null);
-    assert.throws(() => assemble('dotenv', testKey(), 'A=1\n'.repeat(MAX_TEXT_BYTES / 4), LF, '#!x\n'), refusedAs('USAGE', 'the file is larger than 8 MiB, the limit for encrypted text'));
+    assert.throws(() => assemble('dotenv', testKey(), 'A=1\n'.repeat(MAX_TEXT_BYTES / 4), LF, '#!x\n'), (e: unknown) => {
+      refusedAs('USAGE', 'the file is larger than 8 MiB, the limit for encrypted text')(e);
+      assert.equal((e as KmsEnvelopeError).hint, 'Encrypt it whole instead.');
+      return true;
+    });
     assert.ok(assemble('text', testKey(), 'x'.repeat(MAX_TEXT_BYTES - 4), LF, '#!x\n'));
   });
 

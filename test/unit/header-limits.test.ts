@@ -39,6 +39,7 @@ describe('header rules, one by one', () => {
     ['a line in another comment syntax', headerText().replace('# context', '// context'), 'header line 3: expected "# …"'],
     ['a carriage return inside a line', headerText().replace('# context {', '# context\r{'), 'header line 3: mixed line endings'],
     ['a bare \\n inside a CRLF header', headerText({ eol: '\r\n' }).replace('# context {', '# context\n{'), 'header line 3: mixed line endings'],
+    ['an ASCII line of 8193 bytes', headerText({ context: `context ${'x'.repeat(8193 - 10)}` }), 'header line 3: missing or overlong line'],
     ['a UTF-8 line over 8192 bytes (fewer characters)', headerText({ context: `context ${'€'.repeat(2800)}` }), 'header line 3: overlong line'],
     ['no key stanza', headerText({ stanzas: [] }), 'header line 2: expected at least one "-> aws-kms" key stanza'],
     ['two stanzas for one key', headerText({ stanzas: [stanza(1), stanza(1)] }), 'header line 3 (key stanza): a second stanza for the same key'],
@@ -66,6 +67,9 @@ describe('header rules, one by one', () => {
   for (const [what, text, message] of rows) {
     it(`refuses ${what}: FORMAT, "${message}"`, () => assert.throws(() => parseHeader(text), refusedAs('FORMAT', message)));
   }
+
+  it('a newer version says to upgrade', () =>
+    assert.throws(() => parseHeader(headerText({ first: 'kms-envelope v2 dotenv' })), (e: unknown) => e instanceof KmsEnvelopeError && e.hint === 'Upgrade kms-envelope to read this file.'));
 
   it('accepts each limit exactly: 16 stanzas, 32 pairs, 4096 context bytes, an 8192-byte line, a 256-byte "#!" line (with a BOM, either line ending)', () => {
     parses(headerText({ stanzas: Array.from({ length: 16 }, (_, i) => stanza(i)) }));
