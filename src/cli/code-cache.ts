@@ -60,11 +60,13 @@ function writeOwnFile(file: string, bytes: Buffer): void {
   }
 }
 
+/** `<bundle>-<hash>.v8`: the bundle's name, then 32 hex digits of the hash of its source and of Node. */
+const CACHE_NAME = /^(.+)-[0-9a-f]{32}\.v8$/;
+
 /** Caches of this bundle for other versions (of it, or of Node) are dead weight once a new one is made. */
-function removeOlder(cacheFile: string): void {
-  const prefix = path.basename(cacheFile).replace(/[0-9a-f]{32}\.v8$/, '');
-  for (const name of readdirSync(path.dirname(cacheFile))) {
-    if (name !== path.basename(cacheFile) && name.startsWith(prefix) && /^[0-9a-f]{32}\.v8$/.test(name.slice(prefix.length))) rmSync(path.join(path.dirname(cacheFile), name), { force: true });
+function removeOlder(dir: string, bundle: string, keep: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name !== keep && CACHE_NAME.exec(name)?.[1] === bundle) rmSync(path.join(dir, name), { force: true });
   }
 }
 
@@ -73,7 +75,10 @@ export function requireCached(file: string): unknown {
   if (process.env.KMS_ENVELOPE_CODE_CACHE === '0') return require(file);
   const source = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(`${process.version} ${process.arch} ${process.versions.v8}\n`).update(source).digest('hex').slice(0, 32);
-  const cacheFile = path.join(cacheDir(), `${path.basename(file, '.js')}-${hash}.v8`);
+  const bundle = path.basename(file, '.js');
+  const dir = cacheDir();
+  const name = `${bundle}-${hash}.v8`;
+  const cacheFile = path.join(dir, name);
   const cachedData = readOwnFile(cacheFile);
   // the same wrapper Node gives a CommonJS module
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, cachedData });
@@ -84,7 +89,7 @@ export function requireCached(file: string): unknown {
     process.once('exit', () => {
       try {
         writeOwnFile(cacheFile, script.createCachedData());
-        removeOlder(cacheFile);
+        removeOlder(dir, bundle, name);
       } catch {
         // a read-only home or full disk: the next run compiles from source, as this one did
       }
