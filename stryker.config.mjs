@@ -21,7 +21,9 @@ export default {
   tempDirName: '.cache/stryker/tmp',
   // the sandbox copies only what the suites need (not code-server or the demo; dist/ stays: the hostile-repository suite also runs the CLI)
   ignorePatterns: ['.cache', 'out', '*.vsix'],
-  incremental: false,
+  // incremental: a re-run tests again only the mutants whose code or covering tests changed (a run from scratch takes over an hour)
+  incremental: true,
+  incrementalFile: '.cache/stryker/incremental.json',
   concurrency: 2,
   timeoutMS: 20000,
   cleanTempDir: 'always',

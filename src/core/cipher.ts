@@ -2,7 +2,7 @@
  * The symmetric half of the envelope: keys derived from the data key (DEK), AES-256-GCM for
  * values, and a chunked AES-256-GCM stream for whole files. Nothing here talks to KMS.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
 import { equalBytes } from './bytes';
 
 export const DEK_BYTES = 32;
@@ -46,8 +46,11 @@ export function sealValue(key: Buffer, plaintext: string, name: string, random: 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The plaintext, or null when the tag does not verify (wrong key, name, or tampered bytes). */
-export function openValue(key: Buffer, sealed: Buffer, name: string): string | null {
+/**
+ * The plaintext, or null when the tag does not verify (wrong key, name, or tampered bytes).
+ * Opening many values, pass the key as one KeyObject: each call then skips importing it again.
+ */
+export function openValue(key: Buffer | KeyObject, sealed: Buffer, name: string): string | null {
   if (sealed.length < IV_BYTES + TAG_BYTES) return null;
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
   decipher.setAAD(valueAad(name));

@@ -10,6 +10,7 @@
  * stanzas, the body with its comments, blank lines and line endings, and where the header
  * lives), so that nothing can be added, removed, moved or changed anywhere.
  */
+import { createSecretKey } from 'node:crypto';
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, tamperError } from './errors';
@@ -46,6 +47,13 @@ export type Placement = 'inline' | 'sidecar';
 
 /** Values opened between two yields to the event loop (about 5 ms of work). */
 const YIELD_EVERY = 1000;
+
+/**
+ * How a long open lets its host run other work between slices of its own. The extension passes
+ * one that also measures the open's share of the host's time, apart from the others' work.
+ */
+export type Pause = () => Promise<void>;
+export const nextTurn: Pause = () => new Promise((r) => setImmediate(r));
 
 /** A text document's size limit (UTF-8 bytes, header and body), checked before any parsing. */
 export const MAX_TEXT_BYTES = 8 * 1024 * 1024;
@@ -98,6 +106,8 @@ export interface Entry {
   readonly end: number;
   /** The token, or '' for an empty dotenv value. */
   readonly raw: string;
+  /** The token's bytes, decoded once (null for an empty value). */
+  readonly sealed: Buffer | null;
 }
 
 const describe = (store: Store, body: string, e: Entry, offset: number): string =>
@@ -109,14 +119,15 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
   if (store === 'text') return findTokens(body, offset).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
   return dotenvEntries(body).map((e) => {
     const raw = body.slice(e.start, e.end);
-    if (raw !== '' && !parseToken(raw)) {
+    const sealed = raw === '' ? null : parseToken(raw);
+    if (raw !== '' && !sealed) {
       throw new KmsEnvelopeError(
         'TAMPERED',
         `entry ${e.name} (line ${offset + lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
         'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
       );
     }
-    return { name: e.name, start: e.start, end: e.end, raw };
+    return { name: e.name, start: e.start, end: e.end, raw, sealed };
   });
 }
 
@@ -174,7 +185,7 @@ export const verifyDocumentMac = (key: FileKey, doc: Pick<Document, 'placement' 
  * without being decrypted again, so a one-value save of a large file costs one decryption, not
  * thousands. Never pass it for a file read from disk.
  */
-export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseMap): Promise<Opened> {
+export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseMap, pause: Pause = nextTurn): Promise<Opened> {
   const { header, body } = doc;
   const knownTokens = new Map<string, string>();
   if (known) for (const [k, token] of known) knownTokens.set(token, k);
@@ -182,6 +193,9 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
   const entries = entriesOf(header.store, body, doc.lineOffset);
   const key = await unwrapVerified(header, unwrap);
   try {
+    // Imported once for the thousands of values of a large file. Like the copy of the key each
+    // decipher takes, its bytes are freed (and cleared, by Node) when it is collected.
+    const valueKey = createSecretKey(key.keys.value);
     const reuse = new Map<string, string>();
     const parts = [doc.prefix];
     let at = 0;
@@ -195,9 +209,8 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
       else {
         // a large file is opened in slices, so that an editor's host is never blocked for long
         // Stryker disable next-line UpdateOperator: equivalent — counting down also yields every 1,000 values
-        if (++opened % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
-        const sealed = parseToken(e.raw);
-        value = sealed && openValue(key.keys.value, sealed, e.name);
+        if (++opened % YIELD_EVERY === 0) await pause();
+        value = e.sealed && openValue(valueKey, e.sealed, e.name);
       }
       if (value === null) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
@@ -296,7 +309,7 @@ function mapTokens(body: string, key: FileKey, pick: (t: Range) => boolean, repl
   let at = 0;
   for (const t of findTokens(body)) {
     if (!pick(t)) continue;
-    const value = openValue(key.keys.value, parseToken(body.slice(t.start, t.end)) ?? Buffer.alloc(0), '');
+    const value = openValue(key.keys.value, t.sealed, '');
     if (value === null) throw tamperError(`token at line ${lineOf(body, t.start)}`);
     out += body.slice(at, t.start) + replace(value);
     at = t.end;

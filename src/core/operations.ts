@@ -20,6 +20,7 @@ import {
   MAX_TEXT_BYTES,
   Opened,
   openDocument,
+  Pause,
   reencryptTokens,
   sealDotenv,
   splitDocument,
@@ -158,20 +159,20 @@ export interface OpenedText extends Opened {
 }
 
 /** Decrypts a `.env` or token-bearing text file in memory (1 KMS call, 0 with a warm cache). */
-export async function openTextFile(file: string, svc: KeyService): Promise<OpenedText> {
+export async function openTextFile(file: string, svc: KeyService, pause?: Pause): Promise<OpenedText> {
   const sidecar = sidecarApplies(file) ? await readSidecar(file) : undefined;
-  return openText(await readText(file), svc, file, sidecar);
+  return openText(await readText(file), svc, file, sidecar, pause);
 }
 
-export async function openText(text: string, svc: KeyService, name: string, sidecar?: string): Promise<OpenedText> {
+export async function openText(text: string, svc: KeyService, name: string, sidecar?: string, pause?: Pause): Promise<OpenedText> {
   const doc = splitDocument(text, sidecar);
   if (!doc) throw notEncrypted(name);
-  return openSplit(doc, svc, name);
+  return openSplit(doc, svc, name, pause);
 }
 
-async function openSplit(doc: Document, svc: KeyService, name: string): Promise<OpenedText> {
+async function openSplit(doc: Document, svc: KeyService, name: string, pause?: Pause): Promise<OpenedText> {
   if (doc.header.store === 'file') throw new KmsEnvelopeError('USAGE', `${name} is encrypted whole, not as text`, 'Use kms-envelope decrypt.');
-  const opened = await openDocument(doc, unwrapper(svc));
+  const opened = await openDocument(doc, unwrapper(svc), undefined, pause);
   return { ...opened, doc, sidecar: doc.placement === 'sidecar' };
 }
 

@@ -15,28 +15,11 @@ import { atomicWrite, decodeUtf8 } from '../core/io';
 import { kindOf, openTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
+import { HostTime } from './host-time';
 
 
 /** The largest encrypted file the view opens: its plaintext lives in the extension host's memory. */
 const MAX_VIEW_BYTES = 64 * 1024 * 1024;
-
-/** The same key service, adding the time its unwrapping takes (KMS's part of an open) to `clock.ms`. */
-function clocked(keys: KeyService, clock: { ms: number }): KeyService {
-  return {
-    generate: (refs, context) => keys.generate(refs, context),
-    reEncrypt: (from, key, context) => keys.reEncrypt(from, key, context),
-    allows: (keyArn) => keys.allows(keyArn),
-    resolve: (key) => keys.resolve(key),
-    unwrapWith: async (header) => {
-      const started = performance.now();
-      try {
-        return await keys.unwrapWith(header);
-      } finally {
-        clock.ms += performance.now() - started;
-      }
-    },
-  };
-}
 
 interface Session {
   readonly store: Store;
@@ -140,13 +123,13 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     const key = `${file}\0${st.mtimeMs}`;
     let pending = this.opening.get(key);
     if (!pending) {
-      const started = performance.now();
-      const kms = { ms: 0 };
-      pending = this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs, kms)).then((session) => {
+      const time = new HostTime();
+      pending = this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs, time)).then((session) => {
         this.forget(file);
         this.sessions.set(file, session);
-        // the extension host's own work, apart from the wait on KMS (the bench reports it for big files)
-        this.log.info(`opened ${file} decrypted (${session.store}) in ${Math.round(performance.now() - started - kms.ms)} ms, plus ${Math.round(kms.ms)} ms waiting for KMS`);
+        // the extension host's own work, apart from its waits (the bench reports it for big files)
+        const ms = (n: number) => `${Math.round(n)} ms`;
+        this.log.info(`opened ${file} decrypted (${session.store}) in ${ms(time.ownMs)} of the host's time (at most ${ms(time.longestSliceMs)} at once; ${ms(time.wallMs)} in all), plus ${ms(time.kmsMs)} waiting for KMS`);
         return session;
       });
       this.opening.set(key, pending);
@@ -155,9 +138,8 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     return (await pending).plaintext;
   }
 
-  /** Adds the time spent waiting for KMS to `kms.ms`. */
-  private async open(file: string, mtime: number, kms: { ms: number }): Promise<Session> {
-    const keys = clocked(this.keys(), kms);
+  private async open(file: string, mtime: number, time: HostTime): Promise<Session> {
+    const keys = time.keys(this.keys());
     const kind = await kindOf(file);
     if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
     if (kind === 'file') {
@@ -176,7 +158,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         source.destroy();
       }
     }
-    const opened = await openTextFile(file, keys);
+    const opened = await openTextFile(file, keys, time.pause);
     return { store: opened.store, key: opened.key, reuse: opened.reuse, layout: opened.layout, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
   }
 

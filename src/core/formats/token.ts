@@ -26,6 +26,8 @@ export function parseToken(text: string): Buffer | null {
 export interface TokenSpan {
   readonly start: number;
   readonly end: number;
+  /** The token's decoded bytes (iv ‖ ciphertext ‖ tag). */
+  readonly sealed: Buffer;
 }
 
 /**
@@ -38,8 +40,9 @@ export function findTokens(text: string, lineOffset = 0): TokenSpan[] {
   for (let at = text.indexOf(TOKEN_MARK); at !== -1; at = text.indexOf(TOKEN_MARK, at + 1)) {
     TOKEN.lastIndex = at;
     const m = TOKEN.exec(text);
-    if (!m || !parseToken(m[0])) throw formatError(`line ${lineOffset + lineOf(text, at)}`, 'text that starts like an encrypted value but is not a valid kms-envelope v1 token');
-    spans.push({ start: at, end: at + m[0].length });
+    const sealed = m && parseToken(m[0]);
+    if (!sealed) throw formatError(`line ${lineOffset + lineOf(text, at)}`, 'text that starts like an encrypted value but is not a valid kms-envelope v1 token');
+    spans.push({ start: at, end: at + m[0].length, sealed });
     at += m[0].length - 1;
   }
   return spans;
