@@ -18,7 +18,9 @@ await Promise.all([
   // import() as require(): the CLI loads this bundle through a V8 code cache (src/cli/code-cache.ts), and Node 20
   // cannot resolve an import() in a script compiled from a code cache ("Invalid host defined options")
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
-  build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', external: ['./kms-runtime.js'] }),
+  // the CLI: a small entry (--version) and its commands, which it loads through the code cache too
+  build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', supported: { 'dynamic-import': false } }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
   build({ ...common, entryPoints: ['src/config-worker.ts'], outfile: 'dist/config-worker.js' }),

@@ -5,10 +5,11 @@ import { Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 
 /**
- * The CLI's V8 code cache for the SDK bundle (src/cli/code-cache.ts): made once, used after, kept
- * where only the user can write, and never trusted when someone else could have planted it.
+ * The CLI's V8 code cache for its commands and the SDK bundle (src/cli/code-cache.ts): made once,
+ * used after, kept where only the user can write, and never trusted when someone else could have
+ * planted it. The checks are made on the SDK's cache; the commands' goes through the same code.
  */
-describe('CLI code cache (dist/kms-runtime.js through V8 cached data)', function () {
+describe('CLI code cache (dist/cli-main.js and dist/kms-runtime.js through V8 cached data)', function () {
   let sb: Sandbox;
   let cwd: string;
   let cacheHome: string;
@@ -16,7 +17,7 @@ describe('CLI code cache (dist/kms-runtime.js through V8 cached data)', function
   const cli = (args: string[], env: Record<string, string> = {}) =>
     runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, XDG_CACHE_HOME: cacheHome, ...env } });
   const cacheDir = () => path.join(cacheHome, 'kms-envelope');
-  const caches = async () => (await fs.readdir(cacheDir()).catch(() => [] as string[])).filter((n) => n.endsWith('.v8'));
+  const caches = async (bundle = '') => (await fs.readdir(cacheDir()).catch(() => [] as string[])).filter((n) => n.startsWith(bundle) && n.endsWith('.v8')).sort();
   const get = async () => {
     const r = await cli(['get', '.env', 'TOKEN']);
     assert.equal(r.code, 0, r.stderr);
@@ -38,7 +39,10 @@ describe('CLI code cache (dist/kms-runtime.js through V8 cached data)', function
 
   it('is made by the first KMS command (0600 in a 0700 folder, no secret in it) and used as is by the next', async () => {
     await get();
-    const [name] = await caches();
+    const all = await caches();
+    assert.equal(all.length, 2, all.join());
+    assert.match(all[0], /^cli-main-[0-9a-f]{32}\.v8$/);
+    const name = all[1];
     assert.match(name, /^kms-runtime-[0-9a-f]{32}\.v8$/);
     const file = path.join(cacheDir(), name);
     const st = await fs.stat(file);
@@ -55,7 +59,7 @@ describe('CLI code cache (dist/kms-runtime.js through V8 cached data)', function
 
   it('a cache V8 refuses (garbage, or another build) is replaced, and the command works as without it', async () => {
     await get();
-    const [name] = await caches();
+    const [name] = await caches('kms-runtime');
     await fs.writeFile(path.join(cacheDir(), name), Buffer.alloc(4096, 7), { mode: 0o600 });
     await get();
     const bytes = await fs.readFile(path.join(cacheDir(), name));
@@ -63,12 +67,13 @@ describe('CLI code cache (dist/kms-runtime.js through V8 cached data)', function
     await fs.writeFile(path.join(cacheDir(), 'kms-runtime-00000000000000000000000000000000.v8'), 'an older version');
     await fs.rm(path.join(cacheDir(), name));
     await get();
-    assert.deepEqual(await caches(), [name], 'making a new cache removes those of other versions');
+    assert.deepEqual(await caches('kms-runtime'), [name], 'making a new cache removes those of other versions');
+    assert.equal((await caches('cli-main')).length, 1, 'and only those of the same bundle');
   });
 
   it('a cache anyone else can write, or a symlink, is never loaded; the symlink target is left alone', async () => {
     await get();
-    const [name] = await caches();
+    const [name] = await caches('kms-runtime');
     const file = path.join(cacheDir(), name);
     const good = await fs.readFile(file);
     // group-writable: someone else could have put it there (the cache is rewritten, from source)
