@@ -69,12 +69,14 @@ function removeTempsOnSignal(): void {
 export interface WriteOptions {
   /** The content is plaintext: the file is 0600 whatever the target's mode was. */
   readonly plaintext?: boolean;
+  /** The file's mode, whatever the target's was (a script: 0755). */
+  readonly mode?: number;
 }
 
 /** Writes `content` to `target` atomically. Ciphertext keeps the target's permissions (0600 for a new file). */
 export async function atomicWrite(target: string, content: Content, opts: WriteOptions = {}): Promise<void> {
   await removeStaleTemps(target);
-  const mode = opts.plaintext ? 0o600 : await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600);
+  const mode = opts.plaintext ? 0o600 : (opts.mode ?? (await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600)));
   const tmp = tempName(target);
   removeTempsOnSignal();
   const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

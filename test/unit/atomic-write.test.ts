@@ -35,4 +35,20 @@ describe('atomic writes (temp file + rename)', () => {
       }
     });
   }
+
+  it('a mode given (a git hook: 0755) is the file\'s, whatever the old file\'s was; plaintext is 0600 whatever the mode given', async () => {
+    const dir = await fs.mkdtemp(path.join(tmpdir(), 'atomic-'));
+    try {
+      const hook = path.join(dir, 'pre-commit');
+      await fs.writeFile(hook, 'old\n', { mode: 0o600 });
+      await atomicWrite(hook, '#!/bin/sh\n', { mode: 0o755 });
+      assert.equal((await fs.stat(hook)).mode & 0o777, 0o755);
+      await atomicWrite(path.join(dir, 'new'), 'x', { mode: 0o755 });
+      assert.equal((await fs.stat(path.join(dir, 'new'))).mode & 0o777, 0o755, 'a new file too');
+      await atomicWrite(hook, 'A=secret\n', { mode: 0o755, plaintext: true });
+      assert.equal((await fs.stat(hook)).mode & 0o777, 0o600);
+    } finally {
+      await fs.rm(dir, { recursive: true });
+    }
+  });
 });

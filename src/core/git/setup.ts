@@ -127,8 +127,8 @@ export async function setupGit(opts: SetupOptions): Promise<string[]> {
       if ((await readOr(path.join(hooks, CHAINED))) !== undefined) throw new GitError(['setup'], `${path.join(hooks, CHAINED)} exists already; move it away first`, 1);
       await fs.rename(hook, path.join(hooks, CHAINED));
     }
-    await fs.writeFile(hook, script, { mode: 0o755 });
-    await fs.chmod(hook, 0o755);
+    // whole or not at all: a hook cut short by a crash would break every commit
+    await atomicWrite(hook, script, { mode: 0o755 });
     done.push(`${ours ? 'updated' : 'installed'} the pre-commit hook (${path.relative(root, hook)}): \`kms-envelope check --staged\` refuses plaintext secrets${existing !== undefined && !ours ? `; your hook runs first, as ${CHAINED}` : ''}`);
   }
   return done;
