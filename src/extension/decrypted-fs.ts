@@ -11,8 +11,8 @@ import vscode = require('vscode');
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
 import { KmsEnvelopeError } from '../core/errors';
 import type { HeaderLayout, Store } from '../core/header';
-import { atomicWrite, decodeUtf8 } from '../core/io';
-import { kindOf, openTextFile, unwrapper } from '../core/operations';
+import { atomicWrite, decodeUtf8, readSidecar } from '../core/io';
+import { kindOf, openText, readText, sidecarApplies, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
@@ -129,7 +129,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         this.sessions.set(file, session);
         // the extension host's own work, apart from its waits (the bench reports it for big files)
         const ms = (n: number) => `${Math.round(n)} ms`;
-        this.log.info(`opened ${file} decrypted (${session.store}) in ${ms(time.ownMs)} of the host's time (at most ${ms(time.longestSliceMs)} at once; ${ms(time.wallMs)} in all), plus ${ms(time.kmsMs)} waiting for KMS`);
+        this.log.info(`opened ${file} decrypted (${session.store}) in ${ms(time.ownMs)} of the host's CPU time (at most ${ms(time.longestSliceMs)} at once; ${ms(time.wallMs)} in all), plus ${ms(time.kmsMs)} waiting for KMS`);
         return session;
       });
       this.opening.set(key, pending);
@@ -140,7 +140,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
 
   private async open(file: string, mtime: number, time: HostTime): Promise<Session> {
     const keys = time.keys(this.keys());
-    const kind = await kindOf(file);
+    const kind = await time.wait(kindOf(file));
     if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
     if (kind === 'file') {
       const source = createReadStream(file);
@@ -158,13 +158,14 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         source.destroy();
       }
     }
-    const opened = await openTextFile(file, keys, time.pause);
+    const sidecar = sidecarApplies(file) ? await time.wait(readSidecar(file)) : undefined;
+    const opened = await openText(await time.wait(readText(file)), keys, file, sidecar, time.pause);
     return { store: opened.store, key: opened.key, reuse: opened.reuse, layout: opened.layout, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
     const file = uri.path;
-    const started = performance.now();
+    const time = new HostTime();
     const session = this.sessions.get(file);
     if (!session) {
       throw options.create ? vscode.FileSystemError.NoPermissions('create the file, then encrypt it with KMS Envelope: Encrypt File') : vscode.FileSystemError.FileNotFound(uri);
@@ -172,21 +173,21 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     if (session.store !== 'dotenv' && session.store !== 'file') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
     // Sealing is local: the data key of the open view is kept, so a save never waits on KMS.
     if (session.store === 'file') {
-      await atomicWrite(file, sealFileStream([content], session.key));
+      await atomicWrite(file, sealFileStream([content], session.key)); // sealed as it is written: all of it counts
     } else {
       const text = decodeUtf8(content, path.basename(file));
       const sealed = sealDotenv(text, session.key, { layout: session.layout, reuse: session.reuse });
       // Read back what we are about to write, with the same key: the reuse map for the next
       // save, and proof that the file on disk will decrypt to exactly this text.
-      const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek), session.reuse);
+      const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek), session.reuse, time.pause);
       if (check.plaintext !== text) throw new Error('internal error: the re-encrypted file does not read back');
       wipeFileKey(check.key);
-      await atomicWrite(file, joinSealed(sealed));
+      await time.wait(atomicWrite(file, joinSealed(sealed)));
       session.reuse = check.reuse;
     }
     session.plaintext = content;
-    session.mtime = (await fs.stat(file)).mtimeMs;
-    this.log.info(`saved ${file} encrypted in ${Math.round(performance.now() - started)} ms (no KMS call)`);
+    session.mtime = (await time.wait(fs.stat(file))).mtimeMs;
+    this.log.info(`saved ${file} encrypted in ${Math.round(time.ownMs)} ms of the host's CPU time (${Math.round(time.wallMs)} ms in all, writing included; no KMS call)`);
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
   }
 

@@ -2,25 +2,33 @@ import { nextTurn, Pause } from '../core/envelope';
 import type { KeyService } from '../core/kms/key-service';
 
 /**
- * The extension host's own time on one open of the decrypted view: its wall time less the waits
- * on KMS and the pauses in which the host ran other work (an open of a large file yields every
- * thousand values, and what runs then — other extensions, the workbench's messages — is not the
- * open's cost). It also keeps the longest stretch the open held the host without a pause.
+ * The extension host's own time on one open (or save) of the decrypted view: the CPU time of its
+ * slices, the stretches in which it holds the host's thread. Not counted: the waits — on KMS
+ * (the SDK's work and the round trip), on the disk, and the pauses in which the host runs other
+ * work (an open of a large file yields every thousand values) — nor the time the machine gave to
+ * other processes (on a busy 2-core machine, the workbench's renderer). It also keeps the longest
+ * slice in wall time: how long the host could not answer anything else.
  */
 export class HostTime {
   private readonly started = performance.now();
-  private sliceStarted = this.started;
-  private waited = 0;
-  /** Time spent waiting for KMS to unwrap the data key. */
+  private slice: { readonly at: number; readonly cpu: NodeJS.CpuUsage } | undefined = { at: this.started, cpu: process.cpuUsage() };
+  private cpuMs = 0;
+  /** Time spent in the key service's unwrapping: KMS's part. */
   kmsMs = 0;
   longestSliceMs = 0;
 
-  /** The pause to give the open: it times the slice that ends and the wait that follows. */
-  readonly pause: Pause = async () => {
-    const paused = this.endSlice();
-    await nextTurn();
-    this.resume(paused);
-  };
+  /** The pause to give the open: what runs until the next turn of the event loop is not its own. */
+  readonly pause: Pause = () => this.wait(nextTurn());
+
+  /** Awaits I/O (a read, a write) as a wait, not as the open's own time; what `io` did before it was passed here is. */
+  async wait<T>(io: Promise<T>): Promise<T> {
+    this.endSlice();
+    try {
+      return await io;
+    } finally {
+      this.startSlice();
+    }
+  }
 
   /** The same key service, its unwrapping timed as KMS's part of the open. */
   keys(keys: KeyService): KeyService {
@@ -30,12 +38,13 @@ export class HostTime {
       allows: (keyArn) => keys.allows(keyArn),
       resolve: (key) => keys.resolve(key),
       unwrapWith: async (header) => {
-        const paused = this.endSlice();
+        const started = performance.now();
+        this.endSlice();
         try {
           return await keys.unwrapWith(header);
         } finally {
-          this.kmsMs += performance.now() - paused;
-          this.sliceStarted = performance.now();
+          this.kmsMs += performance.now() - started;
+          this.startSlice();
         }
       },
     };
@@ -45,19 +54,25 @@ export class HostTime {
     return performance.now() - this.started;
   }
 
-  /** The open's own share of the host's time so far. */
+  /** The CPU time of the open's slices so far (the current one included). */
   get ownMs(): number {
-    return this.wallMs - this.waited - this.kmsMs;
+    return this.cpuMs + (this.slice ? cpuSince(this.slice.cpu) : 0);
   }
 
-  private endSlice(): number {
-    const now = performance.now();
-    this.longestSliceMs = Math.max(this.longestSliceMs, now - this.sliceStarted);
-    return now;
+  private endSlice(): void {
+    if (!this.slice) return;
+    this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - this.slice.at);
+    this.cpuMs += cpuSince(this.slice.cpu);
+    this.slice = undefined;
   }
 
-  private resume(paused: number): void {
-    this.sliceStarted = performance.now();
-    this.waited += this.sliceStarted - paused;
+  private startSlice(): void {
+    this.slice = { at: performance.now(), cpu: process.cpuUsage() };
   }
+}
+
+/** User and system CPU time since `from`, in ms (the whole process: on the host's thread, in a slice, that is ours). */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
 }
