@@ -123,9 +123,15 @@ export const hasSidecar = (target: string): Promise<boolean> =>
     () => false,
   );
 
+/**
+ * Opening for a read never waits: a FIFO (or a device that blocks) opened without O_NONBLOCK holds
+ * a thread of libuv's small pool until someone writes to it. It has no effect on regular files.
+ */
+const READ_NOW = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 /** A file's bytes, refused past `limit` (checked before reading, without following a final symlink). */
 export async function readBounded(file: string, limit: number): Promise<Buffer> {
-  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+  const handle = await fs.open(file, READ_NOW | constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ELOOP') throw new KmsEnvelopeError('USAGE', `${file} is a symlink; name the file it points to`);
     throw e;
   });
@@ -168,7 +174,7 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
  */
 export function readHead(file: string, bytes = 64): Promise<string> {
   return new Promise((resolve, reject) => {
-    open(file, 'r', (err, fd) => {
+    open(file, READ_NOW, (err, fd) => {
       if (err) return reject(err);
       const buf = Buffer.allocUnsafe(bytes);
       read(fd, buf, 0, bytes, 0, (readErr, n) => {

@@ -18,14 +18,9 @@ import {
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { sealFileStream } from '../../src/core/whole-file';
 import { seededRandom, testKey, unwrapTo } from '../support/fixtures';
+import { refusedAs } from '../support/errors';
 
 const LF = { leader: '#', eol: '\n' } as const;
-const refusedAs = (code: string, message: string) => (e: unknown) => {
-  assert.ok(e instanceof KmsEnvelopeError, `not a KmsEnvelopeError: ${String(e)}`);
-  assert.equal(e.code, code);
-  assert.equal(e.message, message);
-  return true;
-};
 const sealText = (body: string) => assemble('text', testKey(), body, LF, '', 'sidecar');
 const tokenOf = (text: string, name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(text)![1];
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { defaultContext, Header, LIMITS, parseHeader, prefixOf, serializeUnsigned, Stanza, storeOf } from '../../src/core/header';
+import { refusedAs } from '../support/errors';
 
 const arn = (i: number, region = 'us-east-1') => `arn:aws:kms:${region}:111122223333:key/${i.toString(16).padStart(8, '0')}-1111-2222-3333-444455556666`;
 const B64_32 = Buffer.alloc(32, 1).toString('base64');
@@ -20,12 +21,6 @@ function headerText(o: { first?: string; stanzas?: string[]; context?: string; p
   return (o.prefix ?? '') + lines.map((l) => `${leader} ${l}${eol}`).join('') + 'A=1\n';
 }
 
-const refusedAs = (code: string, message: string) => (e: unknown) => {
-  assert.ok(e instanceof KmsEnvelopeError, `not a KmsEnvelopeError: ${String(e)}`);
-  assert.equal(e.code, code);
-  assert.equal(e.message, message);
-  return true;
-};
 const parses = (text: string) => assert.ok(parseHeader(text), 'accepted');
 const contextOf = (pairs: Record<string, string>) => `context ${JSON.stringify(Object.fromEntries(Object.entries({ ...pairs, 'kms-envelope': 'v1' }).sort(([a], [b]) => (a < b ? -1 : 1))))}`;
 

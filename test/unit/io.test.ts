@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readHead, readSidecar, removeStaleTemps } from '../../src/core/io';
+import { kindOf } from '../../src/core/kind';
+import { refusedAs } from '../support/errors';
+
+/**
+ * The reads a hostile repository can aim at (design §7), one by one and in process: a file the
+ * repository planted is read only when it is a regular file within its size limit, never through
+ * a symlink; and the writer's clean-up of a killed writer's temporary files (issue 12).
+ */
+describe('file reads a repository can plant, and temporary files (io.ts)', () => {
+  let dir: string;
+  const at = (name: string) => path.join(dir, name);
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(tmpdir(), 'kms-envelope-io-'));
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  describe('readBounded', () => {
+    it('reads a regular file up to its limit exactly, and refuses one byte more before reading it', async () => {
+      await fs.writeFile(at('a'), 'x'.repeat(100));
+      assert.equal((await readBounded(at('a'), 100)).toString(), 'x'.repeat(100));
+      await assert.rejects(readBounded(at('a'), 99), refusedAs('FORMAT', `${at('a')} is larger than 99 bytes, the limit for this kind of file`));
+      await fs.writeFile(at('big'), Buffer.alloc(2 * 1024 * 1024 + 1));
+      await assert.rejects(readBounded(at('big'), 2 * 1024 * 1024), refusedAs('FORMAT', `${at('big')} is larger than 2 MiB, the limit for this kind of file`));
+    });
+
+    it('reads an empty file as empty', async () => {
+      await fs.writeFile(at('empty'), '');
+      assert.equal((await readBounded(at('empty'), 10)).length, 0);
+    });
+
+    it('refuses a symlink (naming what to do) and anything that is not a regular file', async () => {
+      await fs.writeFile(at('target'), 'A=1\n');
+      await fs.symlink(at('target'), at('link'));
+      await assert.rejects(readBounded(at('link'), 100), refusedAs('USAGE', `${at('link')} is a symlink; name the file it points to`));
+      await fs.mkdir(at('folder'));
+      await assert.rejects(readBounded(at('folder'), 100), refusedAs('USAGE', `${at('folder')} is not a regular file`));
+      const fifo = spawnSync('mkfifo', [at('fifo')]);
+      assert.equal(fifo.status, 0, 'mkfifo');
+      await assert.rejects(readBounded(at('fifo'), 100), refusedAs('USAGE', `${at('fifo')} is not a regular file`));
+    });
+
+    it('a missing file is the system error, not ours', async () => {
+      await assert.rejects(readBounded(at('none'), 100), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    });
+  });
+
+  describe('readSidecar', () => {
+    it('reads a sidecar of any size up to a header’s limit; none is undefined, even under a file that is not a folder', async () => {
+      await fs.writeFile(at('app.json'), '{}');
+      assert.equal(await readSidecar(at('app.json')), undefined);
+      assert.equal(await readSidecar(path.join(at('app.json'), 'x.json')), undefined, 'ENOTDIR is "no sidecar"');
+      await fs.writeFile(at('app.json.kms-envelope'), 'h'.repeat(MAX_SIDECAR_BYTES));
+      assert.equal(await readSidecar(at('app.json')), 'h'.repeat(MAX_SIDECAR_BYTES));
+    });
+
+    it('refuses a sidecar larger than any header, a symlink (to /dev/zero) and a folder', async () => {
+      await fs.writeFile(at('app.json.kms-envelope'), 'h'.repeat(MAX_SIDECAR_BYTES + 1));
+      await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', `${at('app.json.kms-envelope')} is larger than any kms-envelope header`));
+      await fs.rm(at('app.json.kms-envelope'));
+      await fs.symlink('/dev/zero', at('app.json.kms-envelope'));
+      const planted = `${at('app.json.kms-envelope')} is not a regular file (a symlink or device); refusing to read it`;
+      await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', planted));
+      await fs.rm(at('app.json.kms-envelope'));
+      await fs.mkdir(at('app.json.kms-envelope'));
+      await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', planted));
+    });
+
+    it('passes on an error other than a missing file', async () => {
+      await fs.writeFile(at('app.json'), '{}');
+      await fs.symlink(at('app.json.kms-envelope'), at('app.json.kms-envelope')); // a loop: lstat works, so make lstat itself fail instead
+      await fs.rm(at('app.json.kms-envelope'));
+      const sub = at('locked');
+      await fs.mkdir(sub);
+      await fs.writeFile(path.join(sub, 'app.json.kms-envelope'), 'h');
+      await fs.chmod(sub, 0o000);
+      try {
+        if (process.getuid?.() === 0) return; // root reads through any mode
+        await assert.rejects(readSidecar(path.join(sub, 'app.json')), (e: NodeJS.ErrnoException) => e.code === 'EACCES');
+      } finally {
+        await fs.chmod(sub, 0o700);
+      }
+    });
+
+    it('hasSidecar sees a sidecar, even a dangling symlink (which reading then refuses)', async () => {
+      assert.equal(await hasSidecar(at('app.json')), false);
+      await fs.symlink(at('nowhere'), at('app.json.kms-envelope'));
+      assert.equal(await hasSidecar(at('app.json')), true);
+    });
+  });
+
+  describe('kindOf', () => {
+    it('a file type without comments is "text" when it has a sidecar, whatever its first bytes; a .env never looks at one', async () => {
+      await fs.writeFile(at('app.json'), '{"a": 1}');
+      assert.equal(await kindOf(at('app.json')), 'plain');
+      await fs.writeFile(at('app.json.kms-envelope'), 'header');
+      assert.equal(await kindOf(at('app.json')), 'text');
+      await fs.writeFile(at('.env'), 'A=1\n');
+      await fs.writeFile(at('.env.kms-envelope'), 'header');
+      assert.equal(await kindOf(at('.env')), 'plain', 'a .env has comments: its header is inline, a sidecar beside it means nothing');
+    });
+  });
+
+  describe('readHead (the workspace classifier)', () => {
+    it('returns at once for a FIFO in the workspace instead of holding a thread until someone writes to it', async () => {
+      assert.equal(spawnSync('mkfifo', [at('pipe')]).status, 0, 'mkfifo');
+      // settles (a FIFO cannot be read at an offset: ESPIPE, which the classifier takes for plain) instead of hanging past mocha's timeout
+      assert.equal(await readHead(at('pipe'), 64).then(() => 'read', (e: NodeJS.ErrnoException) => e.code), 'ESPIPE');
+      await fs.writeFile(at('.env'), '# kms-envelope v1 dotenv\n');
+      assert.equal(await readHead(at('.env'), 10), '# kms-enve');
+    });
+  });
+
+  describe('decodeUtf8', () => {
+    it('keeps a BOM, and refuses bytes that are not UTF-8 instead of replacing them', () => {
+      assert.equal(decodeUtf8(Buffer.from('\uFEFFA=1', 'utf8'), 'x'), '\uFEFFA=1');
+      assert.throws(() => decodeUtf8(Buffer.from([0x41, 0xff]), 'f.env'), refusedAs('USAGE', 'f.env is not valid UTF-8 text'));
+    });
+  });
+
+  describe('temporary files of a killed writer', () => {
+    const deadPid = (): number => {
+      const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+      return Number(r.stdout.toString()); // exited: no process has this pid now (pids are not reused this soon)
+    };
+
+    it('the next write removes a dead writer’s temporary file of the same target, and nothing else', async () => {
+      const dead = deadPid();
+      // the temporary files of `.env` are `..env.<pid>.<12 hex digits>.kms-envelope-tmp`
+      const stale = `..env.${dead}.0123456789ab.kms-envelope-tmp`;
+      const keep = [
+        `..env.${process.pid}.0123456789ab.kms-envelope-tmp`, // this process's own, in use
+        `..env.1.0123456789ab.kms-envelope-tmp`, // pid 1 is alive
+        `..env.${dead}.0123456789ab.kms-envelope-tmp.bak`, // not a temporary file's name
+        `..env.${dead}.0123456789AB.kms-envelope-tmp`, // nor this
+        `..env.${dead}.0123.kms-envelope-tmp`,
+        `..env.x${dead}.0123456789ab.kms-envelope-tmp`,
+        `..env.${dead}.0123456789ab.kms-envelope-tmpx`,
+        `.other.${dead}.0123456789ab.kms-envelope-tmp`, // another target's
+        `x.env.${dead}.0123456789ab.kms-envelope-tmp`,
+      ];
+      for (const n of [stale, ...keep]) await fs.writeFile(at(n), 'left');
+      assert.equal(await removeStaleTemps(at('.env')), 1);
+      assert.deepEqual((await fs.readdir(dir)).sort(), keep.sort());
+      await fs.writeFile(at(stale), 'left');
+      await atomicWrite(at('.env'), 'A=1\n');
+      assert.ok(!(await fs.readdir(dir)).includes(stale), 'a write cleans up first');
+    });
+
+    it('a folder that cannot be listed is nothing to clean', async () => {
+      assert.equal(await removeStaleTemps(path.join(dir, 'no-such-folder', '.env')), 0);
+    });
+
+    it('a write that fails leaves the old file and no temporary file', async () => {
+      await fs.writeFile(at('.env'), 'A=old\n');
+      const failing = (async function* () {
+        yield Buffer.from('A=');
+        throw new Error('KMS failed mid-stream');
+      })();
+      await assert.rejects(atomicWrite(at('.env'), failing), /KMS failed mid-stream/);
+      assert.equal(await fs.readFile(at('.env'), 'utf8'), 'A=old\n');
+      assert.deepEqual(await fs.readdir(dir), ['.env']);
+    });
+  });
+});
