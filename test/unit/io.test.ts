@@ -72,19 +72,8 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
     });
 
     it('passes on an error other than a missing file', async () => {
-      await fs.writeFile(at('app.json'), '{}');
-      await fs.symlink(at('app.json.kms-envelope'), at('app.json.kms-envelope')); // a loop: lstat works, so make lstat itself fail instead
-      await fs.rm(at('app.json.kms-envelope'));
-      const sub = at('locked');
-      await fs.mkdir(sub);
-      await fs.writeFile(path.join(sub, 'app.json.kms-envelope'), 'h');
-      await fs.chmod(sub, 0o000);
-      try {
-        if (process.getuid?.() === 0) return; // root reads through any mode
-        await assert.rejects(readSidecar(path.join(sub, 'app.json')), (e: NodeJS.ErrnoException) => e.code === 'EACCES');
-      } finally {
-        await fs.chmod(sub, 0o700);
-      }
+      // a name longer than the file system allows: lstat fails, and not because nothing is there
+      await assert.rejects(readSidecar(at('x'.repeat(300))), (e: NodeJS.ErrnoException) => e.code === 'ENAMETOOLONG');
     });
 
     it('hasSidecar sees a sidecar, even a dangling symlink (which reading then refuses)', async () => {
