@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fromB64 } from '../../src/core/bytes';
+import { equalBytes, fromB64, lineOf } from '../../src/core/bytes';
 
 /** The definition that fromB64's fast checks must agree with: re-encoding gives the same text. */
 const canonical = (t: string, url: boolean): Buffer | null => {
@@ -22,5 +22,26 @@ describe('strict base64', () => {
       }),
       { numRuns: 20_000, seed: 3 },
     );
+  });
+
+  it('the last character of an unpadded group has its unused bits zero, whatever the alphabet', () => {
+    for (const [t, url] of [['AA', true], ['AA==', false], ['AAA', true], ['AAA=', false]] as const) assert.ok(fromB64(t, url), t);
+    for (const [t, url] of [['A-', true], ['A_', true], ['AA-', true], ['AA_', true], ['A+==', false], ['A/==', false], ['AA+=', false], ['AA/=', false], ['AB', true], ['AAB', true]] as const) assert.equal(fromB64(t, url), null, t);
+  });
+});
+
+describe('equalBytes and lineOf', () => {
+  it('byte strings of different lengths are unequal (not an error)', () => {
+    assert.equal(equalBytes(Buffer.from('ab'), Buffer.from('abc')), false);
+    assert.equal(equalBytes(Buffer.from('abc'), Buffer.from('abd')), false);
+    assert.equal(equalBytes(Buffer.from('abc'), Buffer.from('abc')), true);
+  });
+
+  it('a line’s newline belongs to that line', () => {
+    assert.equal(lineOf('a\nb\n', 0), 1);
+    assert.equal(lineOf('a\nb\n', 1), 1, 'the first newline');
+    assert.equal(lineOf('a\nb\n', 2), 2);
+    assert.equal(lineOf('a\nb\n', 3), 2);
+    assert.equal(lineOf('a\nb\n', 4), 3);
   });
 });

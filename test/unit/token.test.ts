@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { findTokens, formatToken, parseToken } from '../../src/core/formats/token';
+import { refusedAs } from '../support/errors';
+
+/** The token's own rules, apart from the layers that would also catch a broken one (issue 12). */
+describe('tokens: ENC[kmsenv:v1:<base64url>]', () => {
+  const bytes = (n: number) => Buffer.alloc(n, 0xab);
+
+  it('the shortest token is an empty value (IV 12 + tag 16 = 28 bytes); one byte less is refused', () => {
+    assert.deepEqual(parseToken(formatToken(bytes(28))), bytes(28));
+    assert.equal(parseToken(formatToken(bytes(27))), null);
+    assert.equal(parseToken(formatToken(bytes(0))), null);
+    assert.throws(() => findTokens(`A=${formatToken(bytes(27))}\n`), refusedAs('FORMAT', 'line 1: text that starts like an encrypted value but is not a valid kms-envelope v1 token'));
+  });
+
+  it('finds tokens that touch each other, each with its bytes', () => {
+    const a = formatToken(bytes(28));
+    const b = formatToken(Buffer.alloc(30, 1));
+    const text = `x ${a}${b}\n${a}`;
+    const spans = findTokens(text);
+    assert.deepEqual(
+      spans.map((s) => text.slice(s.start, s.end)),
+      [a, b, a],
+    );
+    assert.deepEqual(spans[1].sealed, Buffer.alloc(30, 1));
+  });
+});
