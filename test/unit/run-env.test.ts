@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mergeEnv } from '../../src/core/env-policy';
 import { foldDebugEnv, OpenedEnvFile } from '../../src/core/run-env';
 
 describe('debug env files: encrypted files folded into env the way debug adapters apply envFile then env', () => {
@@ -22,5 +23,21 @@ describe('debug env files: encrypted files folded into env the way debug adapter
     const r = foldDebugEnv({}, [enc('/w/.env', { NODE_OPTIONS: '--require /tmp/x.js', LD_PRELOAD: '/tmp/x.so', OK: '1' })]);
     assert.deepEqual(r.env, { OK: '1' });
     assert.deepEqual(r.blocked.sort(), ['LD_PRELOAD', 'NODE_OPTIONS']);
+  });
+
+  it('a plain file before an encrypted one does not keep its variables from it (the later file wins)', () => {
+    const r = foldDebugEnv(undefined, [plain('/w/.env.defaults', 'B'), enc('/w/.env', { B: 'enc' })]);
+    assert.deepEqual(r.env, { B: 'enc' });
+    assert.deepEqual(r.envFile, ['/w/.env.defaults']);
+  });
+});
+
+describe('mergeEnv: the child’s environment from the parent’s and a file’s', () => {
+  it('names exactly what it kept (the parent’s) and blocked, and nothing when it let everything through', () => {
+    const clean = mergeEnv({ PATH: '/bin' }, { A: '1' });
+    assert.deepEqual(clean, { env: { PATH: '/bin', A: '1' }, blocked: [], kept: [] });
+    const r = mergeEnv({ PATH: '/bin', A: 'parent' }, { A: 'file', NODE_OPTIONS: '-r x', B: '2' });
+    assert.deepEqual(r, { env: { PATH: '/bin', A: 'parent', B: '2' }, blocked: ['NODE_OPTIONS'], kept: ['A'] });
+    assert.deepEqual(mergeEnv({ A: 'parent' }, { A: 'file' }, { override: true }), { env: { A: 'file' }, blocked: [], kept: [] });
   });
 });
