@@ -21,8 +21,8 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
     setImmediate(() => busy(100)); // another extension's work, queued before the pause ends
     await t.pause();
     busy(20);
-    assert.ok(t.kmsMs >= 60 && t.kmsMs < 100, `KMS wait ${t.kmsMs}`);
-    assert.ok(t.wallMs >= 230, `wall ${t.wallMs}`);
+    assert.ok(t.kmsMs >= 55 && t.kmsMs < 100, `KMS wait ${t.kmsMs}`);
+    assert.ok(t.wallMs >= 220, `wall ${t.wallMs}`);
     // 70 ms of its own (CPU: less when the machine is busy); counting the other work or KMS's would make it 150 ms or more
     assert.ok(t.ownMs >= 35 && t.ownMs < 120, `own ${t.ownMs}`);
     // the longest stretch without a pause is the 30 ms between KMS's answer and the pause
@@ -34,7 +34,7 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
     busy(10);
     assert.equal(await t.wait(sleep(80).then(() => 'read')), 'read');
     busy(10);
-    assert.ok(t.wallMs >= 100, `wall ${t.wallMs}`);
+    assert.ok(t.wallMs >= 95, `wall ${t.wallMs}`); // a timer may fire a little early by performance.now()
     assert.ok(t.ownMs >= 10 && t.ownMs < 60, `own ${t.ownMs}`);
     await assert.rejects(t.wait(Promise.reject(new Error('EACCES'))), /EACCES/);
     assert.ok(t.ownMs < 60, 'a failed read is a wait too');
