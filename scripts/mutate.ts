@@ -30,6 +30,24 @@ const STRICT = ['src/core/cipher.ts', 'src/core/envelope.ts', 'src/core/header.t
 /** Stryker's record of the last run (stryker.config.mjs, incremental): mutants whose code and covering tests did not change keep their result. */
 const INCREMENTAL = path.join(ROOT, '.cache/stryker/incremental.json');
 const incremental = existsSync(INCREMENTAL);
+/**
+ * The reason a `// Stryker disable` comment gives for leaving a mutant out: the `next-line`
+ * comment right above it, or the nearest range comment above it not closed by a `restore`.
+ * Read from the source, since an incremental run's carried-over results lose Stryker's own note.
+ */
+function disableReason(lines: readonly string[], m: Mutant): string | undefined {
+  const names = (list: string) => list.split(',').map((x) => x.trim());
+  const above = lines[m.location.start.line - 2] ?? '';
+  const next = /\/\/\s*Stryker disable next-line ([\w,\s]+?):\s*(.*)$/.exec(above);
+  if (next && (names(next[1]).includes(m.mutatorName) || names(next[1]).includes('all'))) return next[2];
+  for (let i = m.location.start.line - 2; i >= 0; i--) {
+    if (/\/\/\s*Stryker restore/.test(lines[i]) && (lines[i].includes(m.mutatorName) || lines[i].includes('all'))) return undefined;
+    const range = /\/\/\s*Stryker disable (?!next-line)([\w,\s]+?):\s*(.*)$/.exec(lines[i]);
+    if (range && (names(range[1]).includes(m.mutatorName) || names(range[1]).includes('all'))) return range[2];
+  }
+  return undefined;
+}
+
 const started = Date.now();
 const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run', ...process.argv.slice(2)], { cwd: ROOT, stdio: 'inherit' });
 if (run.status !== 0) process.exit(run.status ?? 1);
@@ -54,8 +72,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${scored ? ((100 * killed) / scored).toFixed(1) : '–'} |`);
   const lines = source.split('\n');
   for (const m of mutants.filter((x) => x.status === 'Ignored')) {
-    const reason = m.statusReason ?? '';
-    const why = /comment/i.test(reason) ? reason.replace(/^.*?comment[^:]*:?\s*/i, '').replace(/^[A-Za-z,]+:\s*/, '') : 'a module-level constant, evaluated once at load (ignoreStatic: a static mutant would need every test run again)';
+    const why = disableReason(lines, m) ?? 'a module-level constant, evaluated once at load (ignoreStatic: a static mutant would need every test run again)';
     ignored.push(`- \`${rel}:${m.location.start.line}\` ${m.mutatorName}: ${why}`);
   }
   for (const m of left) {
