@@ -40,7 +40,7 @@ import { Kind, kindOf, sidecarApplies } from './kind';
 import { findRule } from './rules';
 import { OpenedFile, openFileStream, sealFileStream } from './whole-file';
 
-export { Kind, kindOf, sidecarApplies };
+export { Kind, kindOf };
 
 export interface EncryptOptions {
   /** KMS keys (ARN, id or alias) to wrap the data key for; the first makes it. */
@@ -159,9 +159,15 @@ export interface OpenedText extends Opened {
 }
 
 /** Decrypts a `.env` or token-bearing text file in memory (1 KMS call, 0 with a warm cache). */
-export async function openTextFile(file: string, svc: KeyService): Promise<OpenedText> {
+/** A text file and, for a type without comments, its sidecar header. */
+export async function readTextFile(file: string): Promise<{ text: string; sidecar?: string }> {
   const sidecar = sidecarApplies(file) ? await readSidecar(file) : undefined;
-  return openText(await readText(file), svc, file, sidecar);
+  return { text: await readText(file), sidecar };
+}
+
+export async function openTextFile(file: string, svc: KeyService): Promise<OpenedText> {
+  const { text, sidecar } = await readTextFile(file);
+  return openText(text, svc, file, sidecar);
 }
 
 export async function openText(text: string, svc: KeyService, name: string, sidecar?: string, pause?: Pause): Promise<OpenedText> {

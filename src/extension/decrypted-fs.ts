@@ -11,8 +11,8 @@ import vscode = require('vscode');
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
 import { KmsEnvelopeError } from '../core/errors';
 import type { HeaderLayout, Store } from '../core/header';
-import { atomicWrite, decodeUtf8, readSidecar } from '../core/io';
-import { kindOf, openText, readText, sidecarApplies, unwrapper } from '../core/operations';
+import { atomicWrite, decodeUtf8 } from '../core/io';
+import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
@@ -158,8 +158,8 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         source.destroy();
       }
     }
-    const sidecar = sidecarApplies(file) ? await time.wait(readSidecar(file)) : undefined;
-    const opened = await openText(await time.wait(readText(file)), keys, file, sidecar, time.pause);
+    const { text, sidecar } = await time.wait(readTextFile(file));
+    const opened = await openText(text, keys, file, sidecar, time.pause);
     return { store: opened.store, key: opened.key, reuse: opened.reuse, layout: opened.layout, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
   }
 

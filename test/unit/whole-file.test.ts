@@ -7,6 +7,7 @@ import { openFileStream, sealFileStream } from '../../src/core/whole-file';
 import { joinSealed, sealDotenv } from '../../src/core/envelope';
 import { MAX_HEADER_BYTES } from '../../src/core/header';
 import { testKey, unwrapTo } from '../support/fixtures';
+import { refusedAs } from '../support/errors';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -117,7 +118,6 @@ describe('whole-file store', () => {
 
   describe('header rules of a whole-file payload, one by one (issue 12)', () => {
     const one = async (bytes: Buffer) => collect((await openFileStream((async function* () { yield bytes; })(), unwrapTo())).plaintext);
-    const refusedAs = (code: string, message: string) => (e: unknown) => e instanceof KmsEnvelopeError && e.code === code && e.message === message;
     let good = '';
     let header = '';
     before(async () => {
