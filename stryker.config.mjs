@@ -1,8 +1,10 @@
 // Mutation testing of src/core (issue 12): `npm run mutate` (all of it, long) or
 // `npm run mutate -- --mutate src/core/cipher.ts` (one file). scripts/mutate.ts runs it and turns the
 // JSON report into docs/MUTATION.md.
-// Only the suites that import src/ in-process can see a mutant: the CLI suites run the built
-// bundle (dist/), and the reliability suites (fuzzing, SIGKILL) are too slow to run per mutant.
+// The CLI suites run the built bundles in child processes: `buildCommand` builds dist/ from the
+// instrumented sources, and test/support/mutants.ts tells each child the active mutant and brings
+// back what it covered. Left out: the reliability suites (fuzzing, SIGKILL), too slow to run per
+// mutant, and the Node-preload suite, which asserts on NODE_OPTIONS (the children's coverage rides on it).
 export default {
   testRunner: 'mocha',
   checkers: ['typescript'],
@@ -11,15 +13,16 @@ export default {
   mutate: ['src/core/**/*.ts'],
   mochaOptions: {
     config: '.mocharc.json',
-    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/hostile-repository.test.ts'],
+    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/cli.test.ts', 'test/cli/git.test.ts', 'test/cli/hostile-repository.test.ts'],
   },
+  buildCommand: 'node scripts/build.mjs',
   coverageAnalysis: 'perTest',
   ignoreStatic: true,
   reporters: ['json', 'progress', 'clear-text'],
   jsonReporter: { fileName: '.cache/stryker/report.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   tempDirName: '.cache/stryker/tmp',
-  // the sandbox copies only what the suites need (not code-server or the demo; dist/ stays: the hostile-repository suite also runs the CLI)
+  // the sandbox copies only what the suites need (not code-server or the demo)
   ignorePatterns: ['.cache', 'out', '*.vsix'],
   // incremental: a re-run tests again only the mutants whose code or covering tests changed (a run from scratch takes over an hour)
   incremental: true,

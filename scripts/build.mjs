@@ -2,6 +2,7 @@
 // (extension-engine.js) and the AWS SDK (kms-runtime.js) live in files of their own that it
 // requires on first use, by a path computed at run time, so activation parses neither.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 
@@ -12,7 +13,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 
 await Promise.all([
   // declarations of the Node API (package.json exports: kms-envelope, kms-envelope/config)
-  promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json']),
+  // (typescript resolved the way Node would: in Stryker's sandbox node_modules is linked only after the build)
+  promisify(execFile)(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'] }),
   // import() as require(): the CLI loads this bundle through a V8 code cache (src/cli/code-cache.ts), and Node 20

@@ -13,6 +13,7 @@ import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { openTextFile } from '../../src/core/operations';
 import { OTHER_ACCOUNT, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
+import { underMutation } from '../support/mutants';
 import { withEnv } from '../support/with-env';
 
 const ENV = '# database\nDB_HOST=db.internal\nDB_PASSWORD=first-password\n\n# api\nAPI_KEY=api-key-one\n';
@@ -36,12 +37,16 @@ describe('git integration: decrypted diffs, merges by variable, a pre-commit gua
     const r = await runCli(args, { cwd: repo, env: { ...env, ...extra }, input });
     return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
+  // git runs the CLI in its hooks, merge driver and textconv: under mutation testing they run the mutant too
   const git = (args: string[], extra: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile('git', args, { cwd: repo, env: { ...env, ...extra }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-    });
+    underMutation(
+      (mutant) =>
+        new Promise((resolve) => {
+          execFile('git', args, { cwd: repo, env: { ...env, ...extra, ...mutant }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+          );
+        }),
+    );
   const ok = async (args: string[], extra: Record<string, string> = {}) => {
     const r = await git(args, extra);
     assert.equal(r.code, 0, `git ${args.join(' ')}: ${r.stderr}`);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { underMutation } from './mutants';
 
 export const CLI = path.join(__dirname, '../../dist/cli.js');
 
@@ -14,10 +15,10 @@ export interface CliResult {
 /** Runs the built CLI (dist/cli.js) as a user would, in `cwd`, with `env` on top of a clean environment. */
 export function runCli(args: readonly string[], opts: { cwd: string; env: Record<string, string>; input?: string }): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  return new Promise((resolve, reject) => {
+  return underMutation((mutant) => new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env, ...mutant },
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -27,5 +28,5 @@ export function runCli(args: readonly string[], opts: { cwd: string; env: Record
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  }));
 }
