@@ -52,6 +52,60 @@ describe('classifying files lazily', () => {
     assert.equal(calls, 3);
   });
 
+  it('out of file handles (EMFILE or ENFILE) it tries three more times, waiting 20, 40 and 60 ms, then calls the file unknown', async () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      let calls = 0;
+      const c = new Classifier({
+        sniff: async () => {
+          calls++;
+          throw Object.assign(new Error('too many open files'), { code });
+        },
+      });
+      const started = process.hrtime.bigint();
+      assert.equal(await c.classify('/w/.env'), undefined);
+      const waited = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.equal(calls, 4, code);
+      // timers never fire early: a shorter back-off cannot reach 120 ms
+      assert.ok(waited >= 119, `${code}: waited ${waited} ms`);
+    }
+  });
+
+  it('a path that is not a file (gone, a folder, under a file) is plain (null), not unknown; any other failure is unknown and not tried again', async () => {
+    for (const code of ['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EIO']) {
+      let calls = 0;
+      const c = new Classifier({
+        sniff: async () => {
+          calls++;
+          throw Object.assign(new Error(code), { code });
+        },
+      });
+      assert.equal(await c.classify('/w/x'), ['EACCES', 'EIO'].includes(code) ? undefined : null, code);
+      assert.equal(calls, 1, code);
+    }
+  });
+
+  it('remembers at most maxEntries verdicts, forgetting the oldest first', async () => {
+    const c = new Classifier({ maxEntries: 2, sniff: async (f) => (f === '/w/b' ? true : null) });
+    await c.classify('/w/a');
+    await c.classify('/w/b');
+    assert.equal(c.size, 2);
+    assert.deepEqual([c.known('/w/a'), c.known('/w/b')], [null, true]);
+    await c.classify('/w/c');
+    assert.equal(c.size, 2);
+    assert.deepEqual([c.known('/w/a'), c.known('/w/b'), c.known('/w/c')], [undefined, true, null]);
+  });
+
+  it('a long queue (thousands of files waiting for one slot) wakes every file once, in order', async () => {
+    const order: number[] = [];
+    const c = new Classifier({ concurrency: 1, sniff: async (f) => (order.push(Number(f.slice(3))), await Promise.resolve(), null) });
+    const n = 5000;
+    const verdicts = await Promise.all(Array.from({ length: n }, (_, i) => c.classify(`/w/${i}`)));
+    assert.equal(verdicts.length, n);
+    assert.ok(verdicts.every((v) => v === null));
+    assert.deepEqual(order, Array.from({ length: n }, (_, i) => i));
+    assert.equal(c.peak, 1);
+  });
+
   it('remembers a verdict until the file changes (forget), reading each file once', async () => {
     const reads: string[] = [];
     let encrypted = false;
@@ -77,6 +131,13 @@ describe('classifying files lazily', () => {
     assert.deepEqual(await c.classify(path.join(dir, 'c.json')), { store: 'text', keys: ['alias/json'] });
     assert.equal(await c.classify(path.join(dir, 'b.env')), null);
     assert.equal(await c.classify(path.join(dir, 'missing')), null);
+    // a file whose type has comments is read itself, even with a sidecar-named file beside it
+    await fs.writeFile(path.join(dir, 'd.env'), 'A=1\n');
+    await fs.writeFile(path.join(dir, 'd.env.kms-envelope'), `# kms-envelope v1 text\n# -> aws-kms ${arn} AAAA alias/json\n# mac x\n`);
+    assert.equal(await sniffFile(path.join(dir, 'd.env')), null);
+    // a file of a type without comments and no sidecar is read itself
+    await fs.writeFile(path.join(dir, 'e.json'), '{}');
+    assert.equal(await sniffFile(path.join(dir, 'e.json')), null);
     await fs.rm(dir, { recursive: true });
   });
 });

@@ -66,7 +66,7 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
   }
   // What is left: at most one full line and the last line.
   if (pending.length === 0) throw onError('payload (file truncated: no payload)');
-  const rest = pending.toString('latin1').match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const rest = pending.toString('latin1').split(/(?<=\n)/); // each line with its '\n', if it has one
   for (const [i, l] of rest.entries()) {
     const last = i === rest.length - 1;
     const ok = last ? LAST_LINE.test(l) : FULL_LINE.test(l);
