@@ -14,8 +14,10 @@ export function quoteValue(value: string): string {
   if (/^[^\s#'"`\\]*$/.test(value)) return value;
   if (!value.includes("'")) return `'${value}'`;
   if (!value.includes('`')) return `\`${value}\``;
-  if (!value.includes('"') && !/\\[nr]/.test(value)) return `"${value}"`;
-  throw new KmsEnvelopeError('USAGE', 'the value holds all three quote characters, which a .env cannot express');
+  if (value.includes('"')) throw new KmsEnvelopeError('USAGE', 'the value holds all three quote characters, which a .env cannot express');
+  // inside double quotes dotenv turns \n and \r into line breaks
+  if (/\\[nr]/.test(value)) throw new KmsEnvelopeError('USAGE', 'the value holds \' and ` and a \\n or \\r, which a .env cannot express');
+  return `"${value}"`;
 }
 
 export function setVariable(text: string, name: string, value: string): string {
@@ -30,11 +32,9 @@ export function setVariable(text: string, name: string, value: string): string {
     out = `${text}${text === '' || text.endsWith('\n') ? '' : eol}${name}=${written}${eol}`;
   }
   // Checked, not assumed: malformed text nearby (an unclosed quote) can swallow a new line.
-  const before = parse(text);
+  const expected: Record<string, string> = { ...parse(text), [name]: value };
   const after = parse(out);
-  const others = new Set([...Object.keys(before), ...Object.keys(after)]);
-  others.delete(name);
-  if (after[name] !== value || [...others].some((k) => before[k] !== after[k])) {
+  if ([...new Set([...Object.keys(expected), ...Object.keys(after)])].some((k) => after[k] !== expected[k])) {
     throw new KmsEnvelopeError('USAGE', `setting ${name} here would change how other lines are read (an unclosed quote?)`, 'Fix the file\'s syntax first (Open Decrypted).');
   }
   return out;
