@@ -55,6 +55,23 @@ describe('dotenv lexer', () => {
     assert.deepEqual(lookalikeLines('A=1\nÜBER=geheim\n# c=1\nB="x\ny=2"\nna me=3\nKEY\u00e9: v\n'), [2, 7]);
   });
 
+  it('lookalikes: indented, exported, blanks around "=", on any line ending, right before an entry', () => {
+    const cases: [string, number[]][] = [
+      ['  ÜBER=x\n', [1]],
+      ['export ÜBER=x\n', [1]],
+      ['export  ÜBER=x\n', [1]],
+      ['ÜBER = x\n', [1]],
+      ['ÜBER= x\n', [1]],
+      ['ÜBER: x\n', [1]],
+      ['ÜBER=\n', []], // nothing to leave in clear
+      ['ÜBER=x\nB=2\n', [1]],
+      ['A=1\r\nÜBER=x\r\nB=2\r\n', [2]],
+      ['A=1\rÜBER=x\rB=2\r', [2]],
+      ['A=1\n\n\nÜBER=x', [4]],
+    ];
+    for (const [text, lines] of cases) assert.deepEqual(lookalikeLines(text), lines, JSON.stringify(text));
+  });
+
   it('spans the value as written: quotes in, blanks and comments out', () => {
     const text = 'A = "x # y"  # c\nexport B=plain  \nC=\nD: \'q\'\r\nE=`multi\nline`\n';
     const spans = dotenvEntries(text).map((e) => [e.name, text.slice(e.start, e.end)]);

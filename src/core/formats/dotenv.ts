@@ -27,7 +27,6 @@ const REST =
 const NON_BLANK = /\S/g;
 /** Where `^` matches under the `m` flag: after each of JavaScript's line terminators. */
 const TERMINATOR = /[\n\r\u2028\u2029]/g;
-const isTerminator = (c: string | undefined): boolean => c === '\n' || c === '\r' || c === '\u2028' || c === '\u2029';
 const nextLineStart = (text: string, at: number): number => {
   TERMINATOR.lastIndex = at;
   const m = TERMINATOR.exec(text);
@@ -36,6 +35,7 @@ const nextLineStart = (text: string, at: number): number => {
 
 /** dotenv's `\r\n?` → `\n` folding, with a map from folded offsets back to original ones. */
 function fold(text: string): { folded: string; toOriginal: (i: number) => number } {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; the loop below gives the same for text without '\r'
   if (!text.includes('\r')) return { folded: text, toOriginal: (i) => i };
   const map: number[] = [];
   let folded = '';
@@ -52,12 +52,11 @@ function fold(text: string): { folded: string; toOriginal: (i: number) => number
 
 /** dotenv's `LINE.exec` loop over folded text, in linear time (see above). */
 function* lineMatches(folded: string): Generator<RegExpExecArray> {
+  // `from` is a line start, or a line's end where the last match ended: either way the first
+  // non-blank character at or after it starts a line's name (line terminators are blanks)
   let from = 0;
-  while (from <= folded.length) {
-    // the first line start at or after `from`
-    const lineStart = from === 0 || isTerminator(folded[from - 1]) ? from : nextLineStart(folded, from);
-    if (lineStart === -1) return;
-    NON_BLANK.lastIndex = lineStart;
+  for (;;) {
+    NON_BLANK.lastIndex = from;
     const first = NON_BLANK.exec(folded);
     if (!first) return;
     REST.lastIndex = first.index;
@@ -77,8 +76,8 @@ export function dotenvEntries(text: string): DotenvEntry[] {
   const entries: DotenvEntry[] = [];
   for (const m of lineMatches(folded)) {
     const [, name, raw] = m;
-    const span = m.indices![2];
-    if (raw === undefined || !span || raw.trim() === '') {
+    const span = m.indices![2]; // undefined when the value is (and raw with it)
+    if (!span || raw.trim() === '') {
       const at = toOriginal(m.indices![1][1]);
       entries.push({ name, start: at, end: at });
       continue;
@@ -86,7 +85,7 @@ export function dotenvEntries(text: string): DotenvEntry[] {
     // The value proper: without surrounding blanks, which stay as layout. Leading blanks that
     // hold a line break (a quoted value on the line after `=`) stay inside, or the token that
     // replaces the value would land on a line of its own and lose its name.
-    const lead = /^\s*/.exec(raw)![0];
+    const lead = raw.slice(0, raw.length - raw.trimStart().length);
     const start = span[0] + (/[\r\n]/.test(lead) ? 0 : lead.length);
     const end = span[0] + raw.trimEnd().length;
     entries.push({ name, start: toOriginal(start), end: toOriginal(end) });
@@ -99,7 +98,7 @@ export function dotenvEntries(text: string): DotenvEntry[] {
  * non-ASCII letters (`ÜBER=x`): their values are not encrypted, and the writer says so.
  */
 export function lookalikeLines(text: string): number[] {
-  const folded = text.replace(/\r\n?/g, '\n');
+  const { folded } = fold(text);
   const starts = [0];
   for (let i = folded.indexOf('\n'); i !== -1; i = folded.indexOf('\n', i + 1)) starts.push(i + 1);
   /** The 1-based line of an offset, by binary search over the line starts. */
