@@ -60,6 +60,31 @@ describe('merging .env texts variable by variable', () => {
     assert.equal(m.text, 'A=1\n<<<<<<< ours\nB=changed\n=======\n>>>>>>> theirs\nC=3\n');
   });
 
+  it('a conflict goes back where the changing side had it: first in the file, several in a row, after the others', () => {
+    // changed in ours, removed in theirs
+    let m = mergeDotenv('A=1\nB=2\nC=3\nD=4\n', 'A=a\nB=b\nC=3\nD=4\n', 'C=3\nD=4\n', L);
+    assert.deepEqual(m.conflicts, ['A', 'B']);
+    assert.equal(m.text, '<<<<<<< ours\nA=a\n=======\n>>>>>>> theirs\n<<<<<<< ours\nB=b\n=======\n>>>>>>> theirs\nC=3\nD=4\n');
+    // removed in ours, changed in theirs: ours' side of the markers is empty
+    m = mergeDotenv('A=1\nB=2\nC=3\n', 'A=1\n', 'A=1\nB=2\nC=c\n', L);
+    assert.deepEqual(m.conflicts, ['C']);
+    assert.equal(m.text, 'A=1\n<<<<<<< ours\n=======\nC=c\n>>>>>>> theirs\n');
+  });
+
+  it('a conflict on a last line without a line break still gets its markers on lines of their own', () => {
+    let m = mergeDotenv('A=1\nB=2', 'A=1\nB=ours', 'A=1\nB=theirs', L);
+    assert.equal(m.text, 'A=1\n<<<<<<< ours\nB=ours\n=======\nB=theirs\n>>>>>>> theirs\n');
+    // the line before the conflict has no line break of its own: theirs removed B, and with it A's line break
+    m = mergeDotenv('A=1\nB=2\n', 'A=1\nB=ours\n', 'A=1', L);
+    assert.equal(m.text, 'A=1\n<<<<<<< ours\nB=ours\n=======\n>>>>>>> theirs\n');
+  });
+
+  it('lines both sides added in the same place are all kept, repeated ones as often as a side has them', () => {
+    const m = mergeDotenv('A=1\n', '# x\n# x\nA=1\n', '# x\n# y\nA=1\n', L);
+    assert.deepEqual(m.conflicts, []);
+    assert.equal(m.text, '# x\n# x\n# y\nA=1\n');
+  });
+
   it('the same change on both sides is one line; a variable removed on both sides is gone', () => {
     assert.equal(mergeDotenv('A=1\nB=2\n', 'A=9\n', 'A=9\n', L).text, 'A=9\n');
   });
@@ -68,5 +93,7 @@ describe('merging .env texts variable by variable', () => {
     assert.deepEqual(conflictMarkerLines('A=1\n<<<<<<< ours\nA=2\n=======\nA=3\n>>>>>>> theirs\n'), [2, 4, 6]);
     assert.deepEqual(conflictMarkerLines('<<<<<<<<< ours\r\n=========\r\n>>>>>>>>> theirs\r\n======\n'), [1, 2, 3]);
     assert.deepEqual(conflictMarkerLines('A="<<<<<<< not at line start"\n'), []);
+    assert.deepEqual(conflictMarkerLines('<<<<<<<\n>>>>>>>\n=======\n'), [1, 2, 3], 'markers without labels');
+    assert.deepEqual(conflictMarkerLines('<<<<<<<x\n>>>>>>>x\n=======x\nx=======\n======= ours\n'), [], 'only a space or the line end after the marker');
   });
 });
