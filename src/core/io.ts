@@ -152,17 +152,12 @@ export async function readBounded(file: string, limit: number): Promise<Buffer> 
   }
 }
 
-/**
- * ignoreBOM keeps a BOM in the text: it is part of the file, and comes back on decryption.
- * Made on first use: a decoder costs a quarter of a millisecond, and the extension's entry
- * bundle (which includes this module for readHead) never decodes.
- */
-let utf8: InstanceType<typeof TextDecoder> | undefined;
-
 /** Text that must be valid UTF-8: a file that is not is refused, never rewritten with U+FFFD. */
 export function decodeUtf8(bytes: Uint8Array, name: string): string {
   try {
-    return (utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })).decode(bytes);
+    // a decoder per call (a few µs; one kept for the process would hide its options from mutation testing, which
+    // runs every test in one process); ignoreBOM keeps a BOM in the text: it is part of the file, and comes back
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new KmsEnvelopeError('USAGE', `${name} is not valid UTF-8 text`, 'kms-envelope encrypts .env files and selections as UTF-8 text; encrypt other files whole (any non-.env file is).');
   }
