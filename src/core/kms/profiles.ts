@@ -28,9 +28,13 @@ const kindOf = (s: Section): ProfileKind =>
             ? 'static'
             : 'other';
 
+/** The config file's other sections, which the SDK keeps under their type (`[sso-session corp]` is `sso-session.corp`). */
+const NOT_A_PROFILE = /^(?:sso-session|services)\./;
+
 export async function listProfiles(): Promise<ProfileInfo[]> {
   const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
-  const names = [...new Set([...Object.keys(configFile), ...Object.keys(credentialsFile)])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
+  const profiles = Object.keys(configFile).filter((name) => !NOT_A_PROFILE.test(name));
+  const names = [...new Set([...profiles, ...Object.keys(credentialsFile)])].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
   return names.map((name) => {
     const merged: Section = { ...(credentialsFile[name] ?? {}), ...(configFile[name] ?? {}) };
     return { name, kind: kindOf(merged), ...(merged.region ? { region: merged.region } : {}) };
