@@ -9,7 +9,7 @@ import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { OTHER_ACCOUNT, READER, Sandbox, startSandbox } from '../support/aws-sandbox';
 
 const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
 
@@ -227,6 +227,115 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     await fails(opening, 'CANCELLED');
     assert.ok(Date.now() - started < 5_000);
     assert.equal(sb.kms.count('Decrypt'), 1, 'one request, abandoned, not retried');
+  });
+
+  it('lists the account’s aliases page by page (KMS answers 50 at a time), leaving out AWS managed ones', async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `alias/page-${String(i).padStart(2, '0')}`);
+    for (const n of names) sb.kms.createAlias(n, sb.keyArn);
+    const p = kms();
+    const aliases = await p.listAliases();
+    assert.equal(sb.kms.count('ListAliases'), 2);
+    assert.equal(p.calls, 2);
+    assert.deepEqual(
+      aliases.map((a) => a.alias),
+      ['alias/test', 'alias/other', ...names],
+    );
+    const keyId = sb.keyArn.slice(sb.keyArn.lastIndexOf('/') + 1);
+    assert.deepEqual(aliases[2], { alias: 'alias/page-00', keyId, account: '000000000000' });
+  });
+
+  it('describes a key: its ARN, and the alias when an alias was typed', async () => {
+    const p = kms();
+    assert.deepEqual(await p.describe('alias/test'), { arn: sb.keyArn, alias: 'alias/test' });
+    assert.deepEqual(await p.describe(sb.keyArn), { arn: sb.keyArn });
+    assert.deepEqual(await p.describe(sb.keyArn.slice(sb.keyArn.lastIndexOf('/') + 1)), { arn: sb.keyArn });
+    assert.equal(sb.kms.count('DescribeKey'), 3);
+  });
+
+  it('wraps for at most 16 keys, each once however often it is named, and needs one', async () => {
+    const p = kms();
+    const none = await fails(p.generate([], {}), 'CONFIG');
+    assert.deepEqual([none.message, none.hint], ['no KMS key chosen', 'Choose a key: --key (or KMS_ENVELOPE_KEY); in VS Code, KMS Envelope: Select KMS Key.']);
+    const same = Array.from({ length: 15 }, (_, i) => `alias/same-${i}`);
+    for (const n of same) sb.kms.createAlias(n, sb.keyArn);
+    assert.equal((await fails(p.generate([sb.keyArn, ...same, 'alias/other'], {}), 'USAGE')).message, '17 KMS keys; a file can be wrapped for at most 16');
+    assert.equal(sb.kms.count(), 0, 'refused before any call');
+    const { stanzas } = await p.generate([sb.keyArn, ...same], {});
+    assert.deepEqual(stanzas.map((s) => s.keyArn), [sb.keyArn], 'sixteen names of one key: one stanza');
+    assert.equal(sb.kms.count('Encrypt'), 0);
+  });
+
+  it('names the key, the name it was asked by and the allow-list when a key is refused', async () => {
+    await fails(kms({ allowedKeys: [sb.keyArn] }).generate([sb.keyArn, 'alias/other'], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.otherKeyArn} \\(alias/other\\) is not in the allow-list \\(${sb.keyArn}\\) `));
+    await fails(kms({ allowedKeys: [sb.keyArn] }).generate([sb.otherKeyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.otherKeyArn} is not in the allow-list \\(${sb.keyArn}\\) `));
+    await fails(new KmsKeyProvider({ profile: 'default' }).generate([sb.keyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.keyArn} is not in the allow-list: nothing is allowed yet `));
+  });
+
+  it('a file wrapped only for keys outside the allow-list is refused with the keys named, and how to allow them', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn, sb.otherKeyArn] });
+    sb.kms.log.length = 0;
+    const outside = await fails(openTextFile(file, kms({ allowedKeys: ['arn:aws:kms:*:111111111111:key/*'] })), 'KEY_NOT_ALLOWED');
+    assert.equal(outside.message, `the file names only KMS keys outside the allow-list: ${sb.keyArn}, ${sb.otherKeyArn}`);
+    assert.equal(outside.hint, 'If you trust these keys, add them (or their account) to the allow-list: --allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys.');
+    const none = await fails(openTextFile(file, new KmsKeyProvider({ profile: 'default' })), 'KEY_NOT_ALLOWED');
+    assert.equal(none.message, `no KMS key is allowed yet, and the file names ${sb.keyArn}, ${sb.otherKeyArn}`);
+    assert.equal(sb.kms.count(), 0);
+  });
+
+  it('tells which of a file’s keys it leaves out, only when another one is used', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn, sb.otherKeyArn] });
+    const ignored: string[][] = [];
+    await openTextFile(file, kms({ allowedKeys: [sb.keyArn], onIgnoredKeys: (k) => ignored.push(k) }));
+    assert.deepEqual(ignored, [[sb.otherKeyArn]]);
+    await openTextFile(file, kms({ onIgnoredKeys: (k) => ignored.push(k) }));
+    assert.equal(ignored.length, 1, 'nothing left out');
+  });
+
+  it('without an allow-list, the chosen keys’ accounts are allowed: an ARN needs no call, and a failed lookup is tried again', async () => {
+    const aliasArn = `arn:aws:kms:us-east-1:000000000000:alias/test`;
+    const byArn = new KmsKeyProvider({ profile: 'default', chosenKeys: [aliasArn] });
+    assert.equal(await byArn.allows(sb.otherKeyArn), true, 'the account of an alias ARN');
+    assert.equal(byArn.calls, 0);
+    const later = new KmsKeyProvider({ profile: 'default', chosenKeys: ['alias/not-yet'] });
+    await fails(later.allows(sb.keyArn), 'KEY_UNUSABLE');
+    sb.kms.createAlias('alias/not-yet', sb.keyArn);
+    assert.equal(await later.allows(sb.keyArn), true);
+    assert.equal(await later.allows(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/x`), false);
+  });
+
+  it('a key added by ReEncrypt opens the file alone (the same encryption context)', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn], context: { app: 'web' } });
+    await addKey(file, kms(), sb.otherKeyArn);
+    const onlyOther = kms({ allowedKeys: [sb.otherKeyArn] });
+    assert.equal((await openTextFile(file, onlyOther)).plaintext, ENV);
+  });
+
+  it('names the action KMS refused: Encrypt for a further key, ReEncrypt for an added one', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.setPermissions(READER.accessKeyId, ['GenerateDataKey', 'DescribeKey', 'Decrypt']);
+    try {
+      const reader = () => kms({ profile: 'reader' });
+      await fails(reader().generate([sb.keyArn, sb.otherKeyArn], {}), 'ACCESS_DENIED', new RegExp(`^access denied: kms:Encrypt on ${sb.otherKeyArn} for profile "reader"`));
+      await fails(addKey(file, reader(), sb.otherKeyArn), 'ACCESS_DENIED', new RegExp(`^access denied: kms:ReEncrypt on ${sb.otherKeyArn} for profile "reader"`));
+    } finally {
+      sb.kms.setPermissions(READER.accessKeyId, ['Decrypt', 'DescribeKey']);
+    }
+  });
+
+  it('a deadline ends a hung call inside a cancellable scope too (both signals)', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    sb.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: Infinity, delayMs: 30_000 });
+    const controller = new AbortController();
+    await fails(withAbort(controller.signal, () => openTextFile(file, kms({ deadlineMs: 500, requestTimeoutMs: 60_000 }))), 'KMS_UNAVAILABLE', /within 0\.5 s/);
+  });
+
+  it('refuses a data key that is not 32 bytes (a misbehaving endpoint), the file untouched', async () => {
+    await encryptFile(file, kms(), { keys: [sb.keyArn] });
+    const before = await fs.readFile(file, 'utf8');
+    sb.kms.injectFault({ kind: 'shortPlaintext', action: 'Decrypt', times: 1 });
+    const e = await fails(decryptFile(file, kms(), { kind: 'in-place' }), 'INVALID_CIPHERTEXT');
+    assert.equal(e.message, `the key wrapped under ${sb.keyArn} is not a 32-byte data key`);
+    assert.equal(await fs.readFile(file, 'utf8'), before);
   });
 
   it('wipes cached data keys on clear (Lock)', async () => {

@@ -22,7 +22,8 @@ export interface Account {
   keys?: readonly string[] | '*';
 }
 
-export type FaultKind = 'throttle' | 'error500' | 'reset' | 'delay' | 'expiredToken';
+/** `shortPlaintext`: a misbehaving endpoint that answers with a 16-byte data key. */
+export type FaultKind = 'throttle' | 'error500' | 'reset' | 'delay' | 'expiredToken' | 'shortPlaintext';
 export interface Fault {
   readonly kind: FaultKind;
   /** Only for this action (e.g. 'Decrypt'); all actions when absent. */
@@ -192,6 +193,7 @@ export class LocalKms {
         throw new KmsError('SerializationException', 'malformed JSON');
       }
       const out = this.dispatch(action, input, account, (arn) => (entry.keyArn = arn));
+      if (fault?.kind === 'shortPlaintext' && typeof out.Plaintext === 'string') out.Plaintext = Buffer.from(out.Plaintext, 'base64').subarray(0, 16).toString('base64');
       reply(200, out);
     } catch (err) {
       const e = err instanceof KmsError ? err : new KmsError('KMSInternalException', String(err), 500);
@@ -235,7 +237,7 @@ export class LocalKms {
     return account;
   }
 
-  private dispatch(action: string, input: Record<string, unknown>, account: Account, onKey: (arn: string) => void): unknown {
+  private dispatch(action: string, input: Record<string, unknown>, account: Account, onKey: (arn: string) => void): Record<string, unknown> {
     const use = (keyId: unknown, act = action): Key => {
       const key = this.findKey(String(keyId ?? ''));
       onKey(key.arn);
@@ -255,12 +257,18 @@ export class LocalKms {
         this.createAlias(String(input.AliasName), String(input.TargetKeyId));
         return {};
       }
-      case 'ListAliases':
+      case 'ListAliases': {
         this.authorize(account, action);
-        return {
-          Aliases: [...this.aliases].map(([name, id]) => ({ AliasName: name, AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:${name}`, TargetKeyId: id })),
-          Truncated: false,
-        };
+        // as KMS does: pages of Limit (1 to 100, 50 by default), and an AWS managed alias with no key behind it yet
+        const all = [{ AliasName: 'alias/aws/s3', AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:alias/aws/s3` }, ...[...this.aliases].map(([name, id]) => ({ AliasName: name, AliasArn: `arn:aws:kms:${this.region}:${this.accountId}:${name}`, TargetKeyId: id }))];
+        const limit = Number(input.Limit ?? 50);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new KmsError('ValidationException', 'Limit must be between 1 and 100');
+        const from = input.Marker === undefined ? 0 : Number(Buffer.from(String(input.Marker), 'base64').toString());
+        if (!Number.isInteger(from) || from < 0 || from > all.length) throw new KmsError('InvalidMarkerException', 'The marker is not valid');
+        const page = all.slice(from, from + limit);
+        const next = from + page.length;
+        return { Aliases: page, Truncated: next < all.length, ...(next < all.length ? { NextMarker: Buffer.from(String(next)).toString('base64') } : {}) };
+      }
       case 'DescribeKey':
         return { KeyMetadata: this.metadata(use(input.KeyId)) };
       case 'EnableKey':

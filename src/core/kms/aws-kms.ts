@@ -80,8 +80,13 @@ export class KmsKeyProvider implements KeyService {
     return this.options.profile;
   }
 
+  /** The region a key is called in: its ARN's, else the one configured ('' leaves it to the SDK's chain). */
+  private regionOf(key: string): string {
+    return regionOfArn(key) ?? this.options.region ?? '';
+  }
+
   private client(keyId: string): Promise<KMSClient> {
-    const region = regionOfArn(keyId) ?? this.options.region ?? '';
+    const region = this.regionOf(keyId);
     let client = this.clients.get(region);
     if (!client) {
       client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
@@ -109,9 +114,8 @@ export class KmsKeyProvider implements KeyService {
     this.calls++;
     const cancel = currentAbortSignal();
     const deadline = this.options.deadlineMs ? AbortSignal.timeout(this.options.deadlineMs) : undefined;
-    const signals = [cancel, deadline].filter((s): s is AbortSignal => s !== undefined);
-    const abortSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const region = regionOfArn(site.key) ?? this.options.region ?? '';
+    const abortSignal = AbortSignal.any([cancel, deadline].filter((s): s is AbortSignal => s !== undefined));
+    const region = this.regionOf(site.key);
     try {
       return await run(await this.client(site.key), { abortSignal });
     } catch (err) {
