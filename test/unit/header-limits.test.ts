@@ -45,6 +45,7 @@ describe('header rules, one by one', () => {
     ['a key that is not a KMS key ARN', headerText({ stanzas: [stanza(1).replace(':key/', ':alias/')] }), 'header line 2 (key stanza): not a KMS key ARN'],
     ['an empty wrapped key', headerText({ stanzas: [`-> aws-kms ${arn(1)}  alias/a`] }), 'header line 2 (key stanza): wrapped key is not base64'],
     ['a wrapped key that is not base64', headerText({ stanzas: [stanza(1, 'not*base64')] }), 'header line 2 (key stanza): wrapped key is not base64'],
+    ['a wrapped key over 4096 bytes', headerText({ stanzas: [stanza(1, Buffer.alloc(4097, 7).toString('base64'))] }), 'header line 2 (key stanza): wrapped key longer than 4096 bytes'],
     ['an alias that does not look like one', headerText({ stanzas: [`${stanza(1)} key/x`] }), 'header line 2 (key stanza): alias must look like alias/name'],
     ['no context line', headerText({ context: `commitment ${B64_32}` }), 'header line 3: expected "context"'],
     ['a context that is not JSON', headerText({ context: 'context {nope' }), 'header line 3 (context): not JSON'],
@@ -105,7 +106,7 @@ describe('header writers refuse what readers would', () => {
     ['a key that is not an ARN', () => write(header([s(1, { keyArn: 'alias/x' })])), 'USAGE', 'not a KMS key ARN: alias/x'],
     ['an alias that is not one', () => write(header([s(1, { alias: 'key/x' })])), 'USAGE', 'not a KMS alias: key/x'],
     ['an empty wrapped key', () => write(header([s(1, { wrapped: Buffer.alloc(0) })])), 'USAGE', 'a wrapped data key of unexpected size'],
-    ['a wrapped key over 6144 bytes', () => write(header([s(1, { wrapped: Buffer.alloc(LIMITS.wrappedBytes + 1) })])), 'USAGE', 'a wrapped data key of unexpected size'],
+    ['a wrapped key over 4096 bytes', () => write(header([s(1, { wrapped: Buffer.alloc(LIMITS.wrappedBytes + 1) })])), 'USAGE', 'a wrapped data key of unexpected size'],
     ['a context of 33 pairs', () => write(header([s(1)], { ...defaultContext(Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, 'v']))), z: 'one too many' })), 'FORMAT', 'encryption context: 33 pairs; at most 32'],
     ['a context over 4096 bytes', () => write(header([s(1)], { ...defaultContext(), a: 'x'.repeat(4096) })), 'FORMAT', 'encryption context: longer than 4096 bytes as JSON'],
     ['a context with the format key changed', () => defaultContext({ 'kms-envelope': 'v2' }), 'USAGE', 'the encryption context key "kms-envelope" is the format\'s own (always "v1")'],
@@ -116,9 +117,12 @@ describe('header writers refuse what readers would', () => {
     it(`refuses ${what}: ${code}, "${message}"`, () => assert.throws(fn, refusedAs(code, message)));
   }
 
-  it('accepts each limit exactly: 16 keys, a 6144-byte wrapped key, 32 pairs, the format key set to "v1"', () => {
+  it('accepts each limit exactly: 16 keys, a 4096-byte wrapped key (its line within a header line\'s limit), 32 pairs, the format key set to "v1"', () => {
     assert.ok(write(header(Array.from({ length: 16 }, (_, i) => s(i)))));
-    assert.ok(write(header([s(1, { wrapped: Buffer.alloc(LIMITS.wrappedBytes) })])));
+    // the longest stanza a writer writes (a 4096-byte key, the longest alias, with '//') is a line a reader reads
+    const longest = write(header([s(1, { wrapped: Buffer.alloc(LIMITS.wrappedBytes, 7), alias: `alias/${'a'.repeat(250)}` })]));
+    assert.ok(longest.split('\n').every((l) => Buffer.byteLength(`/${l}`) <= LIMITS.lineBytes));
+    assert.deepEqual(parseHeader(`${serializeUnsigned(header([s(1, { wrapped: Buffer.alloc(LIMITS.wrappedBytes, 7), alias: `alias/${'a'.repeat(250)}` })]), { leader: '//', eol: '\n' })}// mac ${'A'.repeat(43)}=\n`)!.header.stanzas[0].wrapped.length, LIMITS.wrappedBytes);
     assert.equal(Object.keys(defaultContext(Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, 'v'])))).length, 32);
     assert.deepEqual(defaultContext({ 'kms-envelope': 'v1', a: 'b' }), { a: 'b', 'kms-envelope': 'v1' });
     const json = JSON.stringify(defaultContext({ a: '' }));
