@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { assemble, joinSealed, sealDotenv } from '../../src/core/envelope';
+import { SECRET_PATTERNS, inspect } from '../../src/core/git/check';
+import { sealFileStream } from '../../src/core/whole-file';
+import { seededRandom, testKey } from '../support/fixtures';
+
+const LF = { leader: '#' as const, eol: '\n' as const };
+const dotenv = (text: string) => Buffer.from(joinSealed(sealDotenv(text, testKey(), { layout: LF, random: seededRandom('check') })));
+const wholeFile = async (plain: Buffer) => {
+  const parts: Buffer[] = [];
+  for await (const p of sealFileStream([plain], testKey())) parts.push(p);
+  return Buffer.concat(parts);
+};
+
+/**
+ * What the pre-commit guard finds in one file's bytes, without a key (check.ts `inspect`, the
+ * pure part of `kms-envelope check`): each problem with its exact wording and fix.
+ */
+describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
+  const findings = (relPath: string, bytes: Buffer | string, patterns: readonly string[] = SECRET_PATTERNS) => inspect(relPath, Buffer.from(bytes), patterns);
+  const one = (path: string, problem: string, fix: string) => [{ path, problem, fix }];
+  const RESTORE = 'restore it from version control';
+
+  it('a secret file in clear is refused with the command that encrypts it; a template, or a file no pattern names, passes', async () => {
+    for (const p of ['.env', 'app/.env.production', 'deploy/prod.env']) {
+      assert.deepEqual(await findings(p, 'A=1\n'), one(p, 'not encrypted', `run \`kms-envelope encrypt ${p}\` (or KMS Envelope: Encrypt File), then stage it again`));
+    }
+    for (const p of ['.env.example', 'config/.env.sample', 'README.md', 'config.yml']) assert.deepEqual(await findings(p, 'A=1\n'), [], p);
+    assert.deepEqual(await findings('config.yml', 'A=1\n', [...SECRET_PATTERNS, '*.yml']), one('config.yml', 'not encrypted', 'run `kms-envelope encrypt config.yml` (or KMS Envelope: Encrypt File), then stage it again'));
+  });
+
+  it('encrypted values without a header (it was cut off) are refused; in a file that is not a .env, tokens alone are not', async () => {
+    const tokens = dotenv('A=1\n').toString().split('\n').filter((l) => l.startsWith('A=')).join('\n');
+    assert.deepEqual(await findings('.env.example', tokens), one('.env.example', 'holds encrypted values but no kms-envelope header (was the header removed?)', 'restore the header from version control'));
+    assert.deepEqual(await findings('notes.txt', tokens), []);
+  });
+
+  it('a well-formed encrypted .env passes; one with a value in clear or broken bytes is refused with the reader’s reason', async () => {
+    const good = dotenv('# db\nA=1\nB=two\n');
+    assert.deepEqual(await findings('.env', good), []);
+    const clear = Buffer.from(good.toString().replace(/^B=.*$/m, 'B=two'));
+    const line = clear.toString().split('\n').findIndex((l) => l === 'B=two') + 1;
+    assert.deepEqual(await findings('.env', clear), one('.env', `broken encrypted file: entry B (line ${line}) is not encrypted, in an encrypted file`, 'restore it from version control, or fix it in the decrypted view'));
+    const notUtf8 = Buffer.concat([good, Buffer.from([0xff, 0x0a])]);
+    assert.deepEqual(await findings('.env', notUtf8), one('.env', 'broken encrypted file: .env is not valid UTF-8 text', 'restore it from version control, or fix it in the decrypted view'));
+  });
+
+  it('conflict markers left in an encrypted file are refused with their lines (in the file, header included)', async () => {
+    const good = dotenv('A=1\nB=2\n').toString();
+    const lines = good.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('B='));
+    const conflicted = [...lines.slice(0, at), '<<<<<<< ours', lines[at], '=======', lines[at], '>>>>>>> theirs', ...lines.slice(at + 1)].join('\n');
+    assert.deepEqual(
+      await findings('.env', conflicted),
+      one('.env', `unresolved merge conflict (markers at line ${at + 1}, ${at + 3}, ${at + 5})`, 'open it decrypted, keep the value you want between the markers, remove the markers and save'),
+    );
+  });
+
+  it('a whole-file payload passes whole, and is refused cut short or with its armour damaged', async () => {
+    const sealed = await wholeFile(randomBytes(100));
+    assert.deepEqual(await findings('cert.pem', sealed), []);
+    const text = sealed.toString('latin1');
+    const headerEnd = text.indexOf('\n', text.indexOf('# mac ')) + 1;
+    assert.deepEqual(await findings('cert.pem', Buffer.from(`${text.slice(0, headerEnd)}AAAA\n`, 'latin1')), one('cert.pem', 'encrypted payload truncated', RESTORE));
+    const [f] = await findings('cert.pem', Buffer.from(`${text.slice(0, headerEnd)}-AAA\n`, 'latin1'));
+    assert.deepEqual(f, { path: 'cert.pem', problem: 'broken encrypted file: payload armour line 1 (not canonical base64 in lines of 64 ending in "\\n"): malformed', fix: 'restore it from version control, or fix it in the decrypted view' });
+  });
+
+  it('a sidecar must hold a text-store header: anything else, or a broken one, is refused', async () => {
+    const sidecar = assemble('text', testKey(), 'token: x\n', LF, '', 'sidecar').header;
+    assert.deepEqual(await findings('app.json.kms-envelope', sidecar), []);
+    assert.deepEqual(await findings('app.json.kms-envelope', 'hello\n'), one('app.json.kms-envelope', 'not a kms-envelope sidecar header', RESTORE));
+    const dotenvHeader = dotenv('A=1\n').toString().split('\n').filter((l) => l.startsWith('#')).join('\n');
+    assert.deepEqual(await findings('app.json.kms-envelope', `${dotenvHeader}\n`), one('app.json.kms-envelope', 'not a kms-envelope sidecar header', RESTORE));
+    const [f] = await findings('app.json.kms-envelope', sidecar.replace(/^# -> aws-kms \S+/m, '# -> aws-kms not-an-arn'));
+    assert.deepEqual(f, { path: 'app.json.kms-envelope', problem: 'broken sidecar header: header line 2 (key stanza): not a KMS key ARN', fix: RESTORE });
+  });
+});
