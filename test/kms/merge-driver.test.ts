@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { assemble, joinSealed, sealDotenv, wipeFileKey } from '../../src/core/envelope';
+import { mergeEncrypted, MergeFiles } from '../../src/core/git/merge-driver';
+import { parseHeader } from '../../src/core/header';
+import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
+import { addKey, encryptFile, newFileKey, openText, openTextFile, rotateFile } from '../../src/core/operations';
+import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
+
+/**
+ * git's merge driver in process (git/merge-driver.ts mergeEncrypted), on the three versions git
+ * hands it as files, against the local KMS: what it writes into ours, and what it says.
+ */
+describe('the merge driver, case by case (local KMS)', function () {
+  this.timeout(30_000);
+  let sb: Sandbox;
+  let dir: string;
+  const kms = () => new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+  const L = { ours: 'HEAD', theirs: 'feature' };
+
+  before(async () => {
+    sb = await startSandbox();
+    sb.apply();
+  });
+  after(() => sb.close());
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(sb.dir, 'merge-'));
+  });
+
+  const at = (f: string) => path.join(dir, f);
+  /** Writes the three versions under the names git would give them, for a repository path `name`. */
+  async function versions(name: string, base: string | Buffer, ours: string | Buffer, theirs: string | Buffer): Promise<MergeFiles> {
+    await fs.writeFile(at('base'), base);
+    await fs.writeFile(at('ours'), ours);
+    await fs.writeFile(at('theirs'), theirs);
+    return { base: at('base'), ours: at('ours'), theirs: at('theirs'), path: name };
+  }
+  /** A .env encrypted under the test key (the file named `.env` in a folder of its own). */
+  async function encrypted(text: string, keys: string[] = [sb.keyArn]): Promise<string> {
+    const d = await fs.mkdtemp(path.join(dir, 'enc-'));
+    await fs.writeFile(path.join(d, '.env'), text);
+    await encryptFile(path.join(d, '.env'), kms(), { keys });
+    return fs.readFile(path.join(d, '.env'), 'utf8');
+  }
+  /** A version derived from another: decrypted, edited, sealed again under its data key (as the decrypted view saves). */
+  async function edited(sealed: string, edit: (plain: string) => string): Promise<string> {
+    const opened = await openText(sealed, kms(), '.env');
+    try {
+      return joinSealed(sealDotenv(edit(opened.plaintext), opened.key, { layout: opened.layout, reuse: opened.reuse }));
+    } finally {
+      wipeFileKey(opened.key);
+    }
+  }
+  const plainOf = async (file: string) => (await openTextFile(file, kms())).plaintext;
+
+  it('one side unchanged: the other side is the result, as it is, with no KMS call', async () => {
+    const base = await encrypted('A=1\n');
+    const changed = await edited(base, (t) => t.replace('A=1', 'A=2'));
+    sb.kms.log.length = 0;
+    let files = await versions('.env', base, changed, base); // theirs unchanged
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), changed);
+    files = await versions('.env', base, base, changed); // ours unchanged: theirs is written into ours
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), changed);
+    files = await versions('.env', base, changed, changed); // the same change on both sides
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
+    assert.equal(sb.kms.count(), 0);
+  });
+
+  it('changes to different variables merge into a file sealed under ours’ key, unchanged values keeping their tokens', async () => {
+    const base = await encrypted('A=1\nB=2\nC=3\n');
+    const ours = await edited(base, (t) => t.replace('A=1', 'A=ours'));
+    const theirs = await edited(base, (t) => t.replace('C=3', 'C=theirs'));
+    const files = await versions('.env', base, ours, theirs);
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: undefined });
+    const merged = await fs.readFile(files.ours, 'utf8');
+    assert.equal(await plainOf(files.ours), 'A=ours\nB=2\nC=theirs\n');
+    assert.deepEqual(parseHeader(merged)!.header.commitment, parseHeader(ours)!.header.commitment);
+    const token = (text: string, name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)![1];
+    assert.equal(token(merged, 'B'), token(base, 'B'), 'an unchanged value keeps its token');
+    assert.equal(token(merged, 'C'), token(theirs, 'C'), "theirs' token, the data key being shared");
+  });
+
+  it('the same variable changed differently: markers around both values, the path conflicted', async () => {
+    const base = await encrypted('A=1\nB=2\n');
+    const files = await versions('.env', base, await edited(base, (t) => t.replace('A=1', 'A=ours')), await edited(base, (t) => t.replace('A=1', 'A=theirs')));
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: false, conflicts: ['A'], message: undefined });
+    assert.equal(await plainOf(files.ours), '<<<<<<< HEAD\nA=ours\n=======\nA=theirs\n>>>>>>> feature\nB=2\n');
+  });
+
+  it('stanzas added on either side are kept when both share the data key', async () => {
+    const base = await encrypted('A=1\n');
+    const d = await fs.mkdtemp(path.join(dir, 'wider-'));
+    await fs.writeFile(path.join(d, '.env'), base);
+    await addKey(path.join(d, '.env'), kms(), sb.otherKeyArn);
+    const theirs = await edited(await fs.readFile(path.join(d, '.env'), 'utf8'), (t) => t.replace('A=1', 'A=theirs'));
+    const ours = await edited(base, (t) => `${t}B=ours\n`);
+    const files = await versions('.env', base, ours, theirs);
+    assert.equal((await mergeEncrypted(files, kms(), L)).clean, true);
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn, sb.otherKeyArn]);
+    assert.equal(await plainOf(files.ours), 'A=theirs\nB=ours\n');
+  });
+
+  it('when only theirs rotated the data key, the result is sealed under theirs’ key and says so', async () => {
+    const base = await encrypted('A=1\nB=2\n');
+    const d = await fs.mkdtemp(path.join(dir, 'rotated-'));
+    await fs.writeFile(path.join(d, '.env'), base);
+    await rotateFile(path.join(d, '.env'), kms(), {});
+    const theirs = await fs.readFile(path.join(d, '.env'), 'utf8');
+    const files = await versions('.env', base, await edited(base, (t) => t.replace('B=2', 'B=ours')), theirs);
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: ".env: theirs rotated the data key; the result is sealed under theirs' key" });
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.commitment, parseHeader(theirs)!.header.commitment);
+    assert.equal(await plainOf(files.ours), 'A=1\nB=ours\n');
+  });
+
+  it('a side in clear is not merged in, ours kept, with the diff to review (against the other side)', async () => {
+    const base = await encrypted('A=1\n');
+    const ours = await edited(base, (t) => t.replace('A=1', 'A=ours'));
+    let files = await versions('.env', base, ours, 'A=attacker\n');
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), {
+      clean: false,
+      conflicts: [],
+      message: '.env: theirs is not encrypted while the other side is; its values are not authenticated, so they were not merged in (kept ours). Review `git diff HEAD -- .env`, set the values you want in the decrypted view, save and `git add` it.',
+    });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
+    files = await versions('.env', base, 'A=mine\n', ours);
+    assert.equal((await mergeEncrypted(files, kms(), L)).message, '.env: ours is not encrypted while the other side is; its values are not authenticated, so they were not merged in (kept ours). Review `git diff MERGE_HEAD -- .env`, set the values you want in the decrypted view, save and `git add` it.');
+    assert.equal(await fs.readFile(files.ours, 'utf8'), 'A=mine\n');
+  });
+
+  it('a file that is not a .env, encrypted, changed on both sides: ours kept, with what to do', async () => {
+    const files = await versions('cert.pem', '# kms-envelope v1 file\nbase', '# kms-envelope v1 file\nours', '# kms-envelope v1 file\ntheirs');
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), {
+      clean: false,
+      conflicts: [],
+      message: 'cert.pem: both sides changed a file encrypted whole (or as text with encrypted selections); kept ours. Take theirs with `git checkout --theirs -- cert.pem`, or merge by hand in the decrypted views, then `git add` it.',
+    });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), '# kms-envelope v1 file\nours');
+  });
+
+  it('a .env whose version holds encrypted selections (the text store) is not merged', async () => {
+    const base = await encrypted('A=1\n');
+    const key = await newFileKey(kms(), { keys: [sb.keyArn] });
+    const text = joinSealed(assemble('text', key, 'A=1\n', { leader: '#', eol: '\n' }));
+    const ours = await edited(base, (t) => t.replace('A=1', 'A=2'));
+    const files = await versions('.env', base, ours, text);
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: false, conflicts: [], message: '.env (theirs) is not an encrypted .env (store "text"); kept ours.' });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
+  });
+
+  it('plain on every side: a .env merges by variable; any other file by git’s own line merge', async () => {
+    let files = await versions('.env', 'A=1\nB=2\n', 'A=ours\nB=2\n', 'A=1\nB=theirs\n');
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), 'A=ours\nB=theirs\n');
+    files = await versions('.env', 'A=1\n', 'A=ours\n', 'A=theirs\n');
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: false, conflicts: ['A'] });
+    files = await versions('notes.txt', 'one\ntwo\nthree\n', 'ONE\ntwo\nthree\n', 'one\ntwo\nTHREE\n');
+    assert.deepEqual(await mergeEncrypted(files, kms(), { ...L, markerSize: 9 }), { clean: true, conflicts: [] });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), 'ONE\ntwo\nTHREE\n');
+    files = await versions('notes.txt', 'one\n', 'ours\n', 'theirs\n');
+    assert.deepEqual(await mergeEncrypted(files, kms(), { ...L, markerSize: 9 }), { clean: false, conflicts: [] });
+    assert.equal(await fs.readFile(files.ours, 'utf8'), '<<<<<<<<< HEAD\nours\n=========\ntheirs\n>>>>>>>>> feature\n');
+  });
+});
