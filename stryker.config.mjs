@@ -4,7 +4,10 @@
 // The CLI suites run the built bundles in child processes: `buildCommand` builds dist/ from the
 // instrumented sources, and test/support/mutants.ts tells each child the active mutant and brings
 // back what it covered. Left out: the reliability suites (fuzzing, SIGKILL), too slow to run per
-// mutant, and the Node-preload suite, which asserts on NODE_OPTIONS (the children's coverage rides on it).
+// mutant; the git suite, whose every test builds a repository through hooks that start the CLI
+// (seconds per test: a surviving mutant of src/core/git cost a minute), where src/core/git has
+// in-process tests of its own (test/unit/git-*.test.ts, test/kms/merge-driver and textconv); and the
+// Node-preload suite, which asserts on NODE_OPTIONS (the children's coverage rides on it).
 export default {
   testRunner: 'mocha',
   checkers: ['typescript'],
@@ -13,7 +16,7 @@ export default {
   mutate: ['src/core/**/*.ts'],
   mochaOptions: {
     config: '.mocharc.json',
-    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/cli.test.ts', 'test/cli/git.test.ts', 'test/cli/hostile-repository.test.ts'],
+    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/cli.test.ts', 'test/cli/hostile-repository.test.ts'],
   },
   buildCommand: 'node scripts/build.mjs',
   coverageAnalysis: 'perTest',
@@ -27,7 +30,8 @@ export default {
   // incremental: a re-run tests again only the mutants whose code or covering tests changed (a run from scratch takes over an hour)
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',
-  concurrency: 2,
+  // two test runners beside the checker: the CLI suites wait on child processes much of the time
+  concurrency: 3,
   timeoutMS: 20000,
   cleanTempDir: 'always',
 };

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { assemble, joinSealed, sealDotenv } from '../../src/core/envelope';
-import { SECRET_PATTERNS, inspect } from '../../src/core/git/check';
+import { checkRepository, inspect, SECRET_PATTERNS, secretPatterns } from '../../src/core/git/check';
 import { sealFileStream } from '../../src/core/whole-file';
 import { seededRandom, testKey } from '../support/fixtures';
 
@@ -75,5 +79,76 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
     assert.deepEqual(await findings('app.json.kms-envelope', `${dotenvHeader}\n`), one('app.json.kms-envelope', 'not a kms-envelope sidecar header', RESTORE));
     const [f] = await findings('app.json.kms-envelope', sidecar.replace(/^# -> aws-kms \S+/m, '# -> aws-kms not-an-arn'));
     assert.deepEqual(f, { path: 'app.json.kms-envelope', problem: 'broken sidecar header: header line 2 (key stanza): not a KMS key ARN', fix: RESTORE });
+  });
+
+  describe('over a repository (checkRepository)', () => {
+    let repo: string;
+    const at = (f: string) => path.join(repo, f);
+    const gitc = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).toString();
+    const problems = async (opts: Partial<Parameters<typeof checkRepository>[0]> = {}) => (await checkRepository({ cwd: repo, ...opts })).map((f) => `${f.path}: ${f.problem}`);
+    beforeEach(async () => {
+      repo = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'kms-envelope-check-')));
+      gitc('init', '-q', '-b', 'main');
+    });
+    afterEach(() => fs.rm(repo, { recursive: true, force: true }));
+
+    it('the working tree: tracked and unignored files, not ignored ones; symlinks and folders are not read', async () => {
+      await fs.writeFile(at('.env'), 'A=1\n');
+      await fs.writeFile(at('.gitignore'), 'ignored.env\n');
+      await fs.writeFile(at('ignored.env'), 'A=1\n');
+      await fs.writeFile(at('ok.env'), dotenv('A=1\n'));
+      await fs.symlink(at('.env'), at('link.env'));
+      assert.deepEqual(await problems(), ['.env: not encrypted']);
+    });
+
+    it('--staged checks what is staged, not the working file', async () => {
+      await fs.writeFile(at('.env'), 'A=1\n');
+      gitc('add', '.env');
+      await fs.writeFile(at('.env'), dotenv('A=1\n'));
+      assert.deepEqual(await problems({ staged: true }), ['.env: not encrypted']);
+      assert.deepEqual(await problems(), []);
+      gitc('add', '.env');
+      assert.deepEqual(await problems({ staged: true }), []);
+      gitc('rm', '-q', '--cached', '.env'); // a deletion is nothing to check
+      assert.deepEqual(await problems({ staged: true }), []);
+    });
+
+    it('patterns: the defaults, the user’s git config (kms-envelope.pattern, repeated), and the caller’s', async () => {
+      assert.deepEqual(await secretPatterns({ cwd: repo }), SECRET_PATTERNS);
+      gitc('config', '--add', 'kms-envelope.pattern', '*.yml');
+      gitc('config', '--add', 'kms-envelope.pattern', '  secrets/*  ');
+      assert.deepEqual(await secretPatterns({ cwd: repo }, ['*.pem']), [...SECRET_PATTERNS, '*.yml', 'secrets/*', '*.pem']);
+      await fs.writeFile(at('app.yml'), 'a: 1\n');
+      await fs.writeFile(at('key.pem'), 'x\n');
+      assert.deepEqual(await problems({ patterns: ['*.pem'] }), ['app.yml: not encrypted', 'key.pem: not encrypted']);
+    });
+
+    it('a merge left unresolved is named, once, and its file not read', async () => {
+      await fs.writeFile(at('x.txt'), 'base\n');
+      gitc('add', '.');
+      gitc('commit', '-q', '-m', 'base');
+      gitc('checkout', '-q', '-b', 'other');
+      await fs.writeFile(at('x.txt'), 'other\n');
+      gitc('commit', '-q', '-am', 'other');
+      gitc('checkout', '-q', 'main');
+      await fs.writeFile(at('x.txt'), 'main\n');
+      gitc('commit', '-q', '-am', 'main');
+      assert.throws(() => gitc('merge', '-q', 'other'));
+      const findings = await checkRepository({ cwd: repo, staged: true });
+      assert.deepEqual(findings, [{ path: 'x.txt', problem: 'merge conflict not resolved', fix: 'resolve it (open it decrypted, pick the values, save), then `git add` it' }]);
+    });
+
+    it('named files are checked even outside a repository, with the default and the caller’s patterns', async () => {
+      const outside = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'kms-envelope-check-out-')));
+      try {
+        await fs.mkdir(path.join(outside, 'sub'));
+        await fs.writeFile(path.join(outside, 'sub', '.env'), 'A=1\n');
+        await fs.writeFile(path.join(outside, 'a.yml'), 'a: 1\n');
+        const findings = await checkRepository({ cwd: outside, paths: ['sub/.env', 'a.yml', 'missing.env'], patterns: ['*.yml'] });
+        assert.deepEqual(findings.map((f) => `${f.path}: ${f.problem}`), ['sub/.env: not encrypted', 'a.yml: not encrypted']);
+      } finally {
+        await fs.rm(outside, { recursive: true, force: true });
+      }
+    });
   });
 });
