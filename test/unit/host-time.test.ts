@@ -3,14 +3,18 @@ import { HostTime } from '../../src/extension/host-time';
 import type { KeyService } from '../../src/core/kms/key-service';
 import { VECTOR_STANZA } from '../support/fixtures';
 
-/** Holds the thread for `ms` of CPU time, as real work would (by the clock, a busy machine would give it less CPU). */
+/**
+ * Holds the thread for `ms`, as real work would: at least that long by the clock and in CPU time
+ * (a busy machine gives a spin less CPU than clock time; the process's other threads add CPU time).
+ */
 const busy = (ms: number) => {
   const start = process.cpuUsage();
+  const until = performance.now() + ms;
   const used = () => {
     const d = process.cpuUsage(start);
     return (d.user + d.system) / 1000;
   };
-  while (used() < ms);
+  while (performance.now() < until || used() < ms);
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
