@@ -85,6 +85,19 @@ describe('AWS profiles from the shared config files (kms/profiles.ts)', () => {
     ]);
   });
 
+  it('reads the files again on every call: a profile added or an endpoint changed shows at once', async () => {
+    const config = path.join(dir, 'config-changing');
+    const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') };
+    await fs.writeFile(config, '[profile one]\nendpoint_url = http://first\n');
+    await withEnv(files, async () => {
+      assert.deepEqual((await listProfiles()).map((p) => p.name), ['one']);
+      assert.equal(await configuredKmsEndpoint('one', process.env), 'http://first');
+      await fs.writeFile(config, '[profile one]\nendpoint_url = http://second\n[profile two]\n[default]\nregion = x\n');
+      assert.deepEqual((await listProfiles()).map((p) => p.name), ['default', 'one']);
+      assert.equal(await configuredKmsEndpoint('one', process.env), 'http://second');
+    });
+  });
+
   it('no config files: no profiles', async () => {
     assert.deepEqual(await withEnv({ AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') }, () => listProfiles()), []);
   });
@@ -105,7 +118,7 @@ describe('AWS profiles from the shared config files (kms/profiles.ts)', () => {
       for (const extra of [{ AWS_ENDPOINT_URL_KMS: 'http://env:1' }, { AWS_ENDPOINT_URL: 'http://env:2' }, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'TRUE' }, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }]) {
         assert.equal(await configuredKmsEndpoint('local', { ...process.env, ...extra }), undefined, JSON.stringify(extra));
       }
-      for (const extra of [{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'false' }, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true-ish' }]) {
+      for (const extra of [{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'false' }, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true-ish' }, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'untrue' }]) {
         assert.equal(await configuredKmsEndpoint('local', { ...process.env, ...extra }), 'http://127.0.0.1:4599', JSON.stringify(extra));
       }
     });
