@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { assemble, joinSealed, sealDotenv } from '../../src/core/envelope';
 import { checkRepository, inspect, SECRET_PATTERNS, secretPatterns } from '../../src/core/git/check';
 import { sealFileStream } from '../../src/core/whole-file';
 import { seededRandom, testKey } from '../support/fixtures';
+import { gitIn } from '../support/git';
 
 const LF = { leader: '#' as const, eol: '\n' as const };
 const dotenv = (text: string) => Buffer.from(joinSealed(sealDotenv(text, testKey(), { layout: LF, random: seededRandom('check') })));
@@ -84,7 +84,7 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
   describe('over a repository (checkRepository)', () => {
     let repo: string;
     const at = (f: string) => path.join(repo, f);
-    const gitc = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).toString();
+    const gitc = (...args: string[]) => gitIn(repo, ...args);
     const problems = async (opts: Partial<Parameters<typeof checkRepository>[0]> = {}) => (await checkRepository({ cwd: repo, ...opts })).map((f) => `${f.path}: ${f.problem}`);
     beforeEach(async () => {
       repo = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'kms-envelope-check-')));

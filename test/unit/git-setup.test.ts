@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError } from '../../src/core/git/git';
 import { setupGit, undoGitSetup } from '../../src/core/git/setup';
+import { gitIn } from '../support/git';
 
 const COMMAND = "node '/opt/kms envelope/cli.js'";
 const BEGIN = '# kms-envelope: begin (added by `kms-envelope git setup`; `kms-envelope git setup --undo` removes it)';
@@ -32,7 +32,7 @@ const attributesDone = (verb: string, extra = '') =>
 describe('git setup and undo (git/setup.ts)', () => {
   let repo: string;
   const at = (f: string) => path.join(repo, f);
-  const gitc = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).toString();
+  const gitc = (...args: string[]) => gitIn(repo, ...args);
   const config = (key: string) => {
     try {
       return gitc('config', '--local', '--get', key).replace(/\n$/, '');
