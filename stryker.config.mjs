@@ -8,6 +8,13 @@
 // (seconds per test: a surviving mutant of src/core/git cost a minute), where src/core/git has
 // in-process tests of its own (test/unit/git-*.test.ts, test/kms/merge-driver and textconv); and the
 // Node-preload suite, which asserts on NODE_OPTIONS (the children's coverage rides on it).
+import path from 'node:path';
+
+// The sandboxes sit inside this checkout: a mutant that drops git's cwd (src/core/git/git.ts) would
+// run git in a sandbox, and git would find this checkout's repository above it and set it up.
+// The test runners inherit this: git stops looking at the sandboxes' parent.
+process.env.GIT_CEILING_DIRECTORIES = path.resolve('.cache/stryker/tmp');
+
 export default {
   testRunner: 'mocha',
   checkers: ['typescript'],

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { assemble, joinSealed, sealDotenv, wipeFileKey } from '../../src/core/envelope';
+import { GitError } from '../../src/core/git/git';
 import { mergeEncrypted, MergeFiles } from '../../src/core/git/merge-driver';
 import { parseHeader } from '../../src/core/header';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { addKey, encryptFile, newFileKey, openText, openTextFile, rotateFile } from '../../src/core/operations';
 import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
+import { refusedAs } from '../support/errors';
+import { allWiped, recordingDeks } from '../support/key-services';
 
 /**
  * git's merge driver in process (git/merge-driver.ts mergeEncrypted), on the three versions git
@@ -52,6 +55,18 @@ describe('the merge driver, case by case (local KMS)', function () {
       wipeFileKey(opened.key);
     }
   }
+  /** `sealed` after a command on the file (a .env in a folder of its own): rotate, add-key. */
+  async function changedBy(sealed: string, command: (file: string) => Promise<unknown>): Promise<string> {
+    const file = path.join(await fs.mkdtemp(path.join(dir, 'changed-')), '.env');
+    await fs.writeFile(file, sealed);
+    await command(file);
+    return fs.readFile(file, 'utf8');
+  }
+  const withKeys = (sealed: string, ...keys: string[]) =>
+    changedBy(sealed, async (file) => {
+      for (const key of keys) await addKey(file, kms(), key);
+    });
+  const rotated = (sealed: string) => changedBy(sealed, (file) => rotateFile(file, kms(), {}));
   const plainOf = async (file: string) => (await openTextFile(file, kms())).plaintext;
 
   it('one side unchanged: the other side is the result, as it is, with no KMS call', async () => {
@@ -90,25 +105,68 @@ describe('the merge driver, case by case (local KMS)', function () {
     assert.equal(await plainOf(files.ours), '<<<<<<< HEAD\nA=ours\n=======\nA=theirs\n>>>>>>> feature\nB=2\n');
   });
 
-  it('stanzas added on either side are kept when both share the data key', async () => {
+  it('keys added on both sides are kept when both share the data key: each once, ours’ first, then theirs’ new ones', async () => {
+    const third = sb.kms.createKey('third key');
     const base = await encrypted('A=1\n');
-    const d = await fs.mkdtemp(path.join(dir, 'wider-'));
-    await fs.writeFile(path.join(d, '.env'), base);
-    await addKey(path.join(d, '.env'), kms(), sb.otherKeyArn);
-    const theirs = await edited(await fs.readFile(path.join(d, '.env'), 'utf8'), (t) => t.replace('A=1', 'A=theirs'));
-    const ours = await edited(base, (t) => `${t}B=ours\n`);
-    const files = await versions('.env', base, ours, theirs);
+    const files = await versions('.env', base, await edited(await withKeys(base, third), (t) => `${t}B=ours\n`), await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
     assert.equal((await mergeEncrypted(files, kms(), L)).clean, true);
-    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn, sb.otherKeyArn]);
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn, third, sb.otherKeyArn]);
     assert.equal(await plainOf(files.ours), 'A=theirs\nB=ours\n');
+  });
+
+  it('the keys of both sides together stop at the format’s 16: theirs’ past that are left out, and the file still opens', async () => {
+    const base = await encrypted('A=1\n');
+    const fifteen = Array.from({ length: 15 }, (_, i) => sb.kms.createKey(`key ${i + 2}`));
+    const ours = await edited(await withKeys(base, ...fifteen), (t) => `${t}B=ours\n`);
+    const files = await versions('.env', base, ours, await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
+    assert.equal((await mergeEncrypted(files, kms(), L)).clean, true);
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), parseHeader(ours)!.header.stanzas.map((s) => s.keyArn));
+    assert.equal(await plainOf(files.ours), 'A=theirs\nB=ours\n');
+  });
+
+  it('when ours rotated the data key, theirs’ new keys (which wrap the old one) are not carried over', async () => {
+    const base = await encrypted('A=1\n');
+    const ours = await rotated(base);
+    const files = await versions('.env', base, ours, await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: undefined });
+    const merged = parseHeader(await fs.readFile(files.ours, 'utf8'))!.header;
+    assert.deepEqual(merged.stanzas.map((s) => s.keyArn), [sb.keyArn]);
+    assert.deepEqual(merged.commitment, parseHeader(ours)!.header.commitment);
+    assert.equal(await plainOf(files.ours), 'A=theirs\n');
+  });
+
+  it('a .env in clear at the base and encrypted on both sides since: merged by variable, under ours’ key', async () => {
+    const files = await versions('.env', 'A=1\nB=2\n', await encrypted('A=ours\nB=2\n'), await encrypted('A=1\nB=theirs\n'));
+    const ours = parseHeader(await fs.readFile(files.ours, 'utf8'))!.header;
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: undefined });
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.commitment, ours.commitment);
+    assert.equal(await plainOf(files.ours), 'A=ours\nB=theirs\n');
+  });
+
+  it('a side that is not UTF-8, or is encrypted whole, is refused, naming the side', async () => {
+    const base = await encrypted('A=1\n');
+    const ours = await edited(base, (t) => t.replace('A=1', 'A=2'));
+    const broken = Buffer.concat([Buffer.from(ours), Buffer.from([0xff, 0x0a])]);
+    await assert.rejects(mergeEncrypted(await versions('.env', base, ours, broken), kms(), L), (e: Error) => e.message.startsWith('.env (theirs)'));
+    await assert.rejects(mergeEncrypted(await versions('.env', Buffer.from([0x41, 0x3d, 0xff, 0x0a]), ours, await edited(base, (t) => t.replace('A=1', 'A=3'))), kms(), L), (e: Error) => e.message.startsWith('.env (base)'));
+    await fs.writeFile(at('whole.bin'), 'A=3\n');
+    await encryptFile(at('whole.bin'), kms(), { keys: [sb.keyArn] });
+    const whole = await fs.readFile(at('whole.bin'));
+    await assert.rejects(mergeEncrypted(await versions('.env', base, whole, ours), kms(), L), refusedAs('USAGE', '.env (ours) is encrypted whole, not as text'));
+  });
+
+  it('the data keys it opened are wiped when it is done', async () => {
+    const { svc, deks } = recordingDeks(kms());
+    const base = await encrypted('A=1\nB=2\n');
+    const files = await versions('.env', base, await edited(base, (t) => t.replace('A=1', 'A=ours')), await edited(base, (t) => t.replace('B=2', 'B=theirs')));
+    assert.equal((await mergeEncrypted(files, svc, L)).clean, true);
+    assert.equal(deks.length, 3);
+    assert.ok(allWiped(deks), 'a data key left in memory');
   });
 
   it('when only theirs rotated the data key, the result is sealed under theirs’ key and says so', async () => {
     const base = await encrypted('A=1\nB=2\n');
-    const d = await fs.mkdtemp(path.join(dir, 'rotated-'));
-    await fs.writeFile(path.join(d, '.env'), base);
-    await rotateFile(path.join(d, '.env'), kms(), {});
-    const theirs = await fs.readFile(path.join(d, '.env'), 'utf8');
+    const theirs = await rotated(base);
     const files = await versions('.env', base, await edited(base, (t) => t.replace('B=2', 'B=ours')), theirs);
     assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: ".env: theirs rotated the data key; the result is sealed under theirs' key" });
     assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.commitment, parseHeader(theirs)!.header.commitment);
@@ -162,5 +220,9 @@ describe('the merge driver, case by case (local KMS)', function () {
     files = await versions('notes.txt', 'one\n', 'ours\n', 'theirs\n');
     assert.deepEqual(await mergeEncrypted(files, kms(), { ...L, markerSize: 9 }), { clean: false, conflicts: [] });
     assert.equal(await fs.readFile(files.ours, 'utf8'), '<<<<<<<<< HEAD\nours\n=========\ntheirs\n>>>>>>>>> feature\n');
+    // git's refusal is not taken for a conflict
+    files = await versions('notes.bin', 'a\0base\n', 'a\0ours\n', 'a\0theirs\n');
+    await assert.rejects(mergeEncrypted(files, kms(), L), (e) => e instanceof GitError && e.exitCode === 255 && /binary/.test(e.message));
+    assert.equal(await fs.readFile(files.ours, 'utf8'), 'a\0ours\n');
   });
 });

@@ -7,6 +7,7 @@ import { atomicWrite } from '../../src/core/io';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { encryptFile, newFileKey, readTextFile } from '../../src/core/operations';
 import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
+import { allWiped, failingUnwrap, recordingDeks } from '../support/key-services';
 
 /**
  * git's textconv in process (git/textconv.ts), against the local KMS: a version's plaintext when it
@@ -35,6 +36,19 @@ describe('textconv: versions from the history, decrypted in memory (local KMS)',
     assert.deepEqual(await textconv(at('.env'), kms()), { output: Buffer.from('A=1\n') });
     assert.deepEqual(await textconv(at('blob.bin'), kms()), { output: Buffer.from([0, 1, 2, 255]) });
     assert.equal(sb.kms.count('Decrypt'), 2);
+  });
+
+  it('the data key of each version is wiped once its plaintext is out (a .env, a file encrypted whole)', async () => {
+    const { svc, deks } = recordingDeks(kms());
+    assert.deepEqual((await textconv(at('.env'), svc)).output, Buffer.from('A=1\n'));
+    assert.deepEqual((await textconv(at('blob.bin'), svc)).output, Buffer.from([0, 1, 2, 255]));
+    assert.equal(deks.length, 2);
+    assert.ok(allWiped(deks), 'a data key left in memory');
+  });
+
+  it('a failure that is not one of ours still shows the version as it is, with the failure as the note', async () => {
+    const raw = await fs.readFile(at('.env'));
+    assert.deepEqual(await textconv(at('.env'), failingUnwrap(kms(), new TypeError('socket hang up'))), { output: raw, note: 'TypeError: socket hang up' });
   });
 
   it('a version in clear is shown as it is, without a note or a KMS call', async () => {

@@ -46,6 +46,20 @@ describe('payload armour: base64 in lines of 64, one spelling per payload', () =
     assert.equal(Buffer.concat(out).toString('latin1'), canonical(Buffer.concat([Buffer.alloc(50, 1), Buffer.alloc(50, 2)])));
   });
 
+  it('armour streams: the whole lines of a piece are out before the next piece is asked for', async () => {
+    let asked = 0;
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      asked++;
+      yield data.subarray(0, 100); // two whole lines and 4 bytes
+      asked++;
+      yield data.subarray(100, 200);
+    }
+    const it = armor(slow());
+    const first = await it.next();
+    assert.equal(asked, 1);
+    assert.equal((first.value as Buffer).toString('latin1'), canonical(data.subarray(0, 96)));
+  });
+
   it('dearmour gives the bytes back, however the text arrives', async () => {
     for (const n of [1, 48, 49, 96, 1000, data.length]) {
       const bytes = data.subarray(0, n);

@@ -83,6 +83,8 @@ describe('merging .env texts variable by variable', () => {
     const m = mergeDotenv('A=1\n', '# x\n# x\nA=1\n', '# x\n# y\nA=1\n', L);
     assert.deepEqual(m.conflicts, []);
     assert.equal(m.text, '# x\n# x\n# y\nA=1\n');
+    // the other way round: ours' one '# x' takes one of theirs' two, the second stays
+    assert.equal(mergeDotenv('A=1\n', '# x\nA=1\n', '# x\n# x\n# y\nA=1\n', L).text, '# x\n# x\n# y\nA=1\n');
   });
 
   it('the same change on both sides is one line; a variable removed on both sides is gone', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,10 +58,13 @@ describe('git basics: secret names, shell words, running git (git/patterns.ts, g
       assert.equal(err.exitCode, 1);
       assert.equal(err.message, "git no-such-command failed: git: 'no-such-command' is not a git command. See 'git --help'.");
       assert.match(err.detail, /^git: 'no-such-command' is not a git command/);
+      assert.doesNotMatch(err.detail, /\s$/, 'git\'s message without its line break');
     });
 
     it('a git that is not there says so', async () => {
       await assert.rejects(gitBytes(['status'], { cwd: dir, git: path.join(dir, 'no-git') }), refusedAs('USAGE', 'git is not installed (or not on PATH)'));
+      // not taken for "not in a git repository"
+      await assert.rejects(repoRoot({ cwd: dir, git: path.join(dir, 'no-git') }), refusedAs('USAGE', 'git is not installed (or not on PATH)'));
     });
 
     it('output as bytes, text or a NUL-separated list (empty items dropped)', async () => {
@@ -70,6 +74,13 @@ describe('git basics: secret names, shell words, running git (git/patterns.ts, g
       assert.equal(await git(['rev-parse', '--is-inside-work-tree'], { cwd: dir }), 'true\n');
       assert.ok((await gitBytes(['rev-parse', '--is-inside-work-tree'], { cwd: dir })).equals(Buffer.from('true\n')));
       assert.deepEqual(await gitList(['ls-files', '-z'], { cwd: dir }), []);
+    });
+
+    it('output of any size a secret file has comes back whole (8 MiB)', async () => {
+      const big = randomBytes(8 * 1024 * 1024);
+      await fs.writeFile(path.join(dir, 'big.bin'), big);
+      const id = (await git(['hash-object', '-w', 'big.bin'], { cwd: dir })).trim();
+      assert.ok((await gitBytes(['cat-file', 'blob', id], { cwd: dir })).equals(big));
     });
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assemble, joinSealed, sealDotenv } from '../../src/core/envelope';
 import { checkRepository, inspect, SECRET_PATTERNS, secretPatterns } from '../../src/core/git/check';
+import { GitError } from '../../src/core/git/git';
 import { sealFileStream } from '../../src/core/whole-file';
 import { seededRandom, testKey } from '../support/fixtures';
 import { gitIn } from '../support/git';
@@ -64,6 +65,7 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
   it('a whole-file payload passes whole, and is refused cut short or with its armour damaged', async () => {
     const sealed = await wholeFile(randomBytes(100));
     assert.deepEqual(await findings('cert.pem', sealed), []);
+    assert.deepEqual(await findings('empty.pem', await wholeFile(Buffer.alloc(0))), [], 'an empty file: a salt and one empty chunk, whole');
     const text = sealed.toString('latin1');
     const headerEnd = text.indexOf('\n', text.indexOf('# mac ')) + 1;
     assert.deepEqual(await findings('cert.pem', Buffer.from(`${text.slice(0, headerEnd)}AAAA\n`, 'latin1')), one('cert.pem', 'encrypted payload truncated', RESTORE));
@@ -117,25 +119,33 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
       assert.deepEqual(await secretPatterns({ cwd: repo }), SECRET_PATTERNS);
       gitc('config', '--add', 'kms-envelope.pattern', '*.yml');
       gitc('config', '--add', 'kms-envelope.pattern', '  secrets/*  ');
+      gitc('config', '--add', 'kms-envelope.pattern', '   '); // blank: no pattern
       assert.deepEqual(await secretPatterns({ cwd: repo }, ['*.pem']), [...SECRET_PATTERNS, '*.yml', 'secrets/*', '*.pem']);
       await fs.writeFile(at('app.yml'), 'a: 1\n');
       await fs.writeFile(at('key.pem'), 'x\n');
       assert.deepEqual(await problems({ patterns: ['*.pem'] }), ['app.yml: not encrypted', 'key.pem: not encrypted']);
     });
 
-    it('a merge left unresolved is named, once, and its file not read', async () => {
-      await fs.writeFile(at('x.txt'), 'base\n');
+    it('a merge left unresolved is named, once, and its file not read (staged or in the working tree)', async () => {
+      // a .env in clear: read, it would be refused as "not encrypted" too
+      await fs.writeFile(at('.env'), 'A=base\n');
       gitc('add', '.');
       gitc('commit', '-q', '-m', 'base');
       gitc('checkout', '-q', '-b', 'other');
-      await fs.writeFile(at('x.txt'), 'other\n');
+      await fs.writeFile(at('.env'), 'A=other\n');
       gitc('commit', '-q', '-am', 'other');
       gitc('checkout', '-q', 'main');
-      await fs.writeFile(at('x.txt'), 'main\n');
+      await fs.writeFile(at('.env'), 'A=main\n');
       gitc('commit', '-q', '-am', 'main');
       assert.throws(() => gitc('merge', '-q', 'other'));
-      const findings = await checkRepository({ cwd: repo, staged: true });
-      assert.deepEqual(findings, [{ path: 'x.txt', problem: 'merge conflict not resolved', fix: 'resolve it (open it decrypted, pick the values, save), then `git add` it' }]);
+      const unresolved = [{ path: '.env', problem: 'merge conflict not resolved', fix: 'resolve it (open it decrypted, pick the values, save), then `git add` it' }];
+      assert.deepEqual(await checkRepository({ cwd: repo, staged: true }), unresolved);
+      assert.deepEqual(await checkRepository({ cwd: repo }), unresolved);
+    });
+
+    it('a git failure reading the patterns is not taken for "none set"', async () => {
+      await fs.appendFile(at('.git/config'), '[broken\n');
+      await assert.rejects(secretPatterns({ cwd: repo }), (e) => e instanceof GitError && e.exitCode !== 1);
     });
 
     it('named files are checked even outside a repository, with the default and the caller’s patterns', async () => {

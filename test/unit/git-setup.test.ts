@@ -105,11 +105,39 @@ describe('git setup and undo (git/setup.ts)', () => {
     assert.deepEqual(await undoGitSetup({ cwd: repo }), [], 'nothing left to undo');
   });
 
+  it('a file whose name holds a tab or a line break is named in C quotes, which git reads back as that file', async () => {
+    await fs.writeFile(at('tab\there.bin'), WHOLE);
+    await fs.writeFile(at('line\nbreak.bin'), WHOLE);
+    await setupGit({ cwd: repo, command: COMMAND });
+    const lines = (await fs.readFile(at('.gitattributes'), 'utf8')).split('\n');
+    assert.ok(lines.includes(`"/line\\nbreak.bin" ${ATTRS}`) && lines.includes(`"/tab\\there.bin" ${ATTRS}`), lines.join('\n'));
+    assert.equal(gitc('check-attr', '-z', 'diff', '--', 'tab\there.bin', 'line\nbreak.bin'), 'tab\there.bin\0diff\0kms-envelope\0line\nbreak.bin\0diff\0kms-envelope\0');
+  });
+
+  it('a block whose end line was deleted is replaced to the end of the file, not left half', async () => {
+    await fs.writeFile(at('.gitattributes'), `*.png binary\n${BEGIN}\n.env diff=old\n`);
+    await setupGit({ cwd: repo, command: COMMAND });
+    assert.equal(await fs.readFile(at('.gitattributes'), 'utf8'), ['*.png binary', BEGIN, `.env ${ATTRS}`, `.env.* ${ATTRS}`, `*.env ${ATTRS}`, END, ''].join('\n'));
+  });
+
+  it('undo where setup never ran changes nothing and says nothing (no .gitattributes appears)', async () => {
+    assert.deepEqual(await undoGitSetup({ cwd: repo }), []);
+    assert.equal(await exists('.gitattributes'), false);
+    await fs.writeFile(at('.gitattributes'), '*.png binary\n');
+    assert.deepEqual(await undoGitSetup({ cwd: repo }), []);
+    assert.equal(await fs.readFile(at('.gitattributes'), 'utf8'), '*.png binary\n');
+  });
+
   it('undo removes a .gitattributes setup created, and the hook it installed', async () => {
     await setupGit({ cwd: repo, command: COMMAND });
     assert.deepEqual(await undoGitSetup({ cwd: repo }), ['removed .gitattributes (setup had created it)', 'removed git config section diff.kms-envelope', 'removed git config section merge.kms-envelope', 'removed the pre-commit hook']);
     assert.equal(await exists('.gitattributes'), false);
     assert.equal(await exists('.git/hooks/pre-commit'), false);
+    // blank lines the user left around it are not content worth a file
+    await setupGit({ cwd: repo, command: COMMAND });
+    await fs.appendFile(at('.gitattributes'), '\n \n');
+    assert.equal((await undoGitSetup({ cwd: repo }))[0], 'removed .gitattributes (setup had created it)');
+    assert.equal(await exists('.gitattributes'), false);
   });
 
   it('undo keeps a .gitattributes setup created once the user added lines to it', async () => {

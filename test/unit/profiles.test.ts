@@ -87,14 +87,17 @@ describe('AWS profiles from the shared config files (kms/profiles.ts)', () => {
 
   it('reads the files again on every call: a profile added or an endpoint changed shows at once', async () => {
     const config = path.join(dir, 'config-changing');
-    const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') };
+    const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials-changing') };
     await fs.writeFile(config, '[profile one]\nendpoint_url = http://first\n');
     await withEnv(files, async () => {
       assert.deepEqual((await listProfiles()).map((p) => p.name), ['one']);
       assert.equal(await configuredKmsEndpoint('one', process.env), 'http://first');
-      await fs.writeFile(config, '[profile one]\nendpoint_url = http://second\n[profile two]\n[default]\nregion = x\n');
-      assert.deepEqual((await listProfiles()).map((p) => p.name), ['default', 'one']);
+      // (the endpoint first: listProfiles reads the files too, and would refresh a cache)
+      await fs.writeFile(config, '[profile one]\nendpoint_url = http://second\n[profile two]\n[profile alpha]\nregion = y\n');
+      await fs.writeFile(files.AWS_SHARED_CREDENTIALS_FILE, '[default]\naws_access_key_id = x\n');
       assert.equal(await configuredKmsEndpoint('one', process.env), 'http://second');
+      // default first also when it comes last (from the credentials file), after a name that sorts before it
+      assert.deepEqual((await listProfiles()).map((p) => p.name), ['default', 'alpha', 'one']);
     });
   });
 

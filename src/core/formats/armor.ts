@@ -47,6 +47,7 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
     pending = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     // whole lines, but never the last complete one: it may be the final line, with padding
     const lines = Math.floor(pending.length / LINE) - 1;
+    // Stryker disable next-line EqualityOperator: equivalent — with no whole line to take, the block is empty and yields no bytes
     if (lines <= 0) continue;
     const block = pending.subarray(0, lines * LINE);
     for (let i = 0; i < lines; i++) {

@@ -108,7 +108,8 @@ export function mergeDotenv(base: string, ours: string, theirs: string, labels: 
   }
 
   // A variable changed on one side and removed on the other left the layout with the removal:
-  // it is a conflict, and goes back where its changed side had it.
+  // it is a conflict, and goes back where its changed side had it. (Any other line is the same
+  // text wherever it is, so it never conflicts.)
   const placed = new Set(layout);
   for (const side of [a, b]) {
     let after = -1;
@@ -117,7 +118,7 @@ export function mergeDotenv(base: string, ours: string, theirs: string, labels: 
         after = layout.indexOf(u.id);
         continue;
       }
-      if (u.name !== undefined && 'conflict' in resolve(om.get(u.id)?.text, am.get(u.id)?.text, bm.get(u.id)?.text)) {
+      if ('conflict' in resolve(om.get(u.id)?.text, am.get(u.id)?.text, bm.get(u.id)?.text)) {
         layout.splice(after + 1, 0, u.id);
         placed.add(u.id);
         after++;

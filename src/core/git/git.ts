@@ -14,6 +14,7 @@ export interface GitOptions {
 /** git's output as bytes; a failure is a USAGE error carrying git's own message. */
 export function gitBytes(args: readonly string[], opts: GitOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // Stryker disable next-line StringLiteral: equivalent — execFile gives Buffers for any encoding it does not know, '' included
     execFile(opts.git ?? 'git', args, { cwd: opts.cwd, encoding: 'buffer', maxBuffer: 512 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const code = (err as NodeJS.ErrnoException).code;

@@ -93,8 +93,8 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
       keys.push(s.opened.key);
       if (s.opened.store !== 'dotenv') return keep(`${files.path} (${s.label}) is not an encrypted .env (store "${s.opened.store}"); kept ours.`);
     }
-    const commitment = (s: Side) => s.opened?.doc.header.commitment;
-    const same = (x: Side, y: Side) => !!commitment(x) && !!commitment(y) && equalBytes(commitment(x)!, commitment(y)!);
+    // (every side `same` is given has been opened: ours and theirs always, base when it is encrypted)
+    const same = (x: Side, y: Side) => equalBytes(x.opened!.doc.header.commitment, y.opened!.doc.header.commitment);
     const theirsRotated = base.encrypted && same(ours, base) && !same(theirs, base);
     const [main, other] = theirsRotated ? [theirs.opened!, ours.opened!] : [ours.opened!, theirs.opened!];
     const shared = same(ours, theirs);
@@ -121,6 +121,8 @@ async function mergeFileFallback(files: MergeFiles, labels: MergeLabels): Promis
     await gitBytes(args, { cwd: process.cwd() });
     return { clean: true, conflicts: [] };
   } catch (err) {
+    // conflicts: git merge-file exits with their number (capped at 127); its failures exit 255 (a binary file) or 129 (usage)
+    // Stryker disable next-line EqualityOperator: equivalent — exit 0 is success, never an error; and git exits 128 only for die(), which merge-file does not call
     if (err instanceof GitError && err.exitCode > 0 && err.exitCode < 128) return { clean: false, conflicts: [] };
     throw err;
   }

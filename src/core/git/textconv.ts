@@ -54,7 +54,7 @@ export async function textconv(file: string, svc: KeyService): Promise<Converted
   try {
     return { output: (await decryptVersion(raw, file, svc)) ?? raw };
   } catch (err) {
-    const why = isKmsEnvelopeError(err) ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String((err as Error)?.message ?? err);
+    const why = isKmsEnvelopeError(err) ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err);
     return { output: raw, note: why };
   }
 }

@@ -48,7 +48,7 @@ export async function listProfiles(): Promise<ProfileInfo[]> {
  * are left to the SDK. Never read from an encrypted file.
  */
 export async function configuredKmsEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  if (!profile || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '')) return undefined;
+  if (!profile || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined;
   const { configFile } = await loadSharedConfigFiles({ ignoreCache: true });
   const section: Section = configFile[profile] ?? {};
   const services: Section = (section.services && configFile[`services.${section.services}`]) || {};

@@ -1,0 +1,26 @@
+import { KeyService } from '../../src/core/kms/key-service';
+
+/**
+ * `inner`, with every data key it unwraps kept in `deks`: the very buffers the caller gets, so a
+ * test can see whether the caller wiped them when it was done.
+ */
+export function recordingDeks(inner: KeyService): { svc: KeyService; deks: Buffer[] } {
+  const deks: Buffer[] = [];
+  const svc: KeyService = {
+    generate: (keys, context) => inner.generate(keys, context),
+    reEncrypt: (from, key, context) => inner.reEncrypt(from, key, context),
+    allows: (arn) => inner.allows(arn),
+    resolve: (key) => inner.resolve(key),
+    unwrapWith: async (header) => {
+      const unwrapped = await inner.unwrapWith(header);
+      deks.push(unwrapped.dek);
+      return unwrapped;
+    },
+  };
+  return { svc, deks };
+}
+
+/** `inner`, whose unwrapping fails with `err` (a provider's bug, or a failure nobody mapped). */
+export const failingUnwrap = (inner: KeyService, err: unknown): KeyService => ({ ...recordingDeks(inner).svc, unwrapWith: () => Promise.reject(err) });
+
+export const allWiped = (deks: readonly Buffer[]): boolean => deks.every((dek) => dek.every((b) => b === 0));
