@@ -118,6 +118,9 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     await fails(decryptFile(file, kms(), { kind: 'in-place' }), 'KMS_UNAVAILABLE', /after retries/);
     assert.equal(sb.kms.count('Decrypt'), 3, 'bounded: maxAttempts requests');
     assert.deepEqual(await fs.readFile(file), before);
+    sb.kms.log.length = 0;
+    await fails(decryptFile(file, kms({ maxAttempts: 1 }), { kind: 'in-place' }), 'KMS_UNAVAILABLE', /after retries/);
+    assert.equal(sb.kms.count('Decrypt'), 1, 'maxAttempts 1: no retry');
   });
 
   it('gives up on a response slower than the timeout', async () => {
@@ -212,7 +215,8 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const started = Date.now();
     const e = await fails(openTextFile(file, kms({ deadlineMs: 1000 })), 'KMS_UNAVAILABLE', /within 1 s/, new RegExp(`at ${sb.kms.url.replace(/[.:/]/g, '\\$&')} \\(region us-east-1\\)`));
     assert.ok(Date.now() - started < 10_000, 'not the SDK\'s 3 × 10 s');
-    assert.match(e.hint ?? '', /retry/i);
+    assert.match(e.message, / within 1 s \(TimeoutError\)$/);
+    assert.equal(e.hint, 'KMS did not answer in time: check the network, a proxy or VPN, and the region, then retry. Nothing was changed.');
   });
 
   it('cancelling the work aborts the KMS request in flight (withAbort), with a CANCELLED error', async () => {
@@ -224,7 +228,8 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const opening = withAbort(controller.signal, () => openTextFile(file, kms()));
     await new Promise((r) => setTimeout(r, 300));
     controller.abort();
-    await fails(opening, 'CANCELLED');
+    const e = await fails(opening, 'CANCELLED');
+    assert.deepEqual([e.message, e.hint], ['cancelled while waiting for kms:Decrypt', 'Nothing was changed.']);
     assert.ok(Date.now() - started < 5_000);
     assert.equal(sb.kms.count('Decrypt'), 1, 'one request, abandoned, not retried');
   });
@@ -263,11 +268,16 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const { stanzas } = await p.generate([sb.keyArn, ...same], {});
     assert.deepEqual(stanzas.map((s) => s.keyArn), [sb.keyArn], 'sixteen names of one key: one stanza');
     assert.equal(sb.kms.count('Encrypt'), 0);
+    const again = await p.generate([sb.keyArn, sb.otherKeyArn, 'alias/other'], {});
+    assert.deepEqual(again.stanzas.map((s) => s.keyArn), [sb.keyArn, sb.otherKeyArn], 'a further key named twice wraps once');
+    assert.equal(sb.kms.count('Encrypt'), 1);
   });
 
   it('names the key, the name it was asked by and the allow-list when a key is refused', async () => {
     await fails(kms({ allowedKeys: [sb.keyArn] }).generate([sb.keyArn, 'alias/other'], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.otherKeyArn} \\(alias/other\\) is not in the allow-list \\(${sb.keyArn}\\) `));
     await fails(kms({ allowedKeys: [sb.keyArn] }).generate([sb.otherKeyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.otherKeyArn} is not in the allow-list \\(${sb.keyArn}\\) `));
+    const two = await fails(kms({ allowedKeys: [sb.keyArn, 'arn:aws:kms:*:111111111111:key/*'] }).generate([sb.otherKeyArn], {}), 'KEY_NOT_ALLOWED');
+    assert.equal(two.message, `KMS key ${sb.otherKeyArn} is not in the allow-list (${sb.keyArn}, arn:aws:kms:*:111111111111:key/*)`);
     await fails(new KmsKeyProvider({ profile: 'default' }).generate([sb.keyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.keyArn} is not in the allow-list: nothing is allowed yet `));
   });
 
@@ -320,6 +330,35 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     } finally {
       sb.kms.setPermissions(READER.accessKeyId, ['Decrypt', 'DescribeKey']);
     }
+  });
+
+  it('names the action refused when looking a key up or listing aliases', async () => {
+    const nobody = kms({ profile: 'nobody' });
+    assert.equal((await fails(nobody.describe('alias/test'), 'ACCESS_DENIED')).message.split(',')[0], 'access denied: kms:DescribeKey on alias/test for profile "nobody"');
+    assert.match((await fails(nobody.listAliases(), 'ACCESS_DENIED')).message, /^access denied: kms:ListAliases on \* for profile "nobody"/);
+  });
+
+  it('calls a key in its ARN’s region (any partition), anything else in the region configured, else the profile’s', async () => {
+    const regions = () => sb.kms.log.map((e) => e.region);
+    await kms({ profile: 'eu' }).describe('alias/test');
+    await kms({ profile: 'eu' }).describe(sb.keyArn.replace(':key/', ':alias/').replace(/\/[^/]+$/, '/test'));
+    await kms({ profile: 'eu', region: 'ap-south-1' }).describe('alias/test');
+    assert.deepEqual(regions(), ['eu-west-3', 'us-east-1', 'ap-south-1']);
+    sb.kms.log.length = 0;
+    await kms({ profile: 'eu' }).generate(['arn:aws-cn:kms:cn-north-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab'], {}).catch(() => undefined);
+    await kms({ profile: 'eu' }).describe('not-arn:aws:kms:us-west-2:000000000000:key/x').catch(() => undefined);
+    assert.deepEqual(regions(), ['cn-north-1', 'eu-west-3'], 'a key id that only holds an ARN is no ARN');
+  });
+
+  it('destroy closes its connections to KMS (a CLI exits without waiting for keep-alive)', async () => {
+    sb.kms.dropConnections(); // those of the providers before
+    const p = kms();
+    await p.describe('alias/test');
+    assert.equal(await sb.kms.connections(), 1, 'the SDK keeps its connection open');
+    p.destroy();
+    const until = Date.now() + 2000;
+    while ((await sb.kms.connections()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await sb.kms.connections(), 0);
   });
 
   it('a deadline ends a hung call inside a cancellable scope too (both signals)', async () => {

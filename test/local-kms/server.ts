@@ -37,6 +37,8 @@ export interface Fault {
 export interface LogEntry {
   readonly action: string;
   accessKeyId: string;
+  /** The region the request was signed for (SigV4's credential scope). */
+  region?: string;
   keyArn?: string;
   status: number;
   error?: string;
@@ -133,6 +135,16 @@ export class LocalKms {
     return this.log.filter((e) => actions.length === 0 || actions.includes(e.action)).length;
   }
 
+  /** Closes every open connection (clients connect again on their next request). */
+  dropConnections(): void {
+    this.server!.closeAllConnections();
+  }
+
+  /** Connections open to the server now (kept alive by clients between requests). */
+  connections(): Promise<number> {
+    return new Promise((resolve, reject) => this.server!.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  }
+
   async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -184,8 +196,9 @@ export class LocalKms {
       if (fault?.kind === 'error500') throw new KmsError('KMSInternalException', 'internal error (injected)', 500);
       if (fault?.kind === 'expiredToken') throw new KmsError('ExpiredTokenException', 'The security token included in the request is expired');
 
-      const account = await this.authenticate(req, body);
+      const { account, region } = await this.authenticate(req, body);
       entry.accessKeyId = account.accessKeyId;
+      entry.region = region;
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(body.toString('utf8') || '{}');
@@ -207,7 +220,7 @@ export class LocalKms {
     return f;
   }
 
-  private async authenticate(req: http.IncomingMessage, body: Buffer): Promise<Account> {
+  private async authenticate(req: http.IncomingMessage, body: Buffer): Promise<{ account: Account; region: string }> {
     const auth = String(req.headers.authorization ?? '');
     const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/kms\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
     if (!m) throw new KmsError('MissingAuthenticationTokenException', 'Request is missing Authentication Token');
@@ -234,7 +247,7 @@ export class LocalKms {
     if (expected !== signature) {
       throw new KmsError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
     }
-    return account;
+    return { account, region };
   }
 
   private dispatch(action: string, input: Record<string, unknown>, account: Account, onKey: (arn: string) => void): Record<string, unknown> {

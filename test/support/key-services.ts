@@ -1,13 +1,17 @@
 import { KeyService } from '../../src/core/kms/key-service';
 
 /**
- * `inner`, with every data key it unwraps kept in `deks`: the very buffers the caller gets, so a
- * test can see whether the caller wiped them when it was done.
+ * `inner`, with every data key it makes or unwraps kept in `deks`: the very buffers the caller
+ * gets, so a test can see whether the caller wiped them when it was done.
  */
 export function recordingDeks(inner: KeyService): { svc: KeyService; deks: Buffer[] } {
   const deks: Buffer[] = [];
   const svc: KeyService = {
-    generate: (keys, context) => inner.generate(keys, context),
+    generate: async (keys, context) => {
+      const made = await inner.generate(keys, context);
+      deks.push(made.dek);
+      return made;
+    },
     reEncrypt: (from, key, context) => inner.reEncrypt(from, key, context),
     allows: (arn) => inner.allows(arn),
     resolve: (key) => inner.resolve(key),

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readHead, readSidecar, removeStaleTemps } from '../../src/core/io';
 import { kindOf } from '../../src/core/kind';
+import { KmsEnvelopeError } from '../../src/core/errors';
 import { refusedAs } from '../support/errors';
+import { collectChildCoverage, mutantEnv } from '../support/mutants';
 
 /**
  * The reads a hostile repository can aim at (design §7), one by one and in process: a file the
@@ -27,6 +29,7 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       await assert.rejects(readBounded(at('a'), 99), refusedAs('FORMAT', `${at('a')} is larger than 99 bytes, the limit for this kind of file`));
       await fs.writeFile(at('big'), Buffer.alloc(2 * 1024 * 1024 + 1));
       await assert.rejects(readBounded(at('big'), 2 * 1024 * 1024), refusedAs('FORMAT', `${at('big')} is larger than 2 MiB, the limit for this kind of file`));
+      await assert.rejects(readBounded(at('big'), 1024 * 1024), refusedAs('FORMAT', `${at('big')} is larger than 1 MiB, the limit for this kind of file`));
     });
 
     it('reads an empty file as empty', async () => {
@@ -62,10 +65,12 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
     it('refuses a sidecar larger than any header, a symlink (to /dev/zero) and a folder', async () => {
       await fs.writeFile(at('app.json.kms-envelope'), 'h'.repeat(MAX_SIDECAR_BYTES + 1));
       await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', `${at('app.json.kms-envelope')} is larger than any kms-envelope header`));
+      await assert.rejects(readSidecar(at('app.json')), (e: KmsEnvelopeError) => e.hint === 'Restore it from version control.');
       await fs.rm(at('app.json.kms-envelope'));
       await fs.symlink('/dev/zero', at('app.json.kms-envelope'));
       const planted = `${at('app.json.kms-envelope')} is not a regular file (a symlink or device); refusing to read it`;
       await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', planted));
+      await assert.rejects(readSidecar(at('app.json')), (e: KmsEnvelopeError) => e.hint === 'A sidecar is a small text file next to its file; restore it from version control.');
       await fs.rm(at('app.json.kms-envelope'));
       await fs.mkdir(at('app.json.kms-envelope'));
       await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', planted));
@@ -131,6 +136,7 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
         `..env.x${dead}.0123456789ab.kms-envelope-tmp`,
         `..env.${dead}.0123456789ab.kms-envelope-tmpx`,
         `.other.${dead}.0123456789ab.kms-envelope-tmp`, // another target's
+        `..env.local.${dead}.0123456789ab.kms-envelope-tmp`, // .env.local's, whose name starts like one of .env's
         `x.env.${dead}.0123456789ab.kms-envelope-tmp`,
       ];
       for (const n of [stale, ...keep]) await fs.writeFile(at(n), 'left');
@@ -139,6 +145,34 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       await fs.writeFile(at(stale), 'left');
       await atomicWrite(at('.env'), 'A=1\n');
       assert.ok(!(await fs.readdir(dir)).includes(stale), 'a write cleans up first');
+    });
+
+    it('a writer stopped by a signal removes its temporary file, then dies of that signal; the target is untouched', async () => {
+      await fs.writeFile(at('.env'), 'A=old\n');
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../support/hung-writer.ts'), at('.env')], { env: { ...process.env, ...mutantEnv() }, stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+          child.once('exit', () => reject(new Error('the writer ended before writing')));
+        });
+        assert.equal((await fs.readdir(dir)).length, 2, 'the target and its temporary file');
+        const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+        child.kill('SIGTERM');
+        assert.equal(await ended, 'SIGTERM');
+      } finally {
+        child.kill('SIGKILL');
+        collectChildCoverage();
+      }
+      assert.deepEqual(await fs.readdir(dir), ['.env']);
+      assert.equal(await fs.readFile(at('.env'), 'utf8'), 'A=old\n');
+    });
+
+    it('one set of signal handlers, however many writes', async () => {
+      const before = ['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => process.listenerCount(s));
+      for (let i = 0; i < 3; i++) await atomicWrite(at('.env'), `A=${i}\n`);
+      const after = ['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => process.listenerCount(s));
+      assert.ok(after.every((n, i) => n - before[i] <= 1), `${before} → ${after}`);
+      assert.ok(after.every((n) => n >= 1), 'installed');
     });
 
     it('a folder that cannot be listed is nothing to clean', async () => {

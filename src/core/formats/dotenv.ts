@@ -104,6 +104,7 @@ export function lookalikeLines(text: string): number[] {
   /** The 1-based line of an offset, by binary search over the line starts. */
   const lineAt = (offset: number): number => {
     let lo = 0;
+    // Stryker disable next-line ArithmeticOperator: equivalent — past the last line start, starts[mid] is undefined, which is never ≤ an offset
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
