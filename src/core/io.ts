@@ -14,6 +14,7 @@ import path = require('node:path');
 import { KmsEnvelopeError } from './errors';
 import { SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { MAX_HEADER_BYTES } from './header';
+import { succeeds } from './succeeds';
 
 export type Content = string | Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -67,6 +68,14 @@ function removeTempsOnSignal(): void {
   }
 }
 
+/** Runs `write` with `tmp` among the files a signal removes. */
+async function whileLive(tmp: string, write: () => Promise<void>): Promise<void> {
+  removeTempsOnSignal();
+  liveTemps.add(tmp);
+  // Stryker disable next-line BlockStatement: the finally only frees memory (a finished write's temporary name is gone: renamed or removed, so a signal's clean-up of it finds nothing); an empty try would be a write that writes nothing, which every write test sees
+  try { await write(); } finally { liveTemps.delete(tmp); }
+}
+
 export interface WriteOptions {
   /** The content is plaintext: the file is 0600 whatever the target's mode was. */
   readonly plaintext?: boolean;
@@ -79,25 +88,22 @@ export async function atomicWrite(target: string, content: Content, opts: WriteO
   await removeStaleTemps(target);
   const mode = opts.plaintext ? 0o600 : (opts.mode ?? (await fs.stat(target).then((s) => s.mode & 0o777, () => 0o600)));
   const tmp = tempName(target);
-  removeTempsOnSignal();
   const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  liveTemps.add(tmp);
-  try {
-    if (typeof content === 'string' || content instanceof Uint8Array) await handle.writeFile(content);
-    else for await (const chunk of content) await handle.write(chunk);
-    // Stryker disable next-line ConditionalExpression: equivalent — the file was created 0600
-    if (mode !== 0o600) await handle.chmod(mode);
-    await handle.sync();
-    await handle.close();
-    await fs.rename(tmp, target);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    throw err;
-    // Stryker disable next-line BlockStatement: only memory — a finished write's temporary name is gone (renamed or removed), so a signal's clean-up of it finds nothing
-  } finally {
-    liveTemps.delete(tmp);
-  }
+  await whileLive(tmp, async () => {
+    try {
+      if (typeof content === 'string' || content instanceof Uint8Array) await handle.writeFile(content);
+      else for await (const chunk of content) await handle.write(chunk);
+      // Stryker disable next-line ConditionalExpression: equivalent — the file was created 0600
+      if (mode !== 0o600) await handle.chmod(mode);
+      await handle.sync();
+      await handle.close();
+      await fs.rename(tmp, target);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /** A sidecar holds a header only: this is more than any valid one. */
@@ -120,11 +126,7 @@ export async function readSidecar(target: string): Promise<string | undefined> {
 }
 
 /** Whether a file has a sidecar (without reading it). */
-export const hasSidecar = (target: string): Promise<boolean> =>
-  fs.lstat(target + SIDECAR_SUFFIX).then(
-    () => true,
-    () => false,
-  );
+export const hasSidecar = (target: string): Promise<boolean> => succeeds(fs.lstat(target + SIDECAR_SUFFIX));
 
 /**
  * Opening for a read never waits: a FIFO (or a device that blocks) opened without O_NONBLOCK holds

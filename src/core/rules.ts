@@ -18,6 +18,7 @@ import { KmsEnvelopeError } from './errors';
 import { matchesGlob } from './glob';
 import { LIMITS } from './header';
 import { readBounded } from './io';
+import { succeeds } from './succeeds';
 
 export const RULES_FILE = '.kms-envelope.json';
 const MAX_RULES_BYTES = 64 * 1024;
@@ -84,8 +85,9 @@ export async function findRule(file: string): Promise<FoundRule | undefined> {
       const rule = matchRule(rules, rel);
       return rule ? { file: candidate, rule } : undefined;
     }
-    const atRoot = await fs.lstat(path.join(dir, '.git')).then(() => true, () => false);
+    const atRoot = await succeeds(fs.lstat(path.join(dir, '.git')));
     const parent = path.dirname(dir);
+    // Stryker disable next-line ConditionalExpression: equivalent — past the file system's root, the root is looked at again, to the depth limit
     if (atRoot || parent === dir) return undefined;
     dir = parent;
   }

@@ -17,7 +17,10 @@ export type OpenedEnvFile =
   | { readonly file: string; readonly kind: 'plain'; readonly names: readonly string[] }
   | { readonly file: string; readonly kind: 'missing' };
 
-const missing = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+const missing = (err: unknown): boolean => {
+  const { code } = err as NodeJS.ErrnoException;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
 
 /** Opens env files: one KMS call per encrypted file, none while its data key is cached. */
 export async function openEnvFiles(files: readonly string[], svc: KeyService): Promise<OpenedEnvFile[]> {

@@ -46,6 +46,7 @@ describe('openEnvFiles: encrypted, plain, missing and whole-file env files (loca
     await fs.writeFile(at('blob.bin'), 'not dotenv at all');
     await encryptFile(at('blob.bin'), kms(), { keys: [sb.keyArn] });
     await assert.rejects(openEnvFiles([at('blob.bin')], kms()), refusedAs('USAGE', `${at('blob.bin')} is encrypted whole, not an encrypted .env: it cannot be an env file`));
+    await assert.rejects(openEnvFiles([at('blob.bin')], kms()), (e: Error & { hint?: string }) => e.hint === 'Name a .env file, or decrypt this one into a .env.');
     await assert.rejects(openEnvFiles([at('x'.repeat(300))], kms()), (e: NodeJS.ErrnoException) => e.code === 'ENAMETOOLONG');
   });
 });

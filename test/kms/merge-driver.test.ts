@@ -152,7 +152,7 @@ describe('the merge driver, case by case (local KMS)', function () {
     await fs.writeFile(at('whole.bin'), 'A=3\n');
     await encryptFile(at('whole.bin'), kms(), { keys: [sb.keyArn] });
     const whole = await fs.readFile(at('whole.bin'));
-    await assert.rejects(mergeEncrypted(await versions('.env', base, whole, ours), kms(), L), refusedAs('USAGE', '.env (ours) is encrypted whole, not as text'));
+    await assert.rejects(mergeEncrypted(await versions('.env', base, whole, ours), kms(), L), (e: Error & { hint?: string }) => refusedAs('USAGE', '.env (ours) is encrypted whole, not as text')(e) && e.hint === 'Use kms-envelope decrypt.');
   });
 
   it('the data keys it opened are wiped when it is done', async () => {

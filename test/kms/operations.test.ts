@@ -71,16 +71,20 @@ describe('file operations, case by case (local KMS)', function () {
     assert.deepEqual(layoutFor('A=1'), { leader: '#', eol: '\n' });
   });
 
-  it('every operation on a file in clear says it is not encrypted, and what to do', async () => {
+  it('every operation on a file in clear says it is not encrypted, and what to do (a .env, a binary file, a JSON file)', async () => {
     await fs.writeFile(at('.env'), 'A=1\n');
-    const refused = refusedAs('NOT_ENCRYPTED', `${at('.env')} is not encrypted by kms-envelope`);
-    for (const op of [
-      () => decryptFile(at('.env'), kms(), { kind: 'in-place' }),
-      () => rotateFile(at('.env'), kms(), {}),
-      () => addKey(at('.env'), kms(), sb.otherKeyArn),
-      () => removeKey(at('.env'), kms(), sb.keyArn),
-    ]) {
-      await assert.rejects(op(), (e: Error & { hint?: string }) => refused(e) && e.hint === NOT_ENCRYPTED_HINT);
+    await fs.writeFile(at('photo.bin'), Buffer.from([0xff, 0xfe, 0, 1])); // not UTF-8: not to be read as text
+    await fs.writeFile(at('app.json'), '{}\n');
+    for (const file of [at('.env'), at('photo.bin'), at('app.json')]) {
+      const refused = refusedAs('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
+      for (const op of [
+        () => decryptFile(file, kms(), { kind: 'in-place' }),
+        () => rotateFile(file, kms(), {}),
+        () => addKey(file, kms(), sb.otherKeyArn),
+        () => removeKey(file, kms(), sb.keyArn),
+      ]) {
+        await assert.rejects(op(), (e: Error & { hint?: string }) => refused(e) && e.hint === NOT_ENCRYPTED_HINT);
+      }
     }
   });
 
@@ -134,6 +138,8 @@ describe('file operations, case by case (local KMS)', function () {
     // to a stream, the reader's own refusal: it never follows a symlink a repository planted
     await assert.rejects(decryptFile(at('link.env'), kms(), { kind: 'stream', stream: new PassThrough() }), refusedAs('USAGE', `${at('link.env')} is a symlink; name the file it points to`));
     await withSelection(at('app.json'), 'sidecar');
+    assert.equal(await decryptFile(at('app.json'), kms(), { kind: 'stream', stream: new PassThrough().resume() }), 'text');
+    assert.ok(await fs.stat(at('app.json.kms-envelope')), 'decrypted to a stream: the file keeps its sidecar');
     assert.equal(await decryptFile(at('app.json'), kms(), { kind: 'in-place' }), 'text');
     assert.equal(await fs.readFile(at('app.json'), 'utf8'), 'A=secret\n');
     assert.deepEqual((await fs.readdir(dir)).sort(), ['.env', 'app.json', 'link.env']);
@@ -154,9 +160,10 @@ describe('file operations, case by case (local KMS)', function () {
 
   it('a whole file is closed when decrypting it fails, and every data key is wiped when an operation ends', async () => {
     const fds = () => readdirSync('/proc/self/fd').length;
-    const file = await encrypted('blob.bin', 'x'.repeat(1000));
+    // refused at its header's MAC, before the payload is read: the stream is left unread
+    const file = await encrypted('blob.bin', 'x'.repeat(1024 * 1024));
     const sealed = await fs.readFile(file, 'latin1');
-    await fs.writeFile(at('bad.bin'), `${sealed.slice(0, -10)}AAAAAAAAA\n`, 'latin1');
+    await fs.writeFile(at('bad.bin'), sealed.replace(/^# mac .(.)/m, (line, c: string) => line.slice(0, -1) + (c === 'A' ? 'B' : 'A')), 'latin1');
     const svc0 = kms();
     await assert.rejects(decryptFile(at('bad.bin'), svc0, { kind: 'stream', stream: new PassThrough().resume() })); // its connection to KMS opened
     const before = fds();
@@ -216,7 +223,12 @@ describe('file operations, case by case (local KMS)', function () {
     assert.deepEqual(result.stanzas.map((s) => s.keyArn), [sb.otherKeyArn]);
     assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [sb.otherKeyArn]);
     await assert.rejects(removeKey(at('app.json'), kms(), sb.keyArn), refusedAs('USAGE', `the file has no stanza for ${sb.keyArn}`));
-    await assert.rejects(removeKey(at('app.json'), kms(), sb.otherKeyArn), (e: Error & { hint?: string }) => refusedAs('USAGE', 'cannot remove the last key: nobody could decrypt the file')(e) && e.hint === 'Add another key first.');
+    const last = (e: Error & { hint?: string }) => refusedAs('USAGE', 'cannot remove the last key: nobody could decrypt the file')(e) && e.hint === 'Add another key first.';
+    await assert.rejects(removeKey(at('app.json'), kms(), sb.otherKeyArn), last);
     assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [sb.otherKeyArn], 'unchanged by the refusals');
+    // the header inline: a .env, and a JSON file encrypted whole (no sidecar)
+    await assert.rejects(removeKey(await encrypted('b.env', 'A=1\n'), kms(), sb.keyArn), last);
+    await assert.rejects(removeKey(await encrypted('whole.json', '{}'), kms(), sb.keyArn), last);
+    await assert.rejects(removeKey(at('whole.json'), kms(), sb.otherKeyArn), refusedAs('USAGE', `the file has no stanza for ${sb.otherKeyArn}`));
   });
 });

@@ -46,6 +46,12 @@ describe('textconv: versions from the history, decrypted in memory (local KMS)',
     assert.ok(allWiped(deks), 'a data key left in memory');
   });
 
+  it('a failure without a hint is the note as it is', async () => {
+    sb.kms.injectFault({ kind: 'shortPlaintext', action: 'Decrypt', times: 1 });
+    const raw = await fs.readFile(at('.env'));
+    assert.deepEqual(await textconv(at('.env'), kms()), { output: raw, note: `the key wrapped under ${sb.keyArn} is not a 32-byte data key` });
+  });
+
   it('a failure that is not one of ours still shows the version as it is, with the failure as the note', async () => {
     const raw = await fs.readFile(at('.env'));
     assert.deepEqual(await textconv(at('.env'), failingUnwrap(kms(), new TypeError('socket hang up'))), { output: raw, note: 'TypeError: socket hang up' });

@@ -11,10 +11,17 @@ const options = (process.env.NODE_OPTIONS || '').replace(`--require ${__filename
 if (options) process.env.NODE_OPTIONS = options;
 else delete process.env.NODE_OPTIONS;
 
-process.on('exit', () => {
+function dump() {
   const coverage = globalThis.__stryker__ && globalThis.__stryker__.mutantCoverage;
   if (!coverage || !dir) return;
   const hits = { ...coverage.static };
   for (const perTest of Object.values(coverage.perTest)) for (const [id, n] of Object.entries(perTest)) hits[id] = (hits[id] || 0) + n;
   fs.writeFileSync(path.join(dir, `${process.pid}-${process.hrtime.bigint()}.json`), JSON.stringify(hits));
-});
+}
+process.on('exit', dump);
+// A process that ends by re-raising a signal at itself (io.ts's clean-up) has no 'exit' event.
+const kill = process.kill;
+process.kill = function (pid, signal) {
+  if (pid === process.pid && signal !== 0) dump();
+  return kill.call(process, pid, signal);
+};

@@ -67,6 +67,7 @@ describe('setting a .env variable', () => {
       ['W=0\nX="a\n', 'C', 'b="#', 'setting C here would change how other lines are read (an unclosed quote?)'],
     ];
     for (const [text, name, value, message] of refusals) assert.throws(() => setVariable(text, name, value), refusedAs('USAGE', message), JSON.stringify([text, name, value]));
+    assert.throws(() => setVariable('W=0\nX="a\n', 'C', 'b="#'), (e: Error & { hint?: string }) => e.hint === 'Fix the file\'s syntax first (Open Decrypted).');
   });
 
   it('appends with the file\'s line ending, after a line break of its own if the last line has none', () => {

@@ -92,10 +92,11 @@ describe('AWS profiles from the shared config files (kms/profiles.ts)', () => {
     await withEnv(files, async () => {
       assert.deepEqual((await listProfiles()).map((p) => p.name), ['one']);
       assert.equal(await configuredKmsEndpoint('one', process.env), 'http://first');
-      // (the endpoint first: listProfiles reads the files too, and would refresh a cache)
+      // each read right after a change, before the other function reads the files (and would refresh a cache)
+      await fs.writeFile(config, '[profile one]\nendpoint_url = http://second\n');
+      assert.equal(await configuredKmsEndpoint('one', process.env), 'http://second');
       await fs.writeFile(config, '[profile one]\nendpoint_url = http://second\n[profile two]\n[profile alpha]\nregion = y\n');
       await fs.writeFile(files.AWS_SHARED_CREDENTIALS_FILE, '[default]\naws_access_key_id = x\n');
-      assert.equal(await configuredKmsEndpoint('one', process.env), 'http://second');
       // default first also when it comes last (from the credentials file), after a name that sorts before it
       assert.deepEqual((await listProfiles()).map((p) => p.name), ['default', 'alpha', 'one']);
     });

@@ -40,6 +40,7 @@ describe('rules file (.kms-envelope.json)', () => {
     ['another field beside rules', '{"rules": [], "extra": 1}', 'expected an object with "rules": [ … ]'],
     ['201 rules', JSON.stringify({ rules: Array.from({ length: 201 }, () => ({ path: 'x', keys: ['k'] })) }), 'more than 200 rules'],
     ['a rule that is not an object', rule([]).replace('[]', '"x"'), 'rule 2: expected "path", "keys" and optionally "context"'],
+    ['a rule that is a number', rule([]).replace('[]', '5'), 'rule 2: expected "path", "keys" and optionally "context"'],
     ['a null rule', JSON.stringify({ rules: [{ path: '.env', keys: ['k'] }, null] }), 'rule 2: expected "path", "keys" and optionally "context"'],
     ['an unknown field', rule({ path: '.env', keys: ['k'], endpoint: 'http://evil' }), 'rule 2: expected "path", "keys" and optionally "context"'],
     ['no path', rule({ keys: ['k'] }), 'rule 2: "path" must be a relative glob'],

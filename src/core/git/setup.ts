@@ -22,6 +22,7 @@ import { SECRET_PATTERNS, shellQuote } from './patterns';
 
 export { shellQuote };
 import { git, GitError, gitList, GitOptions, repoRoot } from './git';
+import { succeeds } from '../succeeds';
 
 export const DRIVER = 'kms-envelope';
 const BEGIN = '# kms-envelope: begin (added by `kms-envelope git setup`; `kms-envelope git setup --undo` removes it)';
@@ -111,7 +112,7 @@ export async function setupGit(opts: SetupOptions): Promise<string[]> {
     await setConfig(`merge.${DRIVER}.name`, 'kms-envelope: merges encrypted .env files variable by variable', g),
     await setConfig(`merge.${DRIVER}.driver`, `${opts.command} merge --marker-size %L %O %A %B %P`, g),
   ].some(Boolean);
-  if (await git(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`], g).then(() => true, () => false)) {
+  if (await succeeds(git(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`], g))) {
     await git(['config', '--local', '--unset-all', `diff.${DRIVER}.cachetextconv`], g);
     done.push(`removed diff.${DRIVER}.cachetextconv: git would keep the decrypted text in its notes`);
   }
@@ -149,7 +150,7 @@ export async function undoGitSetup(opts: GitOptions): Promise<string[]> {
     done.push(remove ? 'removed .gitattributes (setup had created it)' : 'removed the kms-envelope block from .gitattributes');
   }
   for (const section of [`diff.${DRIVER}`, `merge.${DRIVER}`]) {
-    if (await git(['config', '--local', '--remove-section', section], g).then(() => true, () => false)) done.push(`removed git config section ${section}`);
+    if (await succeeds(git(['config', '--local', '--remove-section', section], g))) done.push(`removed git config section ${section}`);
   }
   const hooks = await hooksDir(root, g);
   const hook = path.join(hooks, 'pre-commit');

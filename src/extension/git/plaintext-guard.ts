@@ -10,6 +10,7 @@ import { isTemplate } from '../../core/git/patterns';
 import { kindOf } from '../../core/kind';
 import { matchesPattern } from '../settings';
 import { GitApi, Repository } from './git-extension';
+import { succeeds } from '../../core/succeeds';
 
 export class PlaintextGuard implements vscode.Disposable {
   private readonly warned = new Set<string>();
@@ -52,7 +53,7 @@ export class PlaintextGuard implements vscode.Disposable {
     if (!repo) return;
     const rel = path.relative(repo.rootUri.fsPath, uri.fsPath).split(path.sep).join('/');
     const staged = repo.state.indexChanges.some((c) => c.uri.path === uri.path);
-    const tracked = staged || (await repo.getObjectDetails('HEAD', rel).then(() => true, () => false));
+    const tracked = staged || (await succeeds(repo.getObjectDetails('HEAD', rel)));
     if (tracked) await this.warnIfPlain(uri, staged ? 'staged' : 'tracked');
   }
 
