@@ -123,8 +123,7 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
     throw new KmsEnvelopeError('ALREADY_ENCRYPTED', `${file} is already encrypted`, 'Use rotate for a new data key, or rewrap to change keys.');
   }
   const text = isDotenvName(file) ? await readText(file) : undefined;
-  const key = await newFileKey(svc, opts);
-  try {
+  return withKey(await newFileKey(svc, opts), async (key) => {
     if (text !== undefined) {
       await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: layoutFor(text), random: opts.random })));
       const clear = opts.onClearLines ? lookalikeLines(text) : [];
@@ -133,6 +132,13 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
     }
     await atomicWrite(file, sealFileStream(createReadStream(file), key, opts.random));
     return 'file';
+  });
+}
+
+/** `use(key)`, then the key wiped, whatever happens. */
+async function withKey<T>(key: FileKey, use: (key: FileKey) => Promise<T>): Promise<T> {
+  try {
+    return await use(key);
   } finally {
     wipeFileKey(key);
   }
@@ -143,11 +149,7 @@ async function withWholeFile<T>(file: string, svc: KeyService, use: (opened: Ope
   const source = createReadStream(file);
   try {
     const opened = await openFileStream(source, unwrapper(svc));
-    try {
-      return await use(opened);
-    } finally {
-      wipeFileKey(opened.key);
-    }
+    return await withKey(opened.key, () => use(opened));
   } finally {
     source.destroy();
   }
@@ -321,32 +323,24 @@ export async function rotateFile(file: string, svc: KeyService, opts: RotateOpti
   if (kind === 'file') {
     return withWholeFile(file, svc, async (opened) => {
       const targets = await targetsFor(opened.header.stanzas);
-      const key = await newFileKey(svc, { keys: targets.keys, context: opened.header.context });
-      try {
+      return withKey(await newFileKey(svc, { keys: targets.keys, context: opened.header.context }), async (key) => {
         await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
         return { refused: targets.refused, stanzas: [...key.stanzas] };
-      } finally {
-        wipeFileKey(key);
-      }
+      });
     });
   }
   const opened = await openTextFile(file, svc);
-  try {
+  return withKey(opened.key, async () => {
     const targets = await targetsFor(opened.doc.header.stanzas);
-    const key = await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context });
-    try {
+    return withKey(await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context }), async (key) => {
       if (opened.store === 'dotenv') {
         await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
       } else {
         await writeText(file, opened, assemble('text', key, reencryptTokens(opened.doc.body, opened.key, key, opts.random), opened.layout, opened.doc.prefix, opened.doc.placement));
       }
       return { refused: targets.refused, stanzas: [...key.stanzas] };
-    } finally {
-      wipeFileKey(key);
-    }
-  } finally {
-    wipeFileKey(opened.key);
-  }
+    });
+  });
 }
 
 /** Writes a sealed `text`-store document back where it came from: inline, or body and sidecar. */
@@ -365,13 +359,11 @@ async function writeText(file: string, opened: OpenedText, sealed: ReturnType<ty
 export async function setEnvValue(file: string, svc: KeyService, name: string, value: string): Promise<void> {
   await regularFile(file);
   const opened = await openTextFile(file, svc);
-  try {
+  await withKey(opened.key, async (key) => {
     if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', `${file} is not an encrypted .env file`);
     const text = setVariable(opened.plaintext, name, value);
-    await atomicWrite(file, joinSealed(sealDotenv(text, opened.key, { layout: opened.layout, reuse: opened.reuse })));
-  } finally {
-    wipeFileKey(opened.key);
-  }
+    await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: opened.layout, reuse: opened.reuse })));
+  });
 }
 
 /**
@@ -386,17 +378,15 @@ export async function addKey(file: string, svc: KeyService, key: string): Promis
   const arn = await svc.resolve(key);
   if (kind === 'file') return addKeyToWholeFile(file, svc, key, arn);
   const opened = await openTextFile(file, svc);
-  try {
+  return withKey(opened.key, async () => {
     const header = opened.doc.header;
     if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
     const added = await svc.reEncrypt(await unwrappingStanza(svc, header), key, header.context);
-    const wider = makeFileKey(opened.key.dek, [...header.stanzas, added], header.context);
-    const body = opened.doc.body;
-    await writeText(file, opened, assemble(opened.store, wider, body, opened.layout, opened.doc.prefix, opened.doc.placement));
-    return [...wider.stanzas];
-  } finally {
-    wipeFileKey(opened.key);
-  }
+    return withKey(makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context), async (wider) => {
+      await writeText(file, opened, assemble(opened.store, wider, opened.doc.body, opened.layout, opened.doc.prefix, opened.doc.placement));
+      return [...wider.stanzas];
+    });
+  });
 }
 
 /** The stanza that unwraps a header's data key (a cache hit after the open: no KMS call); its copy of the key is wiped. */
@@ -411,16 +401,12 @@ function addKeyToWholeFile(file: string, svc: KeyService, key: string, arn: stri
     const header = opened.header;
     if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
     const added = await svc.reEncrypt(await unwrappingStanza(svc, header), key, header.context);
-    const wider = makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context);
-    // Stryker disable next-line BlockStatement: not observable from outside — `wider` is this function's own copy of the data key (the open's copy is wiped by withWholeFile, and tested)
-    try {
+    return withKey(makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context), async (wider) => {
       // Re-sealed under the same data key with a new salt (no nonce repeats); every chunk
       // is verified on the way, so a damaged payload is never given a wider audience.
       await atomicWrite(file, sealFileStream(opened.plaintext, wider));
-    } finally {
-      wipeFileKey(wider);
-    }
-    return [...wider.stanzas];
+      return [...wider.stanzas];
+    });
   });
 }
 
