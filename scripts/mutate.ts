@@ -79,6 +79,7 @@ const open: string[] = [];
 const ignored: string[] = [];
 let killedAll = 0;
 let scoredAll = 0;
+let timedOutAll = 0;
 for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   const rel = path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join('/');
   const count = (...s: Mutant['status'][]) => mutants.filter((m) => s.includes(m.status)).length;
@@ -86,6 +87,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   const left = mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
   const scored = killed + left.length;
   killedAll += killed;
+  timedOutAll += count('Timeout');
   scoredAll += scored;
   rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel}${fromEarlier.has(file) ? ' (earlier run)' : ''} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${scored ? ((100 * killed) / scored).toFixed(1) : '–'} |`);
   const lines = source.split('\n');
@@ -111,7 +113,8 @@ Do not edit: edit the tests, or say why a mutant cannot be killed in a \`// Stry
 comment beside the code. This run${partial ? ` (of ${args.join(' ')} only; the rows marked "earlier run" are carried over from the last run that included those files, for the mutants whose code has not changed since)` : ''} took ${minutes} minutes on this machine
 (2 cores, concurrency 3)${incremental ? ', incrementally: the mutants whose code and covering tests had not changed since the last run kept its result (.cache/stryker/incremental.json; delete it to start from scratch)' : ', from scratch'}.
 
-Mutation score: **${scoredAll ? ((100 * killedAll) / scoredAll).toFixed(1) : '–'}%** (${killedAll} of ${scoredAll} mutants killed; compile errors, caught by the
+Mutation score: **${scoredAll ? ((100 * killedAll) / scoredAll).toFixed(1) : '–'}%** (${killedAll} of ${scoredAll} mutants killed, ${timedOutAll} of them by a
+timeout: the mutant made a test hang, such as a loop that no longer ends or a promise never settled; compile errors, caught by the
 TypeScript checker, are not counted). In bold, the files that must have no survivor.
 
 | File | Mutants | Killed | Survived | No coverage | Compile errors | Left out | Score % |
