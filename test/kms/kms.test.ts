@@ -10,6 +10,7 @@ import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles,
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
 import { OTHER_ACCOUNT, READER, Sandbox, startSandbox } from '../support/aws-sandbox';
+import { withEnv } from '../support/with-env';
 
 const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
 
@@ -340,15 +341,24 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
 
   it('calls a key in its ARN’s region (any partition), anything else in the region configured, else the profile’s', async () => {
     const regions = () => sb.kms.log.map((e) => e.region);
-    await kms({ profile: 'eu' }).describe('alias/test');
-    await kms({ profile: 'eu' }).describe(sb.keyArn.replace(':key/', ':alias/').replace(/\/[^/]+$/, '/test'));
-    await kms({ profile: 'eu', region: 'ap-south-1' }).describe('alias/test');
-    assert.deepEqual(regions(), ['eu-west-3', 'us-east-1', 'ap-south-1']);
-    sb.kms.log.length = 0;
-    await kms({ profile: 'eu' }).generate(['arn:aws-cn:kms:cn-north-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab'], {}).catch(() => undefined);
-    await kms({ profile: 'eu' }).describe('not-arn:aws:kms:us-west-2:000000000000:key/x').catch(() => undefined);
-    assert.deepEqual(regions(), ['cn-north-1', 'eu-west-3'], 'a key id that only holds an ARN is no ARN');
+    // a profile in another region than the keys', in files of this test's own (the SDK caches files
+    // by path; and the picker tests list the shared sandbox's profiles)
+    const config = path.join(sb.dir, 'config-eu');
+    const credentials = path.join(sb.dir, 'credentials-eu');
+    await fs.writeFile(config, '[profile eu]\nregion = eu-west-3\n');
+    await fs.writeFile(credentials, (await fs.readFile(sb.env.AWS_SHARED_CREDENTIALS_FILE, 'utf8')).replace('[default]', '[eu]'));
+    await withEnv({ AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials }, async () => {
+      await kms({ profile: 'eu' }).describe('alias/test');
+      await kms({ profile: 'eu' }).describe(sb.keyArn.replace(':key/', ':alias/').replace(/\/[^/]+$/, '/test'));
+      await kms({ profile: 'eu', region: 'ap-south-1' }).describe('alias/test');
+      assert.deepEqual(regions(), ['eu-west-3', 'us-east-1', 'ap-south-1']);
+      sb.kms.log.length = 0;
+      await kms({ profile: 'eu' }).generate(['arn:aws-cn:kms:cn-north-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab'], {}).catch(() => undefined);
+      await kms({ profile: 'eu' }).describe('not-arn:aws:kms:us-west-2:000000000000:key/x').catch(() => undefined);
+      assert.deepEqual(regions(), ['cn-north-1', 'eu-west-3'], 'a key id that only holds an ARN is no ARN');
+    });
   });
+
 
   it('destroy closes its connections to KMS (a CLI exits without waiting for keep-alive)', async () => {
     sb.kms.dropConnections(); // those of the providers before

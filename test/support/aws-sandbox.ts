@@ -56,7 +56,6 @@ export async function startSandbox(): Promise<Sandbox> {
       `[reader]\naws_access_key_id = ${READER.accessKeyId}\naws_secret_access_key = ${READER.secretAccessKey}\n`,
       `[nobody]\naws_access_key_id = ${NOBODY.accessKeyId}\naws_secret_access_key = ${NOBODY.secretAccessKey}\n`,
       `[svc]\naws_access_key_id = ${ADMIN.accessKeyId}\naws_secret_access_key = ${ADMIN.secretAccessKey}\n`,
-      `[eu]\naws_access_key_id = ${ADMIN.accessKeyId}\naws_secret_access_key = ${ADMIN.secretAccessKey}\n`,
     ].join('\n'),
   );
   const config = path.join(dir, 'config');
@@ -69,8 +68,6 @@ export async function startSandbox(): Promise<Sandbox> {
       `[profile proc]\nregion = us-east-1\ncredential_process = ${process.execPath} ${helper}\n`,
       `[profile sso-expired]\nregion = us-east-1\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 000000000000\nsso_role_name = Dev\n`,
       `[profile empty]\nregion = us-east-1\n`,
-      // a profile in another region than the keys' (tests of which region a call goes to)
-      `[profile eu]\nregion = eu-west-3\n`,
       // a profile that names its own KMS endpoint (tests remove AWS_ENDPOINT_URL_KMS to use it)
       `[profile svc]\nregion = us-east-1\nservices = local-kms\n`,
       `[services local-kms]\nkms =\n  endpoint_url = ${url}\n`,
