@@ -39,6 +39,15 @@ export function wipeFileKey(key: FileKey): void {
   key.keys.mac.fill(0);
 }
 
+/** `use(key)`, then the key wiped, whatever happens. */
+export async function withKey<T>(key: FileKey, use: (key: FileKey) => Promise<T>): Promise<T> {
+  try {
+    return await use(key);
+  } finally {
+    wipeFileKey(key);
+  }
+}
+
 /** Unwraps the data key of a header (through KMS and its cache). Must not trust the header. */
 export type Unwrap = (header: Header) => Promise<Buffer>;
 

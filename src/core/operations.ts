@@ -26,6 +26,7 @@ import {
   splitDocument,
   Unwrap,
   wipeFileKey,
+  withKey,
 } from './envelope';
 import { KmsEnvelopeError } from './errors';
 import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
@@ -133,15 +134,6 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
     await atomicWrite(file, sealFileStream(createReadStream(file), key, opts.random));
     return 'file';
   });
-}
-
-/** `use(key)`, then the key wiped, whatever happens. */
-async function withKey<T>(key: FileKey, use: (key: FileKey) => Promise<T>): Promise<T> {
-  try {
-    return await use(key);
-  } finally {
-    wipeFileKey(key);
-  }
 }
 
 /** Opens a whole-file payload for `use`; the data key is wiped and the file closed whatever happens. */

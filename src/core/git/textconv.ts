@@ -15,7 +15,7 @@ import { storeOfBytes } from '../header';
 import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
-import { wipeFileKey } from '../envelope';
+import { wipeFileKey, withKey } from '../envelope';
 import { openFileStream } from '../whole-file';
 
 export interface Converted {
@@ -35,13 +35,11 @@ export async function decryptVersion(bytes: Buffer, name: string, svc: KeyServic
   const store = storeOfBytes(bytes);
   if (store === 'file') {
     const opened = await openFileStream((async function* () { yield bytes; })(), unwrapper(svc));
-    try {
+    return withKey(opened.key, async () => {
       const parts: Buffer[] = [];
       for await (const p of opened.plaintext) parts.push(p);
       return Buffer.concat(parts);
-    } finally {
-      wipeFileKey(opened.key);
-    }
+    });
   }
   if (store === null && sidecar === undefined) return undefined;
   const opened = await openText(decodeUtf8(bytes, name), svc, name, sidecar);
