@@ -244,6 +244,13 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         await until('window B to save', async () => /\nWINDOW_B=ENC\[/.test(await disk()));
         await page.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-HOTEL' }).waitFor({ timeout: 15_000 });
         if (!/\nWINDOW_A=ENC\[/.test(await disk())) throw new Error('an update was lost: window B overwrote window A\'s line');
+      } catch (err) {
+        // what window B showed: a save-conflict or error notification names the cause
+        await other.screenshot({ path: path.join(o.folder, '..', 'failed-window-b.png') }).catch(() => undefined);
+        const toasts = await other.locator('.notification-toast').allTextContents().catch(() => []);
+        const shows = await other.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-HOTEL' }).count();
+        const dirty = await other.locator('.tabs-container .tab.dirty').count();
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; window B shows its line: ${shows > 0}, dirty tabs: ${dirty}, notifications: ${toasts.join(' | ') || 'none'}`);
       } finally {
         await other.close();
       }

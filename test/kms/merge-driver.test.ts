@@ -155,6 +155,13 @@ describe('the merge driver, case by case (local KMS)', function () {
     await assert.rejects(mergeEncrypted(await versions('.env', base, whole, ours), kms(), L), (e: Error & { hint?: string }) => refusedAs('USAGE', '.env (ours) is encrypted whole, not as text')(e) && e.hint === 'Use kms-envelope decrypt.');
   });
 
+  it('a side whose header is broken is refused, naming the side before the header line', async () => {
+    const base = await encrypted('A=1\n');
+    const ours = await edited(base, (t) => t.replace('A=1', 'A=2'));
+    const theirs = (await edited(base, (t) => t.replace('A=1', 'A=3'))).replace(/^# -> aws-kms \S+/m, '# -> aws-kms not-an-arn');
+    await assert.rejects(mergeEncrypted(await versions('.env', base, ours, theirs), kms(), L), refusedAs('FORMAT', '.env (theirs): header line 2 (key stanza): not a KMS key ARN'));
+  });
+
   it('the data keys it opened are wiped when it is done', async () => {
     const { svc, deks } = recordingDeks(kms());
     const base = await encrypted('A=1\nB=2\n');

@@ -22,6 +22,7 @@
  */
 import { equalBytes } from '../bytes';
 import { FileKey, joinSealed, makeFileKey, sealDotenv, wipeFileKey } from '../envelope';
+import { KmsEnvelopeError } from '../errors';
 import { isDotenvName } from '../formats/comment-syntax';
 import { mergeDotenv, MergeLabels } from '../formats/dotenv-merge';
 import { LIMITS, Stanza, storeOfBytes } from '../header';
@@ -89,7 +90,10 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
   try {
     for (const s of sides) {
       if (!s.encrypted) continue;
-      s.opened = await openText(decodeUtf8(s.bytes, `${files.path} (${s.label})`), svc, `${files.path} (${s.label})`);
+      const side = `${files.path} (${s.label})`;
+      s.opened = await openText(decodeUtf8(s.bytes, side), svc, side).catch((err: unknown) => {
+        throw naming(side, err);
+      });
       keys.push(s.opened.key);
       if (s.opened.store !== 'dotenv') return keep(`${files.path} (${s.label}) is not an encrypted .env (store "${s.opened.store}"); kept ours.`);
     }
@@ -112,6 +116,12 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
   } finally {
     keys.forEach(wipeFileKey);
   }
+}
+
+/** An error about one side that does not say which (a broken header, a tampered value), naming it. */
+function naming(side: string, err: unknown): unknown {
+  if (!(err instanceof KmsEnvelopeError) || err.message.startsWith(side)) return err;
+  return new KmsEnvelopeError(err.code, `${side}: ${err.message}`, err.hint, err.profile);
 }
 
 /** A file that is plain on every side and no `.env`: git's own line merge, as if no driver were set. */
