@@ -74,7 +74,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       // file would go quiet after the first.
       const name = path.basename(uri.path);
       watcher = watch(path.dirname(uri.path), (_event, changed) => {
-        if (changed === null || changed === name) void this.onDiskChange(uri);
+        if (changed === null || changed === name) this.onDiskChange(uri);
       });
     } catch {
       watcher = undefined;
@@ -82,10 +82,15 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     return new vscode.Disposable(() => watcher?.close());
   }
 
-  private async onDiskChange(uri: vscode.Uri): Promise<void> {
-    const session = this.sessions.get(uri.path);
-    const stat = await fs.stat(uri.path).catch(() => undefined);
-    if (session && stat && stat.mtimeMs !== session.mtime) this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  /**
+   * Every change is passed on, even one the view has already read: VS Code stats a file and then
+   * reads it, so a write landing in between leaves its editor with the new text under the old
+   * mtime until an event makes it look again (without one, its next save met a false "newer on
+   * disk" conflict). VS Code re-reads only when the stat moved, so an extra event costs a stat.
+   * A forgotten view (closed, Lock) is not brought back by a change.
+   */
+  private onDiskChange(uri: vscode.Uri): void {
+    if (this.sessions.has(uri.path)) this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {

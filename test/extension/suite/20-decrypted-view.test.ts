@@ -7,7 +7,8 @@ import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
 import { openTextFile } from '../../../src/core/operations';
 import { joinSealed, sealDotenv, wipeFileKey } from '../../../src/core/envelope';
 import { atomicWrite } from '../../../src/core/io';
-import { activeUri, api, cli, closeAll, file, kms, sleep, until } from './helpers';
+import { DecryptedFs } from '../../../src/extension/decrypted-fs';
+import { activeUri, api, cli, closeAll, env, file, kms, sleep, until } from './helpers';
 
 const viewEditor = (rel: string) =>
   vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path);
@@ -86,6 +87,47 @@ describe('decrypt-on-open and the decrypted view', () => {
     provider.destroy();
     await until('the view to show the change', () => editor.document.getText().includes('DB_HOST=db.internal'), 10_000);
     assert.equal(editor.document.getText(), changed);
+  });
+
+  it('tells VS Code of every change to a file it shows, even one the view has already read; nothing once the view is forgotten', async () => {
+    // VS Code stats a file, then reads it: a write landing in between leaves the editor holding the
+    // new text under the old mtime, and only a later change event makes it look again (else its
+    // next save meets a false "file is newer" conflict: two windows on one .env did).
+    await fs.mkdir(file('watched').fsPath, { recursive: true });
+    const target = file('watched/.env').fsPath;
+    await fs.writeFile(target, 'WATCHED=1\n');
+    assert.equal((await cli(['encrypt', 'watched/.env', '-k', env('KMS_ENVELOPE_TEST_KEY')])).code, 0);
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+    const log = vscode.window.createOutputChannel('kms-envelope watch test', { log: true });
+    const view = new DecryptedFs(() => provider, (_title, task) => task(), log);
+    const uri = vscode.Uri.from({ scheme: 'kms-envelope', path: target });
+    const changes: string[] = [];
+    const subscription = view.onDidChangeFile((e) => changes.push(...e.map((c) => c.uri.path)));
+    const watcher = view.watch(uri);
+    try {
+      await view.readFile(uri);
+      const opened = await openTextFile(target, provider); // a teammate's edit, written atomically
+      await atomicWrite(target, joinSealed(sealDotenv('WATCHED=2\n', opened.key, { layout: opened.layout, reuse: opened.reuse })));
+      wipeFileKey(opened.key);
+      await until('the change to be announced', () => changes.length > 0);
+      await view.readFile(uri); // the view reads the new version before the watcher's next word on it
+      changes.length = 0;
+      await fs.chmod(target, 0o600); // the watcher sees the file again; VS Code may still hold the older stat
+      await until('the file to be announced again', () => changes.length > 0, 5000);
+      assert.deepEqual([...new Set(changes)], [target]);
+
+      view.forget(target); // a forgotten view (Lock) is not read again because of a change
+      changes.length = 0;
+      await fs.chmod(target, 0o644);
+      await sleep(1000);
+      assert.deepEqual(changes, []);
+    } finally {
+      watcher.dispose();
+      subscription.dispose();
+      view.dispose();
+      log.dispose();
+      provider.destroy();
+    }
   });
 
   it('Open Encrypted shows the ciphertext, and Open Decrypted the plaintext again', async () => {
