@@ -235,6 +235,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         // one person types in window A; once it is saved, window B shows it in full
         await typeAtEnd(page, 'WINDOW_A=typed-secret-GOLF\n');
         await until('window A to save', async () => /\nWINDOW_A=ENC\[/.test(await disk()));
+        await until('window A to have saved all it typed', async () => (await page.locator('.tabs-container .tab.dirty').count()) === 0);
         await other.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-GOLF' }).waitFor({ timeout: 15_000 });
         // a person reads the change before typing: a keystroke in the same instant as the reload
         // meets VS Code's save-conflict flow instead (see README, Decrypt-on-open)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,19 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
       assert.deepEqual(await problems({ staged: true }), []);
       gitc('rm', '-q', '--cached', '.env'); // a deletion is nothing to check
       assert.deepEqual(await problems({ staged: true }), []);
+    });
+
+    it('--staged reads the index git hands its hooks (GIT_INDEX_FILE: `git commit -a` and `git commit <path>` stage into a temporary one)', async () => {
+      await fs.writeFile(at('.env'), 'A=1\n');
+      const index = at('.git/next-index');
+      execFileSync('git', ['add', '.env'], { cwd: repo, env: { ...process.env, GIT_INDEX_FILE: index } });
+      assert.deepEqual(await problems({ staged: true }), [], 'the usual index holds nothing');
+      process.env.GIT_INDEX_FILE = index;
+      try {
+        assert.deepEqual(await problems({ staged: true }), ['.env: not encrypted']);
+      } finally {
+        delete process.env.GIT_INDEX_FILE;
+      }
     });
 
     it('patterns: the defaults, the user’s git config (kms-envelope.pattern, repeated), and the caller’s', async () => {
