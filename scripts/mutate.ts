@@ -79,6 +79,8 @@ const open: string[] = [];
 const ignored: string[] = [];
 let killedAll = 0;
 let scoredAll = 0;
+/** Rounded down: one survivor in 2,000 must not read as 100.0. */
+const percent = (killed: number, scored: number) => (scored ? (Math.floor((1000 * killed) / scored) / 10).toFixed(1) : '–');
 let timedOutAll = 0;
 for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   const rel = path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join('/');
@@ -89,7 +91,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   killedAll += killed;
   timedOutAll += count('Timeout');
   scoredAll += scored;
-  rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel}${fromEarlier.has(file) ? ' (earlier run)' : ''} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${scored ? ((100 * killed) / scored).toFixed(1) : '–'} |`);
+  rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel}${fromEarlier.has(file) ? ' (earlier run)' : ''} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${percent(killed, scored)} |`);
   const lines = source.split('\n');
   for (const m of mutants.filter((x) => x.status === 'Ignored')) {
     const why = disableReason(lines, m) ?? 'a module-level constant, evaluated once at load (ignoreStatic: a static mutant would need every test run again)';
@@ -113,7 +115,7 @@ Do not edit: edit the tests, or say why a mutant cannot be killed in a \`// Stry
 comment beside the code. This run${partial ? ` (of ${args.join(' ')} only; the rows marked "earlier run" are carried over from the last run that included those files, for the mutants whose code has not changed since)` : ''} took ${minutes} minutes on this machine
 (2 cores, concurrency 3)${incremental ? ', incrementally: the mutants whose code and covering tests had not changed since the last run kept its result (.cache/stryker/incremental.json; delete it to start from scratch)' : ', from scratch'}.
 
-Mutation score: **${scoredAll ? ((100 * killedAll) / scoredAll).toFixed(1) : '–'}%** (${killedAll} of ${scoredAll} mutants killed, ${timedOutAll} of them by a
+Mutation score: **${percent(killedAll, scoredAll)}%** (${killedAll} of ${scoredAll} mutants killed, ${timedOutAll} of them by a
 timeout: the mutant made a test hang, such as a loop that no longer ends or a promise never settled; compile errors, caught by the
 TypeScript checker, are not counted). In bold, the files that must have no survivor.
 
