@@ -7,7 +7,7 @@ import { mergeEncrypted, MergeFiles } from '../../src/core/git/merge-driver';
 import { parseHeader } from '../../src/core/header';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { addKey, encryptFile, newFileKey, openText, openTextFile, rotateFile } from '../../src/core/operations';
-import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
+import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
 import { refusedAs } from '../support/errors';
 import { allWiped, recordingDeks } from '../support/key-services';
 
@@ -17,21 +17,11 @@ import { allWiped, recordingDeks } from '../support/key-services';
  */
 describe('the merge driver, case by case (local KMS)', function () {
   this.timeout(30_000);
-  let sb: Sandbox;
-  let dir: string;
+  const box = sandboxPerSuite('merge-');
+  const at = box.at;
   const kms = () => new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
   const L = { ours: 'HEAD', theirs: 'feature' };
 
-  before(async () => {
-    sb = await startSandbox();
-    sb.apply();
-  });
-  after(() => sb.close());
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(sb.dir, 'merge-'));
-  });
-
-  const at = (f: string) => path.join(dir, f);
   /** Writes the three versions under the names git would give them, for a repository path `name`. */
   async function versions(name: string, base: string | Buffer, ours: string | Buffer, theirs: string | Buffer): Promise<MergeFiles> {
     await fs.writeFile(at('base'), base);
@@ -40,8 +30,8 @@ describe('the merge driver, case by case (local KMS)', function () {
     return { base: at('base'), ours: at('ours'), theirs: at('theirs'), path: name };
   }
   /** A .env encrypted under the test key (the file named `.env` in a folder of its own). */
-  async function encrypted(text: string, keys: string[] = [sb.keyArn]): Promise<string> {
-    const d = await fs.mkdtemp(path.join(dir, 'enc-'));
+  async function encrypted(text: string, keys: string[] = [box.sb.keyArn]): Promise<string> {
+    const d = await fs.mkdtemp(path.join(box.dir, 'enc-'));
     await fs.writeFile(path.join(d, '.env'), text);
     await encryptFile(path.join(d, '.env'), kms(), { keys });
     return fs.readFile(path.join(d, '.env'), 'utf8');
@@ -57,7 +47,7 @@ describe('the merge driver, case by case (local KMS)', function () {
   }
   /** `sealed` after a command on the file (a .env in a folder of its own): rotate, add-key. */
   async function changedBy(sealed: string, command: (file: string) => Promise<unknown>): Promise<string> {
-    const file = path.join(await fs.mkdtemp(path.join(dir, 'changed-')), '.env');
+    const file = path.join(await fs.mkdtemp(path.join(box.dir, 'changed-')), '.env');
     await fs.writeFile(file, sealed);
     await command(file);
     return fs.readFile(file, 'utf8');
@@ -72,7 +62,7 @@ describe('the merge driver, case by case (local KMS)', function () {
   it('one side unchanged: the other side is the result, as it is, with no KMS call', async () => {
     const base = await encrypted('A=1\n');
     const changed = await edited(base, (t) => t.replace('A=1', 'A=2'));
-    sb.kms.log.length = 0;
+    box.sb.kms.log.length = 0;
     let files = await versions('.env', base, changed, base); // theirs unchanged
     assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
     assert.equal(await fs.readFile(files.ours, 'utf8'), changed);
@@ -81,7 +71,7 @@ describe('the merge driver, case by case (local KMS)', function () {
     assert.equal(await fs.readFile(files.ours, 'utf8'), changed);
     files = await versions('.env', base, changed, changed); // the same change on both sides
     assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });
-    assert.equal(sb.kms.count(), 0);
+    assert.equal(box.sb.kms.count(), 0);
   });
 
   it('changes to different variables merge into a file sealed under ours’ key, unchanged values keeping their tokens', async () => {
@@ -106,19 +96,19 @@ describe('the merge driver, case by case (local KMS)', function () {
   });
 
   it('keys added on both sides are kept when both share the data key: each once, ours’ first, then theirs’ new ones', async () => {
-    const third = sb.kms.createKey('third key');
+    const third = box.sb.kms.createKey('third key');
     const base = await encrypted('A=1\n');
-    const files = await versions('.env', base, await edited(await withKeys(base, third), (t) => `${t}B=ours\n`), await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
+    const files = await versions('.env', base, await edited(await withKeys(base, third), (t) => `${t}B=ours\n`), await edited(await withKeys(base, box.sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
     assert.equal((await mergeEncrypted(files, kms(), L)).clean, true);
-    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [sb.keyArn, third, sb.otherKeyArn]);
+    assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), [box.sb.keyArn, third, box.sb.otherKeyArn]);
     assert.equal(await plainOf(files.ours), 'A=theirs\nB=ours\n');
   });
 
   it('the keys of both sides together stop at the format’s 16: theirs’ past that are left out, and the file still opens', async () => {
     const base = await encrypted('A=1\n');
-    const fifteen = Array.from({ length: 15 }, (_, i) => sb.kms.createKey(`key ${i + 2}`));
+    const fifteen = Array.from({ length: 15 }, (_, i) => box.sb.kms.createKey(`key ${i + 2}`));
     const ours = await edited(await withKeys(base, ...fifteen), (t) => `${t}B=ours\n`);
-    const files = await versions('.env', base, ours, await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
+    const files = await versions('.env', base, ours, await edited(await withKeys(base, box.sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
     assert.equal((await mergeEncrypted(files, kms(), L)).clean, true);
     assert.deepEqual(parseHeader(await fs.readFile(files.ours, 'utf8'))!.header.stanzas.map((s) => s.keyArn), parseHeader(ours)!.header.stanzas.map((s) => s.keyArn));
     assert.equal(await plainOf(files.ours), 'A=theirs\nB=ours\n');
@@ -127,10 +117,10 @@ describe('the merge driver, case by case (local KMS)', function () {
   it('when ours rotated the data key, theirs’ new keys (which wrap the old one) are not carried over', async () => {
     const base = await encrypted('A=1\n');
     const ours = await rotated(base);
-    const files = await versions('.env', base, ours, await edited(await withKeys(base, sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
+    const files = await versions('.env', base, ours, await edited(await withKeys(base, box.sb.otherKeyArn), (t) => t.replace('A=1', 'A=theirs')));
     assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [], message: undefined });
     const merged = parseHeader(await fs.readFile(files.ours, 'utf8'))!.header;
-    assert.deepEqual(merged.stanzas.map((s) => s.keyArn), [sb.keyArn]);
+    assert.deepEqual(merged.stanzas.map((s) => s.keyArn), [box.sb.keyArn]);
     assert.deepEqual(merged.commitment, parseHeader(ours)!.header.commitment);
     assert.equal(await plainOf(files.ours), 'A=theirs\n');
   });
@@ -150,7 +140,7 @@ describe('the merge driver, case by case (local KMS)', function () {
     await assert.rejects(mergeEncrypted(await versions('.env', base, ours, broken), kms(), L), (e: Error) => e.message.startsWith('.env (theirs)'));
     await assert.rejects(mergeEncrypted(await versions('.env', Buffer.from([0x41, 0x3d, 0xff, 0x0a]), ours, await edited(base, (t) => t.replace('A=1', 'A=3'))), kms(), L), (e: Error) => e.message.startsWith('.env (base)'));
     await fs.writeFile(at('whole.bin'), 'A=3\n');
-    await encryptFile(at('whole.bin'), kms(), { keys: [sb.keyArn] });
+    await encryptFile(at('whole.bin'), kms(), { keys: [box.sb.keyArn] });
     const whole = await fs.readFile(at('whole.bin'));
     await assert.rejects(mergeEncrypted(await versions('.env', base, whole, ours), kms(), L), (e: Error & { hint?: string }) => refusedAs('USAGE', '.env (ours) is encrypted whole, not as text')(e) && e.hint === 'Use kms-envelope decrypt.');
   });
@@ -207,7 +197,7 @@ describe('the merge driver, case by case (local KMS)', function () {
 
   it('a .env whose version holds encrypted selections (the text store) is not merged', async () => {
     const base = await encrypted('A=1\n');
-    const key = await newFileKey(kms(), { keys: [sb.keyArn] });
+    const key = await newFileKey(kms(), { keys: [box.sb.keyArn] });
     const text = joinSealed(assemble('text', key, 'A=1\n', { leader: '#', eol: '\n' }));
     const ours = await edited(base, (t) => t.replace('A=1', 'A=2'));
     const files = await versions('.env', base, ours, text);

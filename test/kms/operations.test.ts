@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { promises as fs, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { assemble, encryptRanges } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
@@ -21,7 +20,7 @@ import {
 } from '../../src/core/operations';
 import { CHUNK_BYTES } from '../../src/core/cipher';
 import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { sandboxPerSuite } from '../support/aws-sandbox';
 import { refusedAs } from '../support/errors';
 import { allWiped, recordingDeks } from '../support/key-services';
 
@@ -32,33 +31,23 @@ import { allWiped, recordingDeks } from '../support/key-services';
  */
 describe('file operations, case by case (local KMS)', function () {
   this.timeout(30_000);
-  let sb: Sandbox;
-  let dir: string;
+  const box = sandboxPerSuite('ops-');
   const kms = (allowedKeys = [LOCAL_ACCOUNT_KEYS]) => new KmsKeyProvider({ profile: 'default', allowedKeys, maxAttempts: 1 });
-  const at = (name: string) => path.join(dir, name);
+  const at = box.at;
   const stanzasOf = async (file: string) => parseHeader(await fs.readFile(file, 'utf8'))!.header.stanzas.map((s) => s.keyArn);
   const NOT_ENCRYPTED_HINT = 'Encrypt it first (kms-envelope encrypt, or KMS Envelope: Encrypt File).';
-
-  before(async () => {
-    sb = await startSandbox();
-    sb.apply();
-  });
-  after(() => sb.close());
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(sb.dir, 'ops-'));
-  });
 
   /** A file with one selection encrypted (the text store), its header inline or in a sidecar. */
   async function withSelection(file: string, placement: 'inline' | 'sidecar'): Promise<void> {
     const text = 'A=secret\n';
-    const key = await newFileKey(kms(), { keys: [sb.keyArn] });
+    const key = await newFileKey(kms(), { keys: [box.sb.keyArn] });
     const body = encryptRanges(text, [{ start: 2, end: 8 }], key);
     const sealed = assemble('text', key, body, { leader: '#', eol: '\n' }, '', placement);
     if (placement === 'inline') return atomicWrite(file, `${sealed.header}${sealed.body}`);
     await atomicWrite(file, sealed.body);
     await atomicWrite(`${file}.kms-envelope`, sealed.header);
   }
-  const encrypted = async (name: string, text: string, keys = [sb.keyArn]) => {
+  const encrypted = async (name: string, text: string, keys = [box.sb.keyArn]) => {
     await fs.writeFile(at(name), text);
     await encryptFile(at(name), kms(), { keys });
     return at(name);
@@ -80,8 +69,8 @@ describe('file operations, case by case (local KMS)', function () {
       for (const op of [
         () => decryptFile(file, kms(), { kind: 'in-place' }),
         () => rotateFile(file, kms(), {}),
-        () => addKey(file, kms(), sb.otherKeyArn),
-        () => removeKey(file, kms(), sb.keyArn),
+        () => addKey(file, kms(), box.sb.otherKeyArn),
+        () => removeKey(file, kms(), box.sb.keyArn),
       ]) {
         await assert.rejects(op(), (e: Error & { hint?: string }) => refused(e) && e.hint === NOT_ENCRYPTED_HINT);
       }
@@ -90,43 +79,43 @@ describe('file operations, case by case (local KMS)', function () {
 
   it('refuses to encrypt what is encrypted already, a symlink (naming its target, or that it has none) and a folder', async () => {
     const file = await encrypted('.env', 'A=1\n');
-    await assert.rejects(encryptFile(file, kms(), { keys: [sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('ALREADY_ENCRYPTED', `${file} is already encrypted`)(e) && e.hint === 'Use rotate for a new data key, or rewrap to change keys.');
+    await assert.rejects(encryptFile(file, kms(), { keys: [box.sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('ALREADY_ENCRYPTED', `${file} is already encrypted`)(e) && e.hint === 'Use rotate for a new data key, or rewrap to change keys.');
     await fs.symlink(file, at('link.env'));
     await fs.symlink(at('gone.env'), at('dangling.env'));
     const SYMLINK_HINT = 'Name the file it points to, so that the plaintext is replaced where it lives.';
-    await assert.rejects(encryptFile(at('link.env'), kms(), { keys: [sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('USAGE', `${at('link.env')} is a symlink to ${file}`)(e) && e.hint === SYMLINK_HINT);
-    await assert.rejects(encryptFile(at('dangling.env'), kms(), { keys: [sb.keyArn] }), refusedAs('USAGE', `${at('dangling.env')} is a symlink to (a missing file)`));
+    await assert.rejects(encryptFile(at('link.env'), kms(), { keys: [box.sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('USAGE', `${at('link.env')} is a symlink to ${file}`)(e) && e.hint === SYMLINK_HINT);
+    await assert.rejects(encryptFile(at('dangling.env'), kms(), { keys: [box.sb.keyArn] }), refusedAs('USAGE', `${at('dangling.env')} is a symlink to (a missing file)`));
     await fs.mkdir(at('folder.env'));
-    await assert.rejects(encryptFile(at('folder.env'), kms(), { keys: [sb.keyArn] }), refusedAs('USAGE', `${at('folder.env')} is not a regular file`));
-    assert.equal(sb.kms.count('GenerateDataKey'), 1, 'refused before any KMS call');
+    await assert.rejects(encryptFile(at('folder.env'), kms(), { keys: [box.sb.keyArn] }), refusedAs('USAGE', `${at('folder.env')} is not a regular file`));
+    assert.equal(box.sb.kms.count('GenerateDataKey'), 1, 'refused before any KMS call');
   });
 
   it('tells the lines left in clear, and only when there are some', async () => {
     const told: number[][] = [];
     await fs.writeFile(at('.env'), 'A=1\nÜBER=x\n');
-    await encryptFile(at('.env'), kms(), { keys: [sb.keyArn], onClearLines: (l) => told.push(l) });
+    await encryptFile(at('.env'), kms(), { keys: [box.sb.keyArn], onClearLines: (l) => told.push(l) });
     await fs.writeFile(at('b.env'), 'A=1\n');
-    await encryptFile(at('b.env'), kms(), { keys: [sb.keyArn], onClearLines: (l) => told.push(l) });
+    await encryptFile(at('b.env'), kms(), { keys: [box.sb.keyArn], onClearLines: (l) => told.push(l) });
     assert.deepEqual(told, [[2]]);
   });
 
   it('a rule’s keys are used when allowed; the others are reported, by name and ARN when KMS resolved them', async () => {
     const unknown = 'alias/no-such-key';
     await fs.mkdir(at('.git'));
-    await fs.writeFile(at('.kms-envelope.json'), JSON.stringify({ rules: [{ path: '*.env', keys: ['alias/test', 'alias/other', sb.otherKeyArn, unknown], context: { team: 'web' } }] }));
-    const svc = kms([sb.keyArn]);
+    await fs.writeFile(at('.kms-envelope.json'), JSON.stringify({ rules: [{ path: '*.env', keys: ['alias/test', 'alias/other', box.sb.otherKeyArn, unknown], context: { team: 'web' } }] }));
+    const svc = kms([box.sb.keyArn]);
     assert.deepEqual(await planKeys(at('a.env'), svc, { keys: ['alias/mine'], context: { app: 'x' } }), {
-      keys: [{ keyArn: sb.keyArn, alias: 'alias/test' }],
+      keys: [{ keyArn: box.sb.keyArn, alias: 'alias/test' }],
       context: { app: 'x', team: 'web' },
       rulesFile: at('.kms-envelope.json'),
-      refused: [`alias/other (${sb.otherKeyArn})`, sb.otherKeyArn, unknown],
+      refused: [`alias/other (${box.sb.otherKeyArn})`, box.sb.otherKeyArn, unknown],
     });
     // none of the rule's keys allowed: the user's keys, with the rule's context all the same
     assert.deepEqual(await planKeys(at('a.env'), kms(['arn:aws:kms:*:111111111111:key/*']), { keys: ['alias/mine'], context: { app: 'x' } }), {
       keys: ['alias/mine'],
       context: { app: 'x', team: 'web' },
       rulesFile: at('.kms-envelope.json'),
-      refused: [`alias/test (${sb.keyArn})`, `alias/other (${sb.otherKeyArn})`, sb.otherKeyArn, unknown],
+      refused: [`alias/test (${box.sb.keyArn})`, `alias/other (${box.sb.otherKeyArn})`, box.sb.otherKeyArn, unknown],
     });
     assert.deepEqual(await planKeys(at('a.env'), svc, { keys: ['alias/mine'], explicit: true }), { keys: ['alias/mine'], context: undefined, refused: [] }, 'keys named explicitly skip the rules');
   });
@@ -142,12 +131,12 @@ describe('file operations, case by case (local KMS)', function () {
     assert.ok(await fs.stat(at('app.json.kms-envelope')), 'decrypted to a stream: the file keeps its sidecar');
     assert.equal(await decryptFile(at('app.json'), kms(), { kind: 'in-place' }), 'text');
     assert.equal(await fs.readFile(at('app.json'), 'utf8'), 'A=secret\n');
-    assert.deepEqual((await fs.readdir(dir)).sort(), ['.env', 'app.json', 'link.env']);
+    assert.deepEqual((await fs.readdir(box.dir)).sort(), ['.env', 'app.json', 'link.env']);
   });
 
   it('a whole file tampered after its first chunk: the bytes already streamed are named; tampered in the first, nothing was written', async () => {
     await fs.writeFile(at('big.bin'), Buffer.alloc(3 * CHUNK_BYTES, 7));
-    await encryptFile(at('big.bin'), kms(), { keys: [sb.keyArn] });
+    await encryptFile(at('big.bin'), kms(), { keys: [box.sb.keyArn] });
     const sealed = await fs.readFile(at('big.bin'), 'latin1');
     const payload = sealed.indexOf('\n', sealed.indexOf('# mac ')) + 1;
     const flip = (offset: number) => sealed.slice(0, offset) + (sealed[offset] === 'A' ? 'B' : 'A') + sealed.slice(offset + 1);
@@ -174,13 +163,13 @@ describe('file operations, case by case (local KMS)', function () {
     const { svc, deks } = recordingDeks(kms());
     const dotenv = await encrypted('.env', 'A=1\n');
     await fs.writeFile(at('new.bin'), 'y');
-    await encryptFile(at('new.bin'), svc, { keys: [sb.keyArn] });
+    await encryptFile(at('new.bin'), svc, { keys: [box.sb.keyArn] });
     await decryptFile(file, svc, { kind: 'stream', stream: new PassThrough().resume() });
     await rotateFile(file, svc, {});
     await rotateFile(dotenv, svc, {});
     await setEnvValue(dotenv, svc, 'B', '2');
-    await addKey(dotenv, svc, sb.otherKeyArn);
-    await addKey(file, svc, sb.otherKeyArn);
+    await addKey(dotenv, svc, box.sb.otherKeyArn);
+    await addKey(file, svc, box.sb.otherKeyArn);
     assert.ok(deks.length >= 8, `${deks.length} data keys`);
     assert.ok(allWiped(deks), 'a data key left in memory');
   });
@@ -200,35 +189,35 @@ describe('file operations, case by case (local KMS)', function () {
   });
 
   it('removing the one allowed key of a file whose other keys are not allowed, with no key named, is refused with those keys', async () => {
-    const third = sb.kms.createKey('third key');
-    const file = await encrypted('.env', 'A=1\n', [sb.keyArn, sb.otherKeyArn, third]);
-    await assert.rejects(removeKey(file, kms([sb.keyArn]), sb.keyArn), (e: Error & { hint?: string }) =>
-      refusedAs('KEY_NOT_ALLOWED', `none of the keys this file names is allowed (${sb.otherKeyArn}, ${third})`)(e) &&
+    const third = box.sb.kms.createKey('third key');
+    const file = await encrypted('.env', 'A=1\n', [box.sb.keyArn, box.sb.otherKeyArn, third]);
+    await assert.rejects(removeKey(file, kms([box.sb.keyArn]), box.sb.keyArn), (e: Error & { hint?: string }) =>
+      refusedAs('KEY_NOT_ALLOWED', `none of the keys this file names is allowed (${box.sb.otherKeyArn}, ${third})`)(e) &&
       e.hint === 'Name the key to wrap the new data key for (--key; in VS Code, Select KMS Key), or allow the file\'s keys (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys).');
   });
 
   it('rotate, add and remove report the keys a file is wrapped for, whole files and sidecars included', async () => {
     const whole = await encrypted('blob.bin', 'x');
-    assert.deepEqual((await rotateFile(whole, kms(), {})).stanzas.map((s) => s.keyArn), [sb.keyArn]);
-    assert.deepEqual((await addKey(whole, kms(), 'alias/other')).map((s) => s.keyArn), [sb.keyArn, sb.otherKeyArn]);
-    await assert.rejects(addKey(whole, kms(), 'alias/other'), refusedAs('USAGE', `the file is already wrapped for ${sb.otherKeyArn}`));
+    assert.deepEqual((await rotateFile(whole, kms(), {})).stanzas.map((s) => s.keyArn), [box.sb.keyArn]);
+    assert.deepEqual((await addKey(whole, kms(), 'alias/other')).map((s) => s.keyArn), [box.sb.keyArn, box.sb.otherKeyArn]);
+    await assert.rejects(addKey(whole, kms(), 'alias/other'), refusedAs('USAGE', `the file is already wrapped for ${box.sb.otherKeyArn}`));
     const dotenv = await encrypted('.env', 'A=1\n');
-    assert.deepEqual((await addKey(dotenv, kms(), 'alias/other')).map((s) => s.keyArn), [sb.keyArn, sb.otherKeyArn]);
-    await assert.rejects(addKey(dotenv, kms(), sb.otherKeyArn), refusedAs('USAGE', `the file is already wrapped for ${sb.otherKeyArn}`));
+    assert.deepEqual((await addKey(dotenv, kms(), 'alias/other')).map((s) => s.keyArn), [box.sb.keyArn, box.sb.otherKeyArn]);
+    await assert.rejects(addKey(dotenv, kms(), box.sb.otherKeyArn), refusedAs('USAGE', `the file is already wrapped for ${box.sb.otherKeyArn}`));
 
     await withSelection(at('app.json'), 'sidecar');
-    await addKey(at('app.json'), kms(), sb.otherKeyArn);
+    await addKey(at('app.json'), kms(), box.sb.otherKeyArn);
     assert.equal((await fs.readFile(at('app.json'), 'utf8')).includes('kms-envelope'), false, 'the header stays in the sidecar');
-    const result = await removeKey(at('app.json'), kms(), sb.keyArn);
-    assert.deepEqual(result.stanzas.map((s) => s.keyArn), [sb.otherKeyArn]);
-    assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [sb.otherKeyArn]);
-    await assert.rejects(removeKey(at('app.json'), kms(), sb.keyArn), refusedAs('USAGE', `the file has no stanza for ${sb.keyArn}`));
+    const result = await removeKey(at('app.json'), kms(), box.sb.keyArn);
+    assert.deepEqual(result.stanzas.map((s) => s.keyArn), [box.sb.otherKeyArn]);
+    assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [box.sb.otherKeyArn]);
+    await assert.rejects(removeKey(at('app.json'), kms(), box.sb.keyArn), refusedAs('USAGE', `the file has no stanza for ${box.sb.keyArn}`));
     const last = (e: Error & { hint?: string }) => refusedAs('USAGE', 'cannot remove the last key: nobody could decrypt the file')(e) && e.hint === 'Add another key first.';
-    await assert.rejects(removeKey(at('app.json'), kms(), sb.otherKeyArn), last);
-    assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [sb.otherKeyArn], 'unchanged by the refusals');
+    await assert.rejects(removeKey(at('app.json'), kms(), box.sb.otherKeyArn), last);
+    assert.deepEqual(await stanzasOf(at('app.json.kms-envelope')), [box.sb.otherKeyArn], 'unchanged by the refusals');
     // the header inline: a .env, and a JSON file encrypted whole (no sidecar)
-    await assert.rejects(removeKey(await encrypted('b.env', 'A=1\n'), kms(), sb.keyArn), last);
-    await assert.rejects(removeKey(await encrypted('whole.json', '{}'), kms(), sb.keyArn), last);
-    await assert.rejects(removeKey(at('whole.json'), kms(), sb.otherKeyArn), refusedAs('USAGE', `the file has no stanza for ${sb.otherKeyArn}`));
+    await assert.rejects(removeKey(await encrypted('b.env', 'A=1\n'), kms(), box.sb.keyArn), last);
+    await assert.rejects(removeKey(await encrypted('whole.json', '{}'), kms(), box.sb.keyArn), last);
+    await assert.rejects(removeKey(at('whole.json'), kms(), box.sb.otherKeyArn), refusedAs('USAGE', `the file has no stanza for ${box.sb.otherKeyArn}`));
   });
 });

@@ -105,3 +105,37 @@ export async function startSandbox(): Promise<Sandbox> {
     },
   };
 }
+
+/** A describe block's sandbox, and the folder of the test that is running. */
+export interface SuiteSandbox {
+  readonly sb: Sandbox;
+  readonly dir: string;
+  /** A path in the running test's folder. */
+  at(name: string): string;
+}
+
+/**
+ * For a describe block that calls the core in this process: one sandbox for the block, its AWS
+ * settings applied to this process's environment, and a fresh folder in it for each test.
+ */
+export function sandboxPerSuite(prefix: string): SuiteSandbox {
+  let sb: Sandbox | undefined;
+  let dir = '';
+  before(async () => {
+    sb = await startSandbox();
+    sb.apply();
+  });
+  after(() => sb?.close());
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(sb!.dir, prefix));
+  });
+  return {
+    get sb() {
+      return sb!;
+    },
+    get dir() {
+      return dir;
+    },
+    at: (name) => path.join(dir, name),
+  };
+}
