@@ -31,12 +31,13 @@ export function ensureCodeServer(log: (s: string) => void = console.log): string
   // @vscode/ripgrep downloads rg unless its cache holds this tarball: give it Debian's rg.
   execFileSync('tar', ['czf', path.join(rgCache, 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz'), '-C', '/usr/bin', 'rg']);
   // code-server's postinstall sets up VS Code's own modules, and argon2 (its password hashing) builds or
-  // fetches its binary: the two install scripts this cache allows (npm 12 runs no others).
+  // fetches its binary: the two install scripts this cache allows (npm 12 runs no others). npm calls
+  // unsafe-perm unknown, but code-server's postinstall refuses to run as root without it.
   writeFileSync(path.join(CACHE, 'package.json'), JSON.stringify({ name: 'code-server-cache', private: true, allowScripts: { 'code-server': true, argon2: true } }));
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', `code-server@${CODE_SERVER_VERSION}`], {
     cwd: CACHE,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, TMPDIR: tmp, npm_config_nodedir: '/usr', npm_config_yes: 'true' },
+    env: { ...process.env, TMPDIR: tmp, npm_config_nodedir: '/usr', npm_config_unsafe_perm: 'true', npm_config_yes: 'true' },
   });
   if (!existsSync(ENTRY)) throw new Error('code-server did not install');
   return ENTRY;
