@@ -185,8 +185,8 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       // Read back what we are about to write, with the same key: the reuse map for the next
       // save, and proof that the file on disk will decrypt to exactly this text.
       const check = await openDocument(splitDocument(joinSealed(sealed))!, async () => Buffer.from(session.key.dek), session.reuse, time.pause);
+      wipeFileKey(check.key); // a copy of the session's key: wiped before anything can throw
       if (check.plaintext !== text) throw new Error('internal error: the re-encrypted file does not read back');
-      wipeFileKey(check.key);
       await time.wait(atomicWrite(file, joinSealed(sealed)));
       session.reuse = check.reuse;
     }

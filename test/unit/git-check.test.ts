@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,15 +117,14 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
 
     it('--staged reads the index git hands its hooks (GIT_INDEX_FILE: `git commit -a` and `git commit <path>` stage into a temporary one)', async () => {
       await fs.writeFile(at('.env'), 'A=1\n');
-      const index = at('.git/next-index');
-      execFileSync('git', ['add', '.env'], { cwd: repo, env: { ...process.env, GIT_INDEX_FILE: index } });
-      assert.deepEqual(await problems({ staged: true }), [], 'the usual index holds nothing');
-      process.env.GIT_INDEX_FILE = index;
+      process.env.GIT_INDEX_FILE = at('.git/next-index');
       try {
+        gitc('add', '.env');
         assert.deepEqual(await problems({ staged: true }), ['.env: not encrypted']);
       } finally {
         delete process.env.GIT_INDEX_FILE;
       }
+      assert.deepEqual(await problems({ staged: true }), [], 'the usual index holds nothing');
     });
 
     it('patterns: the defaults, the user’s git config (kms-envelope.pattern, repeated), and the caller’s', async () => {

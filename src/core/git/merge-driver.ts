@@ -53,6 +53,8 @@ const MAX_MERGE_BYTES = 256 * 1024 * 1024;
 
 interface Side {
   readonly label: 'base' | 'ours' | 'theirs';
+  /** The path and the label, as messages name the side. */
+  readonly name: string;
   readonly bytes: Buffer;
   readonly encrypted: boolean;
   opened?: OpenedText;
@@ -67,12 +69,12 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     await atomicWrite(files.ours, b);
     return { clean: true, conflicts: [] };
   }
-  const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, bytes, encrypted: storeOfBytes(bytes) !== null }));
+  const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, name: `${files.path} (${label})`, bytes, encrypted: storeOfBytes(bytes) !== null }));
   const [base, ours, theirs] = sides;
 
   if (!sides.some((s) => s.encrypted)) {
     if (!isDotenvName(files.path)) return mergeFileFallback(files, labels);
-    const merged = mergeDotenv(...(sides.map((s) => decodeUtf8(s.bytes, `${files.path} (${s.label})`)) as [string, string, string]), labels);
+    const merged = mergeDotenv(...(sides.map((s) => decodeUtf8(s.bytes, s.name)) as [string, string, string]), labels);
     await atomicWrite(files.ours, merged.text);
     return { clean: merged.conflicts.length === 0, conflicts: merged.conflicts };
   }
@@ -90,12 +92,11 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
   try {
     for (const s of sides) {
       if (!s.encrypted) continue;
-      const side = `${files.path} (${s.label})`;
-      s.opened = await openText(decodeUtf8(s.bytes, side), svc, side).catch((err: unknown) => {
-        throw naming(side, err);
+      s.opened = await openText(decodeUtf8(s.bytes, s.name), svc, s.name).catch((err: unknown) => {
+        throw naming(s.name, err);
       });
       keys.push(s.opened.key);
-      if (s.opened.store !== 'dotenv') return keep(`${files.path} (${s.label}) is not an encrypted .env (store "${s.opened.store}"); kept ours.`);
+      if (s.opened.store !== 'dotenv') return keep(`${s.name} is not an encrypted .env (store "${s.opened.store}"); kept ours.`);
     }
     // (every side `same` is given has been opened: ours and theirs always, base when it is encrypted)
     const same = (x: Side, y: Side) => equalBytes(x.opened!.doc.header.commitment, y.opened!.doc.header.commitment);
@@ -108,7 +109,7 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     keys.push(key);
     const reuse = new Map([...(shared ? other.reuse : []), ...main.reuse]);
 
-    const plaintext = (s: Side) => s.opened?.plaintext ?? decodeUtf8(s.bytes, `${files.path} (${s.label})`);
+    const plaintext = (s: Side) => s.opened?.plaintext ?? decodeUtf8(s.bytes, s.name);
     const merged = mergeDotenv(plaintext(base), plaintext(ours), plaintext(theirs), labels);
     await atomicWrite(files.ours, joinSealed(sealDotenv(merged.text, key, { layout: main.layout, reuse })));
     const note = theirsRotated ? `${files.path}: theirs rotated the data key; the result is sealed under theirs' key` : undefined;
