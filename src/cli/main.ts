@@ -44,14 +44,17 @@ function resolveCommand(command: string): string {
   throw new KmsEnvelopeError('USAGE', `cannot run ${command}: not found on PATH`);
 }
 
+/** Pairs as own properties (a "__proto__" name stays a name, and the format then refuses it); a name given twice is refused. */
 function parseContext(pairs: readonly string[]): Record<string, string> {
-  const ctx: Record<string, string> = {};
+  const ctx = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq < 1) throw new KmsEnvelopeError('USAGE', `--context expects key=value, got "${pair}"`);
-    ctx[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    if (ctx.has(name)) throw new KmsEnvelopeError('USAGE', `--context names "${name}" twice`);
+    ctx.set(name, pair.slice(eq + 1));
   }
-  return ctx;
+  return Object.fromEntries(ctx);
 }
 
 export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Command {

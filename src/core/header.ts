@@ -91,6 +91,28 @@ export function defaultContext(extra: EncryptionContext = {}): EncryptionContext
   return ctx;
 }
 
+/**
+ * The context of a new file from the user's own pairs and pairs suggested by committed text (a
+ * rules file, a workspace's settings). Key policies often grant on a pair (env=dev), so a
+ * suggestion must never change a pair the user gave: a suggested pair that gives another value
+ * for one of the user's names is refused, never merged. Suggested pairs for other names are added.
+ */
+export function combineContext(user: EncryptionContext | undefined, suggested: EncryptionContext | undefined, from: string): EncryptionContext {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(user ?? {})) out[k] = v;
+  for (const [k, v] of Object.entries(suggested ?? {})) {
+    if (Object.prototype.hasOwnProperty.call(out, k) && out[k] !== v) {
+      throw new KmsEnvelopeError(
+        'CONFIG',
+        `${from} sets the encryption context ${k}=${JSON.stringify(v)}, but you asked for ${k}=${JSON.stringify(out[k])}`,
+        `Nothing was encrypted. Remove the pair from ${from} or change yours; a committed file cannot change the context you give.`,
+      );
+    }
+    out[k] = v;
+  }
+  return Object.fromEntries(Object.entries(out));
+}
+
 /** Sorted by key. fromEntries defines each pair as an own property, so a "__proto__" key stays a key (and is then refused). */
 const canonicalContext = (ctx: EncryptionContext): EncryptionContext => Object.fromEntries(Object.keys(ctx).sort().map((k) => [k, ctx[k]]));
 

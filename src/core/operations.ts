@@ -33,7 +33,7 @@ import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
 import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
-import { defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
+import { combineContext, defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
 import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
 import { aliasOf } from './kms/allow-list';
 import type { KeyRef, KeyService } from './kms/key-service';
@@ -84,9 +84,9 @@ export async function planKeys(file: string, svc: KeyService, user: { keys: read
     if (arn && (await svc.allows(arn))) keys.push({ keyArn: arn, alias: aliasOf(key) });
     else refused.push(arn && arn !== key ? `${key} (${arn})` : key);
   }
-  // the rule's context pairs only narrow who may decrypt: they apply whichever keys are used
-  if (keys.length === 0) return { keys: user.keys, context: { ...user.context, ...found.rule.context }, rulesFile: found.file, refused };
-  return { keys, context: { ...user.context, ...found.rule.context }, rulesFile: found.file, refused };
+  // the rule's pairs apply whichever keys are used; they add to the user's, never change one
+  const context = combineContext(user.context, found.rule.context, found.file);
+  return { keys: keys.length ? keys : user.keys, context, rulesFile: found.file, refused };
 }
 
 export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise<FileKey> {

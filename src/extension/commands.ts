@@ -3,7 +3,7 @@ import path = require('node:path');
 import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens } from '../core/formats/token';
-import { prefixOf } from '../core/header';
+import { combineContext, prefixOf } from '../core/header';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
@@ -103,7 +103,9 @@ export function createCommands(d: Deps): Commands {
    * The key new data keys are made for. A key that only the workspace's settings name (a file
    * any committer can change) is used once the user confirmed it, seeing its full ARN and account.
    */
-  const keyToUse = async (): Promise<string[]> => {
+  const describeContext = (ctx?: Record<string, string>): string =>
+    ctx === undefined ? "the file's own, unchanged" : Object.entries(ctx).map(([k, v]) => `${k}=${v}`).join(', ') || 'none beyond kms-envelope=v1';
+  const keyToUse = async (context?: Record<string, string>): Promise<string[]> => {
     const s = d.keys.settings();
     if (!s.key) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Run KMS Envelope: Select KMS Key.');
     if (s.keyNeedsConfirmation) {
@@ -111,7 +113,7 @@ export function createCommands(d: Deps): Commands {
       const account = accountOf(arn) ?? '?';
       const ok = await vscode.window.showWarningMessage(
         `This workspace's settings choose the KMS key for new encryptions: ${s.key.ref} in AWS account ${account}. Use it?`,
-        { modal: true, detail: `Key ARN: ${arn}\n\n.vscode/settings.json is part of the repository: anyone who can commit can change it. kms-envelope remembers your answer for this key outside the repository.` },
+        { modal: true, detail: `Key ARN: ${arn}\nEncryption context: ${describeContext(context)}\n\n.vscode/settings.json is part of the repository: anyone who can commit can change it. kms-envelope remembers your answer for this key outside the repository.` },
         'Use This Key',
       );
       if (ok !== 'Use This Key') throw new KmsEnvelopeError('CONFIG', `the key suggested by the workspace (${s.key.ref}) was not confirmed`, 'Run KMS Envelope: Select KMS Key to choose your own.');
@@ -148,7 +150,7 @@ export function createCommands(d: Deps): Commands {
     if (ranges.some((r) => r.start < 0)) throw new KmsEnvelopeError('USAGE', 'the selection reaches into the kms-envelope header');
     const key = parsed
       ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrapper(d.keys.service())))).key
-      : await planFor(doc.uri.fsPath, d.keys.settings().encryptionContext).then((plan) => withProgress('creating a data key', () => newFileKey(d.keys.service(), plan)));
+      : await planFor(doc.uri.fsPath).then((plan) => withProgress('creating a data key', () => newFileKey(d.keys.service(), plan)));
     return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }
 
@@ -156,13 +158,15 @@ export function createCommands(d: Deps): Commands {
    * The keys for a new file: the rules file's (within the allow-list; others are reported),
    * else the user's own key.
    */
-  async function planFor(file: string, context: Record<string, string>): Promise<{ keys: KeyRef[]; context?: Record<string, string> }> {
+  async function planFor(file: string): Promise<{ keys: KeyRef[]; context?: Record<string, string> }> {
+    const s = d.keys.settings();
+    const context = combineContext(s.encryptionContext, s.workspaceContext, "this workspace's settings (kmsEnvelope.encryptionContext)");
     const plan = await planKeys(file, d.keys.service(), { keys: [], context });
     if (plan.refused.length) {
       warn(`${plan.rulesFile} names keys for ${path.basename(file)} that are not allowed, so they were not used: ${plan.refused.join(', ')}. Allow them (user setting kmsEnvelope.allowedKeys) if you trust them.`);
     }
     if (plan.rulesFile && plan.keys.length) d.log.info(`${file}: keys and context from ${plan.rulesFile}`);
-    return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(), context: plan.context };
+    return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(plan.context ?? {}), context: plan.context };
   }
 
   async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {
@@ -236,8 +240,7 @@ export function createCommands(d: Deps): Commands {
     encryptFile: run('Encrypt File', async (arg) => {
       const uri = await need(target(arg), 'plain');
       await saveFirst(uri);
-      const s = d.keys.settings();
-      const plan = await planFor(uri.fsPath, s.encryptionContext);
+      const plan = await planFor(uri.fsPath);
       const keys = plan.keys;
       const onClearLines = (clear: number[]) =>
         warn(`${path.basename(uri.path)}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?), so their values were left in clear.`);

@@ -8,7 +8,7 @@
  */
 import vscode = require('vscode');
 import { SECRET_PATTERNS } from '../core/git/patterns';
-import { matchesAny } from '../core/glob';
+import { matchesAny, usableGlobs } from '../core/glob';
 import { accountOf } from '../core/kms/allow-list';
 
 export const SECTION = 'kmsEnvelope';
@@ -43,7 +43,10 @@ export interface Settings {
   readonly keyNeedsConfirmation: boolean;
   /** Keys the user chose (their accounts are allowed when `allowedKeys` is empty). */
   readonly chosenKeys: string[];
+  /** The user's own context pairs (user settings). */
   readonly encryptionContext: Record<string, string>;
+  /** Pairs the workspace's settings suggest: added to the user's, never changing one (core/header combineContext). */
+  readonly workspaceContext: Record<string, string>;
   readonly allowedKeys: string[];
   readonly cacheMaxAgeSeconds: number;
   /** The longest the extension waits for one KMS call, retries included. */
@@ -71,6 +74,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
         ? { ref: fromUser, source: 'user' }
         : undefined;
   const confirmed = global.get<string[]>(CONFIRMED_KEYS) ?? [];
+  const ctx = c.inspect<Record<string, string>>('encryptionContext');
   const keyNeedsConfirmation = key?.source === 'workspace' && !confirmed.includes(key.ref);
   return {
     profile: blank(state.get<string>(PROFILE_STATE)) ?? blank(c.inspect<string>('profile')?.globalValue),
@@ -78,12 +82,13 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
     key,
     keyNeedsConfirmation,
     chosenKeys: [...(key && !keyNeedsConfirmation ? [key.ref] : []), ...(fromUser && fromUser !== key?.ref ? [fromUser] : [])],
-    encryptionContext: c.get<Record<string, string>>('encryptionContext') ?? {},
+    encryptionContext: ctx?.globalValue ?? {},
+    workspaceContext: { ...ctx?.workspaceValue, ...ctx?.workspaceFolderValue },
     allowedKeys: c.inspect<string[]>('allowedKeys')?.globalValue ?? [],
     cacheMaxAgeSeconds: clampCacheSeconds(c.get<number>('cacheMaxAgeSeconds')),
     kmsTimeoutSeconds: Math.min(Math.max(c.get<number>('kmsTimeoutSeconds') ?? 20, 1), 300),
     decryptOnOpen: c.get<boolean>('decryptOnOpen.enabled') ?? true,
-    decryptOnOpenPatterns: c.get<string[]>('decryptOnOpen.patterns') ?? [...SECRET_PATTERNS],
+    decryptOnOpenPatterns: usableGlobs(c.get<unknown>('decryptOnOpen.patterns') ?? SECRET_PATTERNS),
     decryptWholeFiles: c.get<boolean>('decryptOnOpen.wholeFiles') ?? true,
   };
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { matchesAny, matchesGlob } from '../../src/core/glob';
+import path from 'node:path';
+import fc from 'fast-check';
+import { KmsEnvelopeError } from '../../src/core/errors';
+import { GLOB_MAX_LENGTH, GLOB_MAX_WILDCARDS, matchesAny, matchesGlob, usableGlobs } from '../../src/core/glob';
 
 /**
  * The one glob dialect (rules file, secret patterns, decrypt-on-open). Compiled globs are cached
@@ -77,5 +80,63 @@ describe('globs: ** across folders, * and ? within a name, a bare name in any fo
     assert.equal(matchesAny([`*.env${tag}`, `x${tag}`], `a/b.env${tag}`), true);
     assert.equal(matchesAny([`x${tag}`, `y${tag}`], `a/b.env${tag}`), false);
     assert.equal(matchesAny([], 'a'), false);
+  });
+});
+
+/** The old compiler, kept here as the reference meaning of the dialect (it backtracks: small inputs only). */
+const reference = (glob: string, relPath: string): boolean => {
+  let src = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      src += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += glob[i + 2] === '/' ? 2 : 1;
+    } else if (c === '*') src += '[^/]*';
+    else if (c === '?') src += '[^/]';
+    else src += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`).test(glob.includes('/') ? relPath : path.posix.basename(relPath));
+};
+
+describe('globs from committed text match in linear time (security review F2)', () => {
+  it('means what the regular-expression dialect meant, on any small glob and path', () => {
+    const part = fc.constantFrom('*', '**', '**/', '?', '/', 'a', 'b', '.', '.env');
+    const name = fc.constantFrom('/', 'a', 'b', '.', '.env', 'x');
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 7 }), fc.array(name, { maxLength: 8 }), (g, p) => {
+        const glob = g.join('');
+        const relPath = p.join('');
+        assert.equal(matchesGlob(glob, relPath), reference(glob, relPath), `${glob} on ${relPath}`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("answers at once for the review's pattern ('**' × 18 + 'Z', and × 32) on a long path", () => {
+    const started = process.hrtime.bigint();
+    for (const k of [18, 24, 32]) {
+      assert.equal(matchesGlob('**'.repeat(k) + 'Z', 'a'.repeat(200) + '/README.md'), false);
+      assert.equal(matchesGlob('*a'.repeat(k) + 'Z', 'a'.repeat(200)), false);
+      assert.equal(matchesAny(['*/'.repeat(8) + '*?'.repeat(12) + 'Z'], 'a/'.repeat(8) + 'a'.repeat(200)), false);
+    }
+    // a backtracking matcher takes minutes here; 2 s leaves room for a loaded machine and mutation testing
+    assert.ok(process.hrtime.bigint() - started < 2_000_000_000n);
+  });
+
+  it('refuses a glob longer than the limit or with too many wildcards, with a CONFIG error that says which', () => {
+    assert.throws(() => matchesGlob('a'.repeat(GLOB_MAX_LENGTH + 1), 'a'), (e: KmsEnvelopeError) => e.code === 'CONFIG' && /longer than 1024/.test(e.message));
+    assert.equal(matchesGlob('a'.repeat(GLOB_MAX_LENGTH), 'a'.repeat(GLOB_MAX_LENGTH)), true);
+    assert.throws(() => matchesGlob('*a'.repeat(GLOB_MAX_WILDCARDS + 1), 'a'), (e: KmsEnvelopeError) => e.code === 'CONFIG' && /more than 32 wildcards/.test(e.message));
+    assert.equal(matchesGlob('*a'.repeat(GLOB_MAX_WILDCARDS), 'a'.repeat(GLOB_MAX_WILDCARDS)), true);
+    // a run of stars is one wildcard
+    assert.equal(matchesGlob('*'.repeat(500) + 'Z', 'abcZ'), true);
+  });
+});
+
+describe('usableGlobs: what a setting may hold', () => {
+  it('keeps strings within the limits, at most 64 of them, and leaves out the rest', () => {
+    assert.deepEqual(usableGlobs(['.env', 5, '', '*a'.repeat(40), 'x'.repeat(GLOB_MAX_LENGTH + 1), '*.env']), ['.env', '*.env']);
+    assert.equal(usableGlobs(Array.from({ length: 100 }, (_, i) => `f${i}`)).length, 64);
+    assert.deepEqual(usableGlobs('*.env'), []);
   });
 });
