@@ -5,47 +5,53 @@
  * parent environment already has (dotenv's own rule).
  */
 
-/** Variables that choose which code runs: executables, libraries, interpreter start-up files and flags. */
-const LOADER_NAMES = new Set([
-  'PATH',
-  'NODE_OPTIONS',
-  'NODE_PATH',
-  'BASH_ENV',
-  'ENV',
-  'SHELLOPTS',
-  'BASHOPTS',
-  'PS4',
-  'PROMPT_COMMAND',
-  'IFS',
-  'ZDOTDIR',
-  'PYTHONPATH',
-  'PYTHONSTARTUP',
-  'PYTHONHOME',
-  'PYTHONINSPECT',
-  'PERL5LIB',
-  'PERL5OPT',
-  'PERLLIB',
-  'RUBYLIB',
-  'RUBYOPT',
-  'JAVA_TOOL_OPTIONS',
-  '_JAVA_OPTIONS',
-  'JDK_JAVA_OPTIONS',
-  'CLASSPATH',
-  'GCONV_PATH',
-  'HOSTALIASES',
-  'LOCPATH',
-  'NLSPATH',
-  'GIT_EXEC_PATH',
-  'GIT_SSH',
-  'GIT_SSH_COMMAND',
-  'EDITOR',
-  'VISUAL',
-  'PAGER',
-  'BROWSER',
+/*
+ * The policy holds by namespace, not by a list of known-bad names: a variable is left out when
+ * its name (upper-cased: `http_proxy` and `npm_config_*` are read in lower case too) starts with
+ * a prefix below, ends with a suffix below, is one of the names below, or is not a plain
+ * identifier. The prefixes are the namespaces of the shells, loaders, runtimes, package managers
+ * and tools that read their configuration (which code, which config file, which endpoint, which
+ * credentials, which CA) from the environment; the suffixes are the conventions every tool uses
+ * for library and plug-in paths, extra options, proxies, hooks and CA files. An application's own names (DB_HOST, STRIPE_KEY,
+ * APP_*) are outside all of them. What a file may still set is listed in docs/SECURITY.md; the
+ * user names a left-out variable with --allow-env (KMS_ENVELOPE_CONFIG_ALLOW_ENV for the preload).
+ */
+const RESERVED_PREFIXES = [
+  // loaders and the C library
+  'LD_', 'DYLD_', 'MALLOC_', 'GLIBC_', 'GCONV_',
+  // shells
+  'BASH_', 'BASH_FUNC_', 'ZSH_', 'SHELL',
+  // runtimes and their package managers
+  'NODE_', 'NPM_', 'YARN_', 'PNPM_', 'COREPACK_', 'BUN_', 'DENO_', 'ELECTRON_',
+  'PYTHON', 'PIP_', 'PIPENV_', 'POETRY_', 'UV_', 'CONDA', 'VIRTUAL_ENV',
+  'PERL', 'RUBY', 'GEM_', 'BUNDLE_', 'IRBRC',
+  'JAVA', 'JDK_', '_JAVA_', 'JRE_', 'MAVEN_', 'GRADLE_', 'SBT_', 'ANT_',
+  'DOTNET_', 'CORECLR_', 'COMPLUS_', 'NUGET_', 'MSBUILD',
+  'PHP', 'COMPOSER_', 'LUA_', 'R_', 'JULIA_', 'ERL_', 'ELIXIR_', 'MIX_', 'HEX_',
+  'CARGO_', 'RUSTUP_', 'RUSTC', 'RUSTDOC',
+  // tools that run commands or choose what they talk to and with which credentials
+  'GIT_', 'SSH_', 'GNUPG', 'GPG_', 'AWS_', 'AZURE_', 'GOOGLE_APPLICATION_', 'CLOUDSDK_',
+  'KUBE', 'DOCKER_', 'HELM_', 'TF_CLI_', 'VAULT_', 'XDG_', 'LESS', 'MANPAGER', 'SYSTEMD_',
+  'SSL_', 'OPENSSL_', 'CURL_', 'REQUESTS_CA_', 'KMS_ENVELOPE_',
+];
+const RESERVED_SUFFIXES = ['LIBRARY_PATH', 'PLUGIN_PATH', 'MODULE_PATH', 'MODULES_PATH', 'TYPELIB_PATH', '_OPTS', '_OPTIONS', '_PROXY', '_HOOKS', '_INIT', '_STARTUP', '_PRELOAD', '_EDITOR', '_PAGER', '_ASKPASS', '_SHELL', '_CONFIG_FILE', '_CA_BUNDLE', '_CA_CERTS'];
+const RESERVED_NAMES = new Set([
+  'PATH', 'ENV', 'IFS', 'PS4', 'PROMPT_COMMAND', 'SHELLOPTS', 'BASHOPTS', 'ZDOTDIR', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'USER', 'LOGNAME',
+  'EDITOR', 'VISUAL', 'PAGER', 'BROWSER', 'TERMINFO', 'HOSTALIASES', 'LOCPATH', 'NLSPATH', 'CLASSPATH', 'NO_PROXY',
+  'MANPATH', 'CDPATH', 'FPATH', 'INFOPATH', 'PKG_CONFIG_PATH', 'INPUTRC', 'WGETRC', 'CURL_HOME',
+  'GOPATH', 'GOROOT', 'GOFLAGS', 'GOPROXY', 'GOTOOLCHAIN', 'GOENV', 'GOPRIVATE', 'GONOSUMDB', 'GOINSECURE', 'GOEXPERIMENT', 'GODEBUG',
+  'CFLAGS', 'CXXFLAGS', 'CPPFLAGS', 'LDFLAGS', 'RUSTFLAGS', 'LIBS',
+  'CC', 'CXX', 'CPP', 'LD', 'AR', 'MAKE', 'MAKEFLAGS', 'MAKELEVEL', 'DISPLAY', 'WAYLAND_DISPLAY', 'DBUS_SESSION_BUS_ADDRESS',
 ]);
-const LOADER_PREFIXES = ['LD_', 'DYLD_', 'MALLOC_', 'BASH_FUNC_'];
+/** A plain identifier: what shells and dotenv both take as a variable name. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const changesLoadedCode = (name: string): boolean => LOADER_NAMES.has(name) || LOADER_PREFIXES.some((p) => name.startsWith(p));
+/** Whether a variable is left out of what a file may set: it changes which code runs, how, or what a tool trusts. */
+export function changesLoadedCode(name: string): boolean {
+  if (!IDENTIFIER.test(name)) return true;
+  const upper = name.toUpperCase();
+  return RESERVED_NAMES.has(upper) || RESERVED_PREFIXES.some((p) => upper.startsWith(p)) || RESERVED_SUFFIXES.some((s) => upper.endsWith(s));
+}
 
 export interface EnvPolicy {
   /** Let the file's values replace variables the parent already has. */

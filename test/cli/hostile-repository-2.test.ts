@@ -3,6 +3,7 @@
  * reproduction run through the built CLI against the local KMS, as a user would meet it.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseHeader } from '../../src/core/header';
@@ -76,6 +77,21 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       assert.equal(twice.code, 2, twice.stderr);
       assert.match(twice.stderr, /--context names "env" twice/);
       assert.equal(await read('.env'), 'A=1\n');
+    });
+  });
+
+  describe('F4: variables that run code are not taken from a file, by namespace', () => {
+    it("the review's repro: GIT_CONFIG_* from an encrypted .env no longer makes git run a command through run", async () => {
+      await fs.rm(at('.git'), { recursive: true });
+      execFileSync('git', ['init', '-q', '.'], { cwd });
+      await write('.env', 'GIT_CONFIG_COUNT=1\nGIT_CONFIG_KEY_0=core.fsmonitor\nGIT_CONFIG_VALUE_0=echo PWNED > pwned; false\nDB_HOST=db\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      const r = await cli(['run', '-f', '.env', '--', 'git', 'status', '--short'], { HOME: cwd });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /not taken from the file, as they change what code runs: GIT_CONFIG_COUNT, GIT_CONFIG_KEY_0, GIT_CONFIG_VALUE_0/);
+      await assert.rejects(fs.stat(at('pwned')), /ENOENT/);
+      const probe = await cli(['run', '-f', '.env', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.DB_HOST) + process.env.GIT_CONFIG_COUNT)']);
+      assert.equal(probe.stdout, 'dbundefined');
     });
   });
 });

@@ -41,3 +41,28 @@ describe('mergeEnv: the child’s environment from the parent’s and a file’s
     assert.deepEqual(mergeEnv({ A: 'parent' }, { A: 'file' }, { override: true }), { env: { A: 'file' }, blocked: [], kept: [] });
   });
 });
+
+describe('which variables a file may set (security review F4): by namespace, for run, the preload, the API, debug, tasks and terminals', () => {
+  // every name the review listed, and the review's GIT_CONFIG_* repro
+  const leftOut = [
+    'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_GLOBAL', 'GIT_DIR', 'GIT_ASKPASS', 'SSH_ASKPASS',
+    'GIT_PAGER', 'GIT_EDITOR', 'GIT_EXTERNAL_DIFF', 'GIT_PROXY_COMMAND', 'XDG_CONFIG_HOME', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KMS', 'npm_config_script_shell', 'npm_config_userconfig', 'NPM_CONFIG_USERCONFIG', 'PHPRC', 'PHP_INI_SCAN_DIR',
+    'LUA_INIT', 'DOTNET_STARTUP_HOOKS', 'CORECLR_PROFILER', 'COMPlus_EnableDiagnostics', 'MAVEN_OPTS', 'GRADLE_OPTS', 'JAVA_OPTS', 'PYTHONBREAKPOINT',
+    'PYTHONUSERBASE', 'GEM_PATH', 'BUNDLE_GEMFILE', 'R_PROFILE_USER', 'KUBECONFIG', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'NODE_EXTRA_CA_CERTS',
+    'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PATH', 'Path', 'NODE_OPTIONS', 'LD_PRELOAD', 'DYLD_INSERT_LIBRARIES', 'BASH_ENV',
+    'PERL5OPT', 'RUBYOPT', 'CLASSPATH', 'GOFLAGS', 'LESSOPEN', 'EDITOR', 'HOME', 'QT_PLUGIN_PATH', 'KMS_ENVELOPE_KEY', 'A.B', 'A-B', '1A',
+  ];
+  const taken = ['DB_HOST', 'DB_PASSWORD', 'STRIPE_KEY', 'APP_SECRET', 'DATABASE_URL', 'UPLOAD_PATH', 'FEATURE_FLAGS', 'GOOGLE_API_KEY', 'REDIS_URL', 'PORT', 'db_user'];
+
+  it('leaves out every variable that runs code, changes a tool\'s config, endpoint, credentials, proxy or CA, and takes an application\'s own', () => {
+    const file = Object.fromEntries([...leftOut, ...taken].map((n) => [n, 'x']));
+    const r = mergeEnv({}, file);
+    assert.deepEqual(r.blocked.sort(), [...leftOut].sort());
+    assert.deepEqual(Object.keys(r.env).sort(), [...taken].sort());
+  });
+
+  it('a name the user allows is taken', () => {
+    assert.deepEqual(mergeEnv({}, { GIT_DIR: '/x', KUBECONFIG: 'k' }, { allow: ['KUBECONFIG'] }), { env: { KUBECONFIG: 'k' }, blocked: ['GIT_DIR'], kept: [] });
+  });
+});
