@@ -207,7 +207,7 @@ run passes its command's exit code through.`,
       }
       const result = await removeKey(file, provider(), o.removeKey!);
       for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
-      status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(label).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control)`);
+      status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(label).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control). If someone commits an older version back (a rollback), your kms-envelope refuses to write into it until it is rotated again: this machine remembers the retired data key. Teammates' machines do not: they should pull this change before writing to the file`);
     });
 
   registerGitCommands(program, { provider: () => provider(), status, io });

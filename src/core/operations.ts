@@ -33,6 +33,7 @@ import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
 import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
+import { recordAdded, recordRetired, removedFrom, sealable } from './retired';
 import { combineContext, defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
 import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
 import { aliasOf } from './kms/allow-list';
@@ -305,17 +306,26 @@ export interface RotateOptions {
   readonly random?: Random;
 }
 
-/** A new data key for the file; every value (or the whole payload) is encrypted again. */
+/**
+ * A new data key for the file; every value (or the whole payload) is encrypted again. The old
+ * data key is recorded as retired (retired.ts) before the new file is written, with the keys
+ * removed now: a later write to an older version of the file (a rollback) is then refused. Keys
+ * this user removed from the file before are left out again.
+ */
 export async function rotateFile(file: string, svc: KeyService, opts: RotateOptions): Promise<RotateResult> {
   await regularFile(file);
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
+  const without = [...(opts.without ?? []), ...(await removedFrom(file))];
   const targetsFor = (stanzas: readonly Stanza[]) =>
-    wrappingTargets(stanzas.filter((s) => !opts.without?.includes(s.keyArn)), svc, opts.keys ?? []);
+    wrappingTargets(stanzas.filter((s) => !without.includes(s.keyArn)), svc, opts.keys ?? []);
+  // what the new data key leaves out: keys removed now and keys the allow-list refused
+  const retire = (old: Header, refused: readonly string[]) => recordRetired(file, old.commitment, [...new Set([...without, ...refused])].filter((k) => old.stanzas.some((s) => s.keyArn === k)));
   if (kind === 'file') {
     return withWholeFile(file, svc, async (opened) => {
       const targets = await targetsFor(opened.header.stanzas);
       return withKey(await newFileKey(svc, { keys: targets.keys, context: opened.header.context }), async (key) => {
+        await retire(opened.header, targets.refused);
         await atomicWrite(file, sealFileStream(opened.plaintext, key, opts.random));
         return { refused: targets.refused, stanzas: [...key.stanzas] };
       });
@@ -325,6 +335,7 @@ export async function rotateFile(file: string, svc: KeyService, opts: RotateOpti
   return withKey(opened.key, async () => {
     const targets = await targetsFor(opened.doc.header.stanzas);
     return withKey(await newFileKey(svc, { keys: targets.keys, context: opened.doc.header.context }), async (key) => {
+      await retire(opened.doc.header, targets.refused);
       if (opened.store === 'dotenv') {
         await atomicWrite(file, joinSealed(sealDotenv(opened.plaintext, key, { layout: opened.layout, random: opts.random })));
       } else {
@@ -353,6 +364,7 @@ export async function setEnvValue(file: string, svc: KeyService, name: string, v
   const opened = await openTextFile(file, svc);
   await withKey(opened.key, async (key) => {
     if (opened.store !== 'dotenv') throw new KmsEnvelopeError('USAGE', `${file} is not an encrypted .env file`);
+    await sealable(file, key, svc);
     const text = setVariable(opened.plaintext, name, value);
     await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: opened.layout, reuse: opened.reuse })));
   });
@@ -368,11 +380,17 @@ export async function addKey(file: string, svc: KeyService, key: string): Promis
   const kind = await kindOf(file);
   if (kind === 'plain') throw notEncrypted(file);
   const arn = await svc.resolve(key);
-  if (kind === 'file') return addKeyToWholeFile(file, svc, key, arn);
+  const stanzas = await (kind === 'file' ? addKeyToWholeFile(file, svc, key, arn) : addKeyToText(file, svc, key, arn));
+  await recordAdded(file, arn);
+  return stanzas;
+}
+
+async function addKeyToText(file: string, svc: KeyService, key: string, arn: string): Promise<Stanza[]> {
   const opened = await openTextFile(file, svc);
   return withKey(opened.key, async () => {
     const header = opened.doc.header;
     if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+    await sealable(file, opened.key, svc);
     const added = await svc.reEncrypt(await unwrappingStanza(svc, header), key, header.context);
     return withKey(makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context), async (wider) => {
       await writeText(file, opened, assemble(opened.store, wider, opened.doc.body, opened.layout, opened.doc.prefix, opened.doc.placement));
@@ -392,6 +410,7 @@ function addKeyToWholeFile(file: string, svc: KeyService, key: string, arn: stri
   return withWholeFile(file, svc, async (opened) => {
     const header = opened.header;
     if (header.stanzas.some((s) => s.keyArn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+    await sealable(file, opened.key, svc);
     const added = await svc.reEncrypt(await unwrappingStanza(svc, header), key, header.context);
     return withKey(makeFileKey(Buffer.from(opened.key.dek), [...header.stanzas, added], header.context), async (wider) => {
       // Re-sealed under the same data key with a new salt (no nonce repeats); every chunk

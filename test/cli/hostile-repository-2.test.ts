@@ -94,4 +94,90 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       assert.equal(probe.stdout, 'dbundefined');
     });
   });
+
+  describe('F1: a removed key does not come back with a rollback', () => {
+    const stanzas = async (f: string) => parseHeader(await read(f))!.header.stanzas.map((s) => s.keyArn);
+    /** The review's repro up to the rollback: .env for V and R, R removed (rotates), then the older version committed back. */
+    const rolledBack = async (): Promise<string> => {
+      await write('.env', 'DB_PASSWORD=old-secret\n');
+      assert.equal((await cli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
+      const v1 = await read('.env');
+      const removed = await cli(['rewrap', '.env', '--remove-key', sb.otherKeyArn]);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(removed.stderr, /If someone commits an older version back \(a rollback\), your kms-envelope refuses to write into it until it is rotated again/);
+      assert.deepEqual(await stanzas('.env'), [sb.keyArn]);
+      await write('.env', v1); // R's holder: git show HEAD~1:.env > .env
+      return v1;
+    };
+
+    it('set into the rolled-back file is refused (exit 7), naming the retired data key; the file stays byte for byte', async () => {
+      const v1 = await rolledBack();
+      sb.kms.log.length = 0;
+      const r = await cli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret-after-removal');
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, new RegExp(`\\.env uses a data key you retired on \\d{4}-\\d\\d-\\d\\d when you removed ${sb.otherKeyArn}: it is an older version of the file \\(a rollback`));
+      assert.match(r.stderr, /Rotate the file first/);
+      assert.equal(await read('.env'), v1);
+    });
+
+    it('rewrap --add-key into the rolled-back file is refused too', async () => {
+      const v1 = await rolledBack();
+      const r = await cli(['rewrap', '.env', '--add-key', sb.kms.createKey('a third key')]);
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(await read('.env'), v1);
+    });
+
+    it('rotate drops the removed key again (same account, allowed by default), and then set works and R reads nothing new', async () => {
+      await rolledBack();
+      const rotated = await cli(['rotate', '.env']);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      assert.deepEqual(await stanzas('.env'), [sb.keyArn]);
+      assert.equal((await cli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret')).code, 0);
+      const asR = await cli(['get', '.env', 'STRIPE_KEY'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn });
+      assert.notEqual(asR.code, 0);
+      assert.equal(asR.stdout, '');
+    });
+
+    it('a key outside the allow-list that the header names: set is refused, not re-signed', async () => {
+      await write('.env', 'A=1\n');
+      assert.equal((await cli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
+      const before = await read('.env');
+      const r = await cli(['set', '.env', 'B'], { KMS_ENVELOPE_ALLOWED_KEYS: sb.keyArn }, 'x');
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, new RegExp(`\\.env is also wrapped for ${sb.otherKeyArn}, which your allow-list does not accept`));
+      assert.equal(await read('.env'), before);
+    });
+
+    it('the record lives outside the repository, 0600 in a 0700 folder, and holds no data key', async () => {
+      await rolledBack();
+      const dir = path.join(sb.env.HOME, '.local', 'state', 'kms-envelope');
+      assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
+      assert.equal((await fs.stat(path.join(dir, 'retired.json'))).mode & 0o777, 0o600);
+      const record = JSON.parse(await fs.readFile(path.join(dir, 'retired.json'), 'utf8'));
+      const entry = record.retired.at(-1);
+      assert.deepEqual(Object.keys(entry).sort(), ['at', 'commitment', 'file', 'removed']);
+      assert.deepEqual(entry.removed, [sb.otherKeyArn]);
+      assert.equal(entry.file, await fs.realpath(at('.env')));
+    });
+
+    it('a removed key the user adds back on purpose is a reader again: its removal no longer stands', async () => {
+      await rolledBack();
+      assert.equal((await cli(['rotate', '.env'])).code, 0);
+      // the user gives R the file again, on purpose: writes work, and R reads them
+      const added = await cli(['rewrap', '.env', '--add-key', sb.otherKeyArn]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal((await cli(['set', '.env', 'NEW'], {}, 'for-R-too')).code, 0);
+      assert.equal((await cli(['get', '.env', 'NEW'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn })).stdout, 'for-R-too\n');
+    });
+
+    it('a plain rotation (no key left out) does not stop writes to an older branch: the same keys read both data keys', async () => {
+      await write('.env', 'A=1\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      const older = await read('.env');
+      assert.equal((await cli(['rotate', '.env'])).code, 0);
+      await write('.env', older);
+      const r = await cli(['set', '.env', 'B'], {}, '2');
+      assert.equal(r.code, 0, r.stderr);
+    });
+  });
 });

@@ -21,7 +21,7 @@
  * both sides share a data key, stanzas added on either side are kept.
  */
 import { equalBytes } from '../bytes';
-import { FileKey, joinSealed, makeFileKey, sealDotenv, wipeFileKey } from '../envelope';
+import { FileKey, joinSealed, makeFileKey, MAX_TEXT_BYTES, sealDotenv, wipeFileKey } from '../envelope';
 import { KmsEnvelopeError } from '../errors';
 import { isDotenvName } from '../formats/comment-syntax';
 import { mergeDotenv, MergeLabels } from '../formats/dotenv-merge';
@@ -29,6 +29,7 @@ import { LIMITS, Stanza, storeOfBytes } from '../header';
 import { atomicWrite, decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, OpenedText } from '../operations';
+import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
 
 export interface MergeFiles {
@@ -50,6 +51,13 @@ export interface MergeOutcome {
 }
 
 const MAX_MERGE_BYTES = 256 * 1024 * 1024;
+/**
+ * A merge by variable compares entries (a diff3, superlinear in their number): past these, a side
+ * is not merged by variable, ours is kept and the path left conflicted, so that a committer's
+ * large reordered `.env` cannot make a merge spin. The bytes are every text reader's limit.
+ */
+export const MAX_MERGE_LINES = 10_000;
+const MAX_DOTENV_MERGE_BYTES = MAX_TEXT_BYTES;
 
 interface Side {
   readonly label: 'base' | 'ours' | 'theirs';
@@ -71,6 +79,10 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
   }
   const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, name: `${files.path} (${label})`, bytes, encrypted: storeOfBytes(bytes) !== null }));
   const [base, ours, theirs] = sides;
+  const big = isDotenvName(files.path) ? sides.find((x) => x.bytes.length > MAX_DOTENV_MERGE_BYTES || lineCount(x.bytes) > MAX_MERGE_LINES) : undefined;
+  if (big) {
+    return keep(`${big.name} is too large to merge by variable (more than ${MAX_MERGE_LINES.toLocaleString('en-US')} lines or ${MAX_DOTENV_MERGE_BYTES / 1024 / 1024} MiB); kept ours. Merge it by hand in the decrypted view, then \`git add\` it.`);
+  }
 
   if (!sides.some((s) => s.encrypted)) {
     if (!isDotenvName(files.path)) return mergeFileFallback(files, labels);
@@ -111,6 +123,8 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
 
     const plaintext = (s: Side) => s.opened?.plaintext ?? decodeUtf8(s.bytes, s.name);
     const merged = mergeDotenv(plaintext(base), plaintext(ours), plaintext(theirs), labels);
+    // a rolled-back side (a retired data key) or a key outside the allow-list: no new values under it
+    await sealable(files.path, key, svc);
     await atomicWrite(files.ours, joinSealed(sealDotenv(merged.text, key, { layout: main.layout, reuse })));
     const note = theirsRotated ? `${files.path}: theirs rotated the data key; the result is sealed under theirs' key` : undefined;
     return { clean: merged.conflicts.length === 0, conflicts: merged.conflicts, message: note };
@@ -118,6 +132,12 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     keys.forEach(wipeFileKey);
   }
 }
+
+const lineCount = (bytes: Buffer): number => {
+  let n = 0;
+  for (let i = bytes.indexOf(10); i !== -1 && n <= MAX_MERGE_LINES; i = bytes.indexOf(10, i + 1)) n++;
+  return n;
+};
 
 /** An error about one side that does not say which (a broken header, a tampered value), naming it. */
 function naming(side: string, err: unknown): unknown {
