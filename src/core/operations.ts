@@ -33,6 +33,7 @@ import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
 import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
+import { damagedError, refuseDamaged, remnantsOf } from './damage';
 import { recordAdded, recordRetired, removedFrom, sealable } from './retired';
 import { combineContext, defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
 import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
@@ -99,6 +100,15 @@ export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise
 const notEncrypted = (file: string): KmsEnvelopeError =>
   new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`, 'Encrypt it first (kms-envelope encrypt, or KMS Envelope: Encrypt File).');
 
+/** How much of a file without a header is looked at for kms-envelope's remnants. */
+const REMNANT_BYTES = 64 * 1024;
+
+/** The error for a file without a header: damaged when it still holds kms-envelope's remnants, else not encrypted. */
+async function noHeader(file: string): Promise<KmsEnvelopeError> {
+  const remnants = remnantsOf(await readHead(file, REMNANT_BYTES).catch(() => ''), { tokens: isDotenvName(file) });
+  return remnants ? damagedError(file, remnants) : notEncrypted(file);
+}
+
 /** The Unwrap the envelope needs, served by a key provider. */
 export const unwrapper =
   (svc: KeyService): Unwrap =>
@@ -125,6 +135,8 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
     throw new KmsEnvelopeError('ALREADY_ENCRYPTED', `${file} is already encrypted`, 'Use rotate for a new data key, or rewrap to change keys.');
   }
   const text = isDotenvName(file) ? await readText(file) : undefined;
+  // tokens or header lines without a header: the file lost its header, and must not be wrapped again
+  refuseDamaged(file, text ?? (await readHead(file, REMNANT_BYTES)), { tokens: text !== undefined });
   return withKey(await newFileKey(svc, opts), async (key) => {
     if (text !== undefined) {
       await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: layoutFor(text), random: opts.random })));
@@ -168,7 +180,10 @@ export async function openTextFile(file: string, svc: KeyService): Promise<Opene
 
 export async function openText(text: string, svc: KeyService, name: string, sidecar?: string, pause?: Pause): Promise<OpenedText> {
   const doc = splitDocument(text, sidecar);
-  if (!doc) throw notEncrypted(name);
+  if (!doc) {
+    refuseDamaged(name, text);
+    throw notEncrypted(name);
+  }
   return openSplit(doc, svc, name, pause);
 }
 
@@ -213,7 +228,7 @@ async function emit(out: Output, file: string, content: Content): Promise<void> 
 export async function decryptFile(file: string, svc: KeyService, out: Output): Promise<Kind> {
   if (out.kind === 'in-place') await regularFile(file);
   const kind = await kindOf(file);
-  if (kind === 'plain') throw notEncrypted(file);
+  if (kind === 'plain') throw await noHeader(file);
   if (kind === 'file') {
     await withWholeFile(file, svc, (opened) => emit(out, file, opened.plaintext));
     return kind;
@@ -249,6 +264,7 @@ export async function loadEnvFiles(files: readonly string[], svc: KeyService, op
     const text = await readText(file);
     const doc = splitDocument(text);
     if (!doc) {
+      refuseDamaged(file, text); // its values would be token strings, with or without --allow-plaintext
       if (!opts.allowPlaintext) {
         throw new KmsEnvelopeError(
           'NOT_ENCRYPTED',
@@ -315,7 +331,7 @@ export interface RotateOptions {
 export async function rotateFile(file: string, svc: KeyService, opts: RotateOptions): Promise<RotateResult> {
   await regularFile(file);
   const kind = await kindOf(file);
-  if (kind === 'plain') throw notEncrypted(file);
+  if (kind === 'plain') throw await noHeader(file);
   const without = [...(opts.without ?? []), ...(await removedFrom(file))];
   const targetsFor = (stanzas: readonly Stanza[]) =>
     wrappingTargets(stanzas.filter((s) => !without.includes(s.keyArn)), svc, opts.keys ?? []);
@@ -378,7 +394,7 @@ export async function setEnvValue(file: string, svc: KeyService, name: string, v
 export async function addKey(file: string, svc: KeyService, key: string): Promise<Stanza[]> {
   await regularFile(file);
   const kind = await kindOf(file);
-  if (kind === 'plain') throw notEncrypted(file);
+  if (kind === 'plain') throw await noHeader(file);
   const arn = await svc.resolve(key);
   const stanzas = await (kind === 'file' ? addKeyToWholeFile(file, svc, key, arn) : addKeyToText(file, svc, key, arn));
   await recordAdded(file, arn);

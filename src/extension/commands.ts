@@ -4,6 +4,7 @@ import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens } from '../core/formats/token';
 import { combineContext, prefixOf } from '../core/header';
+import { refuseDamaged } from '../core/damage';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readSidecar } from '../core/io';
@@ -140,6 +141,9 @@ export function createCommands(d: Deps): Commands {
       throw new KmsEnvelopeError('USAGE', `this file is encrypted as a ${parsed.header.store === 'dotenv' ? '.env' : 'whole file'}`, 'Use Open Decrypted to edit it.');
     }
     if (!parsed && !create) throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
+    // tokens of another file, or of this one after its header was lost: a new header's MAC would seal
+    // what no key here opens, and the file would never open again (security review F5)
+    if (!parsed) refuseDamaged(path.basename(doc.uri.path), text);
     const prefix = parsed ? parsed.prefix : prefixOf(text);
     const body = parsed ? parsed.body : text.slice(prefix.length);
     const above = text.length - body.length; // BOM, shebang line and header

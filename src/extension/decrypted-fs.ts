@@ -9,14 +9,19 @@ import { createReadStream, promises as fs, watch, FSWatcher } from 'node:fs';
 import path = require('node:path');
 import vscode = require('vscode');
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
-import { KmsEnvelopeError } from '../core/errors';
-import type { HeaderLayout, Store } from '../core/header';
-import { atomicWrite, decodeUtf8 } from '../core/io';
+import { equalBytes } from '../core/bytes';
+import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
+import { HeaderLayout, MAX_HEADER_BYTES, parseHeader, Store } from '../core/header';
+import { atomicWrite, decodeUtf8, readHead } from '../core/io';
+import { sealable } from '../core/retired';
 import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
 
+
+/** How soon a change on disk is verified (a burst of events is one check). */
+const CHECK_AFTER_CHANGE_MS = 150;
 
 /** The largest encrypted file the view opens: its plaintext lives in the extension host's memory. */
 const MAX_VIEW_BYTES = 64 * 1024 * 1024;
@@ -29,6 +34,8 @@ interface Session {
   plaintext: Uint8Array;
   /** mtime of the encrypted file when the plaintext was read or written. */
   mtime: number;
+  /** Why the file on disk, changed since, is refused (it does not verify): the view is not saved over it. */
+  refused?: string;
 }
 
 export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable {
@@ -61,6 +68,13 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && (file + '/').startsWith(f.uri.fsPath.replace(/\/?$/, '/')));
   }
 
+  /** Whether the open view of `file` last read or wrote other text than `text` (save-after-pause.ts). */
+  differs(file: string, text: string): boolean {
+    const session = this.sessions.get(file);
+    if (!session) return false;
+    return Buffer.from(session.plaintext).toString('utf8').replace(/^\uFEFF/, '') !== text;
+  }
+
   get openViews(): number {
     return this.sessions.size;
   }
@@ -90,7 +104,59 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
    * A forgotten view (closed, Lock) is not brought back by a change.
    */
   private onDiskChange(uri: vscode.Uri): void {
-    if (this.sessions.has(uri.path)) this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+    if (!this.sessions.has(uri.path)) return;
+    this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+    clearTimeout(this.checks.get(uri.path));
+    this.checks.set(uri.path, setTimeout(() => void this.checkDisk(uri), CHECK_AFTER_CHANGE_MS));
+  }
+
+  private readonly checks = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * A view fails closed: a change on disk is verified at once (the session's data key, or KMS for
+   * a new one), so that a file that no longer verifies is said within a second, and the view's
+   * edits are never saved over it. A valid change clears the mark (VS Code reloads a clean view).
+   */
+  private async checkDisk(uri: vscode.Uri): Promise<void> {
+    this.checks.delete(uri.path);
+    const session = this.sessions.get(uri.path);
+    const st = await fs.stat(uri.path).catch(() => undefined);
+    if (!session || !st || st.mtimeMs === session.mtime) return;
+    const problem = await this.verify(uri.path).then(
+      () => undefined,
+      (err: unknown) => (isKmsEnvelopeError(err) && ['FORMAT', 'TAMPERED', 'NOT_ENCRYPTED'].includes(err.code) ? err.message : undefined),
+    );
+    if (this.sessions.get(uri.path) !== session) return;
+    const was = session.refused;
+    session.refused = problem;
+    if (problem && problem !== was) {
+      this.log.error(`${uri.path} changed on disk and does not verify: ${problem}`);
+      void vscode.window.showErrorMessage(
+        `KMS Envelope: ${path.basename(uri.path)} changed on disk and does not verify (${problem}). The decrypted view keeps what you had and will not be saved over the file: restore the file from version control, then reopen it.`,
+      );
+    }
+  }
+
+  /** Opens the file on disk as a reader would (verifying every byte), and lets go of what it opened. */
+  private async verify(file: string): Promise<void> {
+    const kind = await kindOf(file);
+    if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', 'it has no kms-envelope header any more');
+    if (kind === 'file') {
+      const source = createReadStream(file);
+      try {
+        const opened = await openFileStream(source, unwrapper(this.keys()));
+        try {
+          for await (const part of opened.plaintext) part.fill(0);
+        } finally {
+          wipeFileKey(opened.key);
+        }
+      } finally {
+        source.destroy();
+      }
+      return;
+    }
+    const { text, sidecar } = await readTextFile(file);
+    wipeFileKey((await openText(text, this.keys(), file, sidecar)).key);
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
@@ -176,6 +242,10 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       throw options.create ? vscode.FileSystemError.NoPermissions('create the file, then encrypt it with KMS Envelope: Encrypt File') : vscode.FileSystemError.FileNotFound(uri);
     }
     if (session.store !== 'dotenv' && session.store !== 'file') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
+    if (session.refused) throw vscode.FileSystemError.NoPermissions(`${path.basename(file)} changed on disk and does not verify (${session.refused}): not saved over it. Restore the file, then reopen it.`);
+    await time.wait(this.sameDataKey(file, session));
+    // a header that names a key outside the allow-list, or a data key retired by a key's removal (a rollback)
+    await time.wait(sealable(file, session.key, this.keys()));
     // Sealing is local: the data key of the open view is kept, so a save never waits on KMS.
     if (session.store === 'file') {
       await atomicWrite(file, sealFileStream([content], session.key)); // sealed as it is written: all of it counts
@@ -196,8 +266,26 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
   }
 
+  /**
+   * The file on disk must still be sealed under the view's data key: a save never puts back the
+   * data key and stanzas of a version it read before someone rotated the file or removed a key
+   * (VS Code's "Overwrite" in its conflict flow included).
+   */
+  private async sameDataKey(file: string, session: Session): Promise<void> {
+    const st = await fs.stat(file).catch(() => undefined);
+    if (st && st.mtimeMs === session.mtime) return;
+    const parsed = parseHeader(await readHead(file, MAX_HEADER_BYTES).catch(() => ''));
+    if (!parsed || !equalBytes(parsed.header.commitment, session.key.keys.commitment)) {
+      throw vscode.FileSystemError.NoPermissions(
+        `${path.basename(file)} was changed on disk under ${parsed ? 'another data key (rotated, or a key added or removed)' : 'no valid header'} since this view read it: not saved over it. Copy your edits, close the view and reopen the file.`,
+      );
+    }
+  }
+
   /** Drops the plaintext and wipes the data key of one view (its editor was closed). */
   forget(file: string): void {
+    clearTimeout(this.checks.get(file));
+    this.checks.delete(file);
     const s = this.sessions.get(file);
     if (!s) return;
     wipeFileKey(s.key);

@@ -22,9 +22,9 @@ import { registerTerminals } from './terminals';
 import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar } from './ui';
+import { registerSaveAfterPause } from './save-after-pause';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
-const SAVE_AFTER_PAUSE_MS = 300;
 
 export interface Api {
   /** For the test suites: how many KMS calls this window made, and the open views. */
@@ -96,7 +96,6 @@ export function activate(context: vscode.ExtensionContext): Api {
   const git = registerGit({ context, log, patterns: () => keys.settings().decryptOnOpenPatterns, head: () => load().head });
   const values = () => load().values;
   const terminals = registerTerminals({ context, log, keys, values });
-  const pendingSaves = new Map<string, NodeJS.Timeout>();
   context.subscriptions.push(
     log,
     keys,
@@ -128,20 +127,7 @@ export function activate(context: vscode.ExtensionContext): Api {
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => decryptOnOpen.sweep()),
-    // Save the decrypted view shortly after each pause in typing, so that VS Code's backup of
-    // unsaved edits (plaintext, under the user-data folder) never has a dirty view to copy.
-    vscode.workspace.onDidChangeTextDocument((e) => {
-      const doc = e.document;
-      if (doc.uri.scheme !== SCHEME || e.contentChanges.length === 0) return;
-      clearTimeout(pendingSaves.get(doc.uri.path));
-      pendingSaves.set(
-        doc.uri.path,
-        setTimeout(() => {
-          pendingSaves.delete(doc.uri.path);
-          if (doc.isDirty && !doc.isClosed) void doc.save().then(undefined, (err) => reportError(err, log, 'Saving the decrypted view'));
-        }, SAVE_AFTER_PAUSE_MS),
-      );
-    }),
+    registerSaveAfterPause(() => engine?.view, log),
     // A view's data key and plaintext are wiped as soon as no tab shows it (VS Code keeps
     // closed documents around for a while, so onDidCloseTextDocument comes late).
     vscode.window.tabGroups.onDidChangeTabs((e) => {
@@ -157,7 +143,6 @@ export function activate(context: vscode.ExtensionContext): Api {
         refreshStatus();
       }
     }),
-    { dispose: () => pendingSaves.forEach((t) => clearTimeout(t)) },
   );
 
   refreshStatus();

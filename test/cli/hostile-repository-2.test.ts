@@ -180,4 +180,50 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       assert.equal(r.code, 0, r.stderr);
     });
   });
+
+  describe('damaged is not plain: a file that lost its header (issue 21, item 4)', () => {
+    const stripped = async () => {
+      await write('.env', 'DB_PASSWORD=s3cr3t\nAPI=k\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      const lines = (await read('.env')).split('\n');
+      await write('.env', lines.slice(1).join('\n')); // the first header line deleted
+      return read('.env');
+    };
+
+    it('encrypt refuses to wrap its tokens (exit 3), the file unchanged, no KMS call', async () => {
+      const damaged = await stripped();
+      sb.kms.log.length = 0;
+      const r = await cli(['encrypt', '.env']);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /\.env is damaged: it holds encrypted values and header lines but no valid kms-envelope header/);
+      assert.match(r.stderr, /do not encrypt it again/);
+      assert.equal(await read('.env'), damaged);
+      assert.equal(sb.kms.log.length, 0);
+    });
+
+    it('decrypt, get and run say damaged (also with --allow-plaintext), never "encrypt it"', async () => {
+      await stripped();
+      for (const args of [['decrypt', '.env', '--stdout'], ['get', '.env', 'API'], ['run', '--', 'true'], ['run', '--allow-plaintext', '--', 'true']]) {
+        const r = await cli(args);
+        assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /is damaged: it holds/, args.join(' '));
+        assert.doesNotMatch(r.stderr, /Encrypt it/, args.join(' '));
+      }
+    });
+
+    it('a whole file whose first header line was deleted: encrypt refuses, decrypt says damaged', async () => {
+      await write('blob.bin', 'binary-ish payload\n');
+      assert.equal((await cli(['encrypt', 'blob.bin'])).code, 0);
+      await write('blob.bin', (await read('blob.bin')).split('\n').slice(1).join('\n'));
+      assert.equal((await cli(['encrypt', 'blob.bin'])).code, 3);
+      const r = await cli(['decrypt', 'blob.bin', '--stdout']);
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /blob\.bin is damaged: it holds kms-envelope header lines/);
+    });
+
+    it('a plain .env with an ordinary comment about a mac or a context is still plain', async () => {
+      await write('.env', '# mac address of the printer\n# context: staging\nPRINTER=00:11:22\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+    });
+  });
 });

@@ -37,8 +37,15 @@ describe('the pre-commit guard, file by file (git/check.ts inspect)', () => {
 
   it('encrypted values without a header (it was cut off) are refused; in a file that is not a .env, tokens alone are not', async () => {
     const tokens = dotenv('A=1\n').toString().split('\n').filter((l) => l.startsWith('A=')).join('\n');
-    assert.deepEqual(await findings('.env.example', tokens), one('.env.example', 'holds encrypted values but no kms-envelope header (was the header removed?)', 'restore the header from version control'));
+    assert.deepEqual(await findings('.env.example', tokens), one('.env.example', 'damaged: holds encrypted values (ENC[kmsenv:…]) but no valid kms-envelope header', 'restore the header or the file from version control (`git checkout -- .env.example`); do not encrypt it again'));
     assert.deepEqual(await findings('notes.txt', tokens), []);
+  });
+
+  it('a secret file whose first header line was deleted is damaged, not "not encrypted"; header lines count in any file', async () => {
+    const stripped = dotenv('A=1\n').toString().split('\n').slice(1).join('\n');
+    assert.deepEqual(await findings('.env', stripped), one('.env', 'damaged: holds encrypted values and header lines but no valid kms-envelope header', 'restore the header or the file from version control (`git checkout -- .env`); do not encrypt it again'));
+    const headerOnly = dotenv('A=1\n').toString().split('\n').slice(1, 4).join('\n');
+    assert.equal((await findings('notes.txt', headerOnly))[0]?.problem, 'damaged: holds kms-envelope header lines but no valid kms-envelope header');
   });
 
   it('a well-formed encrypted .env passes; one with a value in clear or broken bytes is refused with the reader’s reason', async () => {

@@ -12,10 +12,11 @@
  * repeated `kms-envelope.pattern` entries of git config, or `--pattern`. They are never read
  * from a committed file, which a committer could use to exempt a file from the guard.
  */
+import { remnantsOf } from '../damage';
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { SALT_BYTES, TAG_BYTES } from '../cipher';
-import { checkStructure, hasTokens, splitDocument } from '../envelope';
+import { checkStructure, splitDocument } from '../envelope';
 import { formatError, isKmsEnvelopeError } from '../errors';
 import { dearmor } from '../formats/armor';
 import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
@@ -38,6 +39,9 @@ export interface Finding {
 }
 
 
+/** How much of a file without a header is looked at for kms-envelope's remnants (as operations.ts). */
+const REMNANT_BYTES = 64 * 1024;
+
 const messageOf = (err: unknown): string => (isKmsEnvelopeError(err) ? err.message : String(err));
 
 /** What is wrong with one file's bytes, if anything. Pure: no key, no I/O. */
@@ -53,8 +57,9 @@ export async function inspect(relPath: string, bytes: Buffer, patterns: readonly
   }
   const store = storeOfBytes(bytes);
   if (store === null) {
+    const remnants = remnantsOf(bytes.subarray(0, REMNANT_BYTES).toString('utf8'), { tokens: isDotenvName(relPath) });
+    if (remnants) return found(`damaged: holds ${remnants} but no valid kms-envelope header`, `restore the header or the file from version control (\`git checkout -- ${relPath}\`); do not encrypt it again`);
     if (isSecretPath(relPath, patterns)) return found('not encrypted', `run \`kms-envelope encrypt ${relPath}\` (or KMS Envelope: Encrypt File), then stage it again`);
-    if (isDotenvName(relPath) && hasTokens(bytes.toString('utf8'))) return found('holds encrypted values but no kms-envelope header (was the header removed?)', 'restore the header from version control');
     return [];
   }
   try {

@@ -130,6 +130,72 @@ describe('decrypt-on-open and the decrypted view', () => {
     }
   });
 
+  /** A view of its own (the real provider, the real host), over a file the test changes behind its back. */
+  const ownView = async (rel: string, text: string) => {
+    const target = file(rel).fsPath;
+    await fs.mkdir(file(rel).fsPath.replace(/\/[^/]+$/, ''), { recursive: true });
+    await fs.writeFile(target, text);
+    assert.equal((await cli(['encrypt', rel, '-k', env('KMS_ENVELOPE_TEST_KEY')])).code, 0);
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+    const log = vscode.window.createOutputChannel(`kms-envelope ${rel}`, { log: true });
+    const view = new DecryptedFs(() => provider, (_title, task) => task(), log);
+    const uri = vscode.Uri.from({ scheme: 'kms-envelope', path: target });
+    const watcher = view.watch(uri);
+    await view.readFile(uri);
+    return {
+      target,
+      uri,
+      view,
+      dispose: () => [watcher, view, log].forEach((d) => d.dispose()),
+    };
+  };
+
+  it('fails closed: a change on disk that does not verify is refused at once, and the view is never saved over it', async () => {
+    const v = await ownView('failclosed/.env', 'TOKEN=abcdef\n');
+    try {
+      // one character of a token changed on disk (another program, a git checkout)
+      const sealed = await fs.readFile(v.target, 'utf8');
+      const at = sealed.indexOf('ENC[kmsenv:') + 30;
+      const tampered = sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1);
+      await fs.writeFile(v.target, tampered);
+      await sleep(1000); // within a second, the view knows
+      await assert.rejects(v.view.writeFile(v.uri, Buffer.from('TOKEN=typed-after\n'), { create: false, overwrite: true }), /changed on disk and does not verify .*not saved over it/);
+      assert.equal(await fs.readFile(v.target, 'utf8'), tampered, 'the file on disk is left as it is');
+      // a valid version restored: the view may save again
+      await fs.writeFile(v.target, sealed);
+      await sleep(1000);
+      await v.view.readFile(v.uri);
+      await v.view.writeFile(v.uri, Buffer.from('TOKEN=typed-after\n'), { create: false, overwrite: true });
+      assert.equal((await cli(['get', 'failclosed/.env', 'TOKEN'])).stdout, 'typed-after\n');
+    } finally {
+      v.dispose();
+    }
+  });
+
+  it('a save never puts back the data key of a version it read before the file was rotated (VS Code\'s Overwrite included)', async () => {
+    const v = await ownView('rotated/.env', 'TOKEN=first\n');
+    try {
+      assert.equal((await cli(['rotate', 'rotated/.env'])).code, 0);
+      const rotated = await fs.readFile(v.target, 'utf8');
+      // the edit that was dirty when the rotation landed, saved with "Overwrite"
+      await assert.rejects(v.view.writeFile(v.uri, Buffer.from('TOKEN=overwritten\n'), { create: false, overwrite: true }), /was changed on disk under another data key .* not saved over it/);
+      assert.equal(await fs.readFile(v.target, 'utf8'), rotated);
+    } finally {
+      v.dispose();
+    }
+  });
+
+  it('the save after a pause compares the text with what the view wrote, not the host\'s dirty flag', async () => {
+    const v = await ownView('differs/.env', 'A=1\n');
+    try {
+      assert.equal(v.view.differs(v.target, 'A=1\n'), false);
+      assert.equal(v.view.differs(v.target, 'A=12\n'), true);
+      assert.equal(v.view.differs(file('nothing-open/.env').fsPath, 'A=1\n'), false);
+    } finally {
+      v.dispose();
+    }
+  });
+
   it('Open Encrypted shows the ciphertext, and Open Decrypted the plaintext again', async () => {
     await vscode.commands.executeCommand('kmsEnvelope.openEncrypted');
     await until('the ciphertext editor', () => activeUri()?.scheme === 'file' && activeUri()!.path === file('app/.env').path);
