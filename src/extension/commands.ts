@@ -21,6 +21,7 @@ import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from '.
 import { withProgress } from './progress';
 import { reported, reportError } from './ui';
 import { pickFile as pick } from './pick-file';
+import { purgeLocalHistory } from './history/local-history';
 
 export interface Deps {
   readonly keys: Keys;
@@ -31,6 +32,8 @@ export interface Deps {
   readonly global: vscode.Memento;
   readonly log: vscode.LogOutputChannel;
   readonly refreshStatus: () => void;
+  /** The extension's global storage: VS Code's Local History lives beside it (history/local-history.ts). */
+  readonly globalStorage: vscode.Uri;
 }
 
 const KIND_LABEL = { sso: 'SSO', role: 'assume role', process: 'credential_process', static: 'static keys', 'web-identity': 'web identity', other: '' } as const;
@@ -173,6 +176,16 @@ export function createCommands(d: Deps): Commands {
     return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(plan.context ?? {}), context: plan.context };
   }
 
+  /** Removes VS Code's Local History copies of a file just encrypted (its earlier saves were in clear). */
+  async function forgetHistory(uri: vscode.Uri): Promise<number> {
+    const purged = await purgeLocalHistory(d.globalStorage, uri).catch((err: unknown) => {
+      d.log.warn(`could not clear the Local History of ${uri.fsPath}: ${String(err)}`);
+      return 0;
+    });
+    if (purged) d.log.info(`removed ${purged} Local History version(s) of ${uri.fsPath} (saved in clear before it was encrypted)`);
+    return purged;
+  }
+
   async function replaceDocument(doc: vscode.TextDocument, text: string): Promise<void> {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
@@ -203,6 +216,7 @@ export function createCommands(d: Deps): Commands {
         }
         await d.encrypted.check(c.doc.uri);
         d.log.info(`encrypted ${c.ranges.length} selection(s) in ${c.doc.uri.fsPath}`);
+        await forgetHistory(c.doc.uri);
       } finally {
         wipeFileKey(c.key);
       }
@@ -251,11 +265,12 @@ export function createCommands(d: Deps): Commands {
       const kind = await withProgress(`encrypting ${path.basename(uri.path)}`, () => encryptFile(uri.fsPath, d.keys.service(), { keys, context: plan.context, onClearLines }));
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
+      const purged = await forgetHistory(uri);
       if (kind === 'dotenv' || kind === 'file') d.decryptOnOpen.sweep();
       // say what happened where the user looks, and how to see the file now
       void vscode.window
         .showInformationMessage(
-          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}).`,
+          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}).${purged ? ` ${purged} earlier version${purged === 1 ? '' : 's'} in clear removed from VS Code's Local History.` : ''}`,
           'Open Decrypted',
         )
         .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));

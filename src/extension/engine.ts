@@ -14,7 +14,7 @@ import { TaskProcess } from './tasks/task-process';
 import { newTerminalWithEnv } from './terminals/new-terminal';
 import { reported } from './ui';
 
-export type EngineDeps = Omit<Deps, 'view'> & { readonly context: vscode.ExtensionContext };
+export type EngineDeps = Omit<Deps, 'view' | 'globalStorage'> & { readonly context: vscode.ExtensionContext };
 
 export interface Engine {
   readonly view: DecryptedFs;
@@ -28,7 +28,7 @@ export interface Engine {
 
 export function createEngine(d: EngineDeps): Engine {
   const view = new DecryptedFs(() => d.keys.service(), withProgress, d.log);
-  const commands = createCommands({ ...d, view });
+  const commands = createCommands({ ...d, view, globalStorage: d.context.globalStorageUri });
   const git = createGitCommands({ context: d.context, keys: d.keys, view, log: d.log });
   const values = new EnvValues(d.keys, d.log);
   const newTerminal = reported(d.log, 'New Terminal with .env', async (arg?: unknown) => void (await newTerminalWithEnv(arg, { files: d.encrypted, values, log: d.log })), d.refreshStatus);

@@ -9,7 +9,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { LocalKms } from '../local-kms/server';
+import { CLI } from '../support/cli';
 import { folderUrl } from '../support/workbench';
+import { scanForPlaintext } from './scan';
+import { NEVER_ON_DISK } from './workspace';
 
 export interface UiResult {
   title: string;
@@ -26,6 +29,8 @@ interface Options {
   userDataDir: string;
   kms: LocalKms;
   media: string;
+  /** The environment the CLI reads the local KMS with (what the UI wrote is read back outside VS Code). */
+  cliEnv: Record<string, string>;
 }
 
 const row = (page: Page, name: string) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${name}"]`).first();
@@ -110,6 +115,55 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await until('the E badge on the encrypted file in the explorer', () => badge('.explorer-folders-view .monaco-list-row[aria-label^=".env"]', 'E'), 10_000);
       await page.mouse.move(900, 600);
       await shot('decrypted-env.png');
+    });
+
+    await step('no plaintext in any copy VS Code keeps, whatever the typing rhythm: 12 pause patterns and bursts, disk polled every 200 ms, the last character on disk', async () => {
+      // where VS Code and the system keep copies: the user-data folder (Backups, History, storage), HOME, XDG and TMPDIR
+      const roots = [path.dirname(o.userDataDir)];
+      const typed: string[] = [];
+      const hits = new Set<string>();
+      let scans = 0;
+      const poll = setInterval(() => {
+        for (const h of scanForPlaintext(roots, [...NEVER_ON_DISK, ...typed])) hits.add(h);
+        scans++;
+      }, 200);
+      const get = (name: string) =>
+        spawnSync(process.execPath, [CLI, 'get', path.join(o.folder, 'app/.env'), name], { env: { PATH: process.env.PATH ?? '', ...o.cliEnv }, encoding: 'utf8' });
+      try {
+        await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().click();
+        // pauses between keystrokes, in ms: steady rhythms across the save delay (300) and the backup delay (1000), and bursts
+        const patterns: number[][] = [
+          ...[250, 280, 300, 310, 330, 350, 360, 380, 400, 450].map((ms) => Array(6).fill(ms)),
+          [20, 20, 20, 20, 320, 20, 20, 20, 20, 340, 20, 20],
+          [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1200, 0, 0, 0, 310],
+          [310, 20, 330, 20, 350, 20, 370, 20],
+        ];
+        for (const [i, pauses] of patterns.entries()) {
+          const name = `RACE_${i}`;
+          const prefix = `race-secret-${String.fromCharCode(65 + i)}`;
+          const tail = 'xyzwvutsrqponmlkjihg'.slice(0, pauses.length);
+          const secret = prefix + tail;
+          typed.push(prefix);
+          // a line of its own (a suggestion widget, if any, closed first); the pattern's last keystroke is its last character
+          await page.keyboard.press('Escape');
+          await page.keyboard.press('Control+End');
+          if (i > 0) await page.keyboard.press('Enter');
+          await page.keyboard.type(`${name}=${prefix}`, { delay: 15 });
+          for (const [k, ch] of [...tail].entries()) {
+            await page.waitForTimeout(pauses[k]);
+            await page.keyboard.type(ch);
+          }
+          // the last character reaches the file, and stays the only copy
+          await until(`${name} on disk in full`, async () => get(name).stdout === `${secret}\n`, 10_000);
+        }
+        await until('no dirty tab', async () => (await page.locator('.tabs-container .tab.dirty').count()) === 0, 10_000);
+        await page.waitForTimeout(2500); // past VS Code's backup delay (1 s; 2 s with auto save), still polling
+      } finally {
+        clearInterval(poll);
+      }
+      for (const h of scanForPlaintext(roots, [...NEVER_ON_DISK, ...typed])) hits.add(h);
+      if (hits.size) throw new Error(`plaintext on disk: ${[...hits].join('; ')}`);
+      if (scans < 50) throw new Error(`the disk was polled only ${scans} times`);
     });
 
     await step('the explorer context menu offers Encrypt File on a plain file, and it encrypts the file whole', async () => {
