@@ -62,7 +62,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const status = (msg: string): void => {
     if (!program.opts<Globals>().quiet) io.stderr.write(`kms-envelope: ${msg}\n`);
   };
-  /** A provider whose allow-list is --allowed-keys plus the accounts of the keys the user chose. */
+  /** A provider whose allow-list is --allowed-keys, or else the keys the user chose. */
   const provider = (chosen: readonly string[] = []): KmsKeyProvider => {
     const g = program.opts<Globals>();
     const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
@@ -83,7 +83,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--profile <name>', 'AWS profile (default: the SDK credential chain)').env('AWS_PROFILE'))
     .addOption(new Option('--region <region>', 'AWS region for keys given by alias or id').env('AWS_REGION'))
     .addOption(
-      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the accounts of --key / KMS_ENVELOPE_KEY)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
+      new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the keys of --key / KMS_ENVELOPE_KEY; a pattern such as arn:aws:kms:*:111122223333:key/* trusts an account)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

@@ -122,7 +122,7 @@ export function createCommands(d: Deps): Commands {
       );
       if (ok !== 'Use This Key') throw new KmsEnvelopeError('CONFIG', `the key suggested by the workspace (${s.key.ref}) was not confirmed`, 'Run KMS Envelope: Select KMS Key to choose your own.');
       await d.global.update(CONFIRMED_KEYS, [...(d.global.get<string[]>(CONFIRMED_KEYS) ?? []), s.key.ref]);
-      d.keys.reset(); // the confirmed key's account joins the allow-list
+      d.keys.reset(); // the confirmed key joins the allow-list
       d.log.info(`confirmed the workspace's key ${arn}`);
     }
     return [s.key.ref];
@@ -388,7 +388,7 @@ export function createCommands(d: Deps): Commands {
       const alias = aliasOf(ref);
       const stored: StoredKey = { arn, ...(alias ? { alias } : {}) };
       await d.state.update(KEY_STATE, stored);
-      d.keys.reset(); // the new key's account is the default allow-list
+      d.keys.reset(); // the new key is the default allow-list
       d.log.info(`key: ${arn}${stored.alias ? ` (${stored.alias})` : ''}, stored for this workspace outside the repository`);
     }),
 

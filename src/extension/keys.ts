@@ -6,7 +6,7 @@
 import path = require('node:path');
 import vscode = require('vscode');
 import type * as Runtime from '../kms-runtime';
-import { readSettings, Settings } from './settings';
+import { ALLOWED_ONCE, readSettings, Settings } from './settings';
 
 type Provider = InstanceType<typeof Runtime.KmsKeyProvider>;
 
@@ -56,7 +56,7 @@ export class Keys implements vscode.Disposable {
         onIgnoredKeys: (keys) => this.warnIgnored(keys),
       });
       this.log.info(
-        `KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}, allowed: ${s.allowedKeys.length ? s.allowedKeys.join(', ') : s.chosenKeys.length ? `the accounts of ${s.chosenKeys.join(', ')}` : 'nothing yet (choose a key)'}`,
+        `KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}, allowed: ${s.allowedKeys.length ? s.allowedKeys.join(', ') : s.chosenKeys.length ? `the keys ${s.chosenKeys.join(', ')}` : 'nothing yet (choose a key)'}`,
       );
     }
     return this.provider;
@@ -68,13 +68,34 @@ export class Keys implements vscode.Disposable {
   }
 
   private readonly warned = new Set<string>();
-  /** A file's header names keys outside the allow-list: say so once per key set. */
+  /**
+   * A file's header names keys outside the allow-list: say so once per key set. With the default
+   * allow-list (no kmsEnvelope.allowedKeys), the user may allow them here, once, for every
+   * workspace: a teammate's or CI's key then stays in the files this user rotates and writes.
+   */
   private warnIgnored(keys: string[]): void {
     const id = keys.join(',');
     if (this.warned.has(id)) return;
     this.warned.add(id);
     this.log.warn(`a file names KMS keys outside the allow-list (not used): ${id}`);
-    void vscode.window.showWarningMessage(`KMS Envelope: this file also names KMS keys outside your allow-list; they were not used: ${keys.join(', ')}`);
+    const canAllow = this.settings().allowedKeys.length === 0;
+    void vscode.window
+      .showWarningMessage(
+        `KMS Envelope: this file also names KMS keys you have not allowed; they were not used, and a save into it is refused while they are in it: ${keys.join(', ')}`,
+        ...(canAllow ? ['Allow These Keys…'] : []),
+      )
+      .then(async (pick) => {
+        if (pick !== 'Allow These Keys…') return;
+        const ok = await vscode.window.showWarningMessage(
+          `Allow ${keys.length === 1 ? 'this KMS key' : `these ${keys.length} KMS keys`} to decrypt your files and to keep getting their data keys?`,
+          { modal: true, detail: `${keys.join('\n')}\n\nA file's header is written by whoever committed it: allow only keys you know (a teammate's, CI's). kms-envelope remembers this outside the repository, in your user state; a list of your own in the user setting kmsEnvelope.allowedKeys replaces it.` },
+          'Allow',
+        );
+        if (ok !== 'Allow') return;
+        await this.global.update(ALLOWED_ONCE, [...new Set([...(this.global.get<string[]>(ALLOWED_ONCE) ?? []), ...keys])]);
+        this.log.info(`allowed ${keys.join(', ')} (kept outside the repository)`);
+        this.reset();
+      });
   }
 
   get sdkLoaded(): boolean {

@@ -17,6 +17,8 @@ export const PROFILE_STATE = 'kmsEnvelope.profile';
 export const KEY_STATE = 'kmsEnvelope.key';
 /** Per user, all workspaces (globalState): keys suggested by a workspace that the user confirmed. */
 export const CONFIRMED_KEYS = 'kmsEnvelope.confirmedKeys';
+/** Per user, all workspaces (globalState): key ARNs the user allowed from a file's warning (the default allow-list is the chosen keys and these). */
+export const ALLOWED_ONCE = 'kmsEnvelope.allowedOnce';
 
 /** The longest a data key may stay cached, whatever the setting says. */
 export const MAX_CACHE_SECONDS = 3600;
@@ -41,7 +43,7 @@ export interface Settings {
   readonly key?: KeySetting;
   /** Whether the key came from the workspace and the user has not confirmed it yet. */
   readonly keyNeedsConfirmation: boolean;
-  /** Keys the user chose (their accounts are allowed when `allowedKeys` is empty). */
+  /** Keys the user chose or allowed once (they are the allow-list when `allowedKeys` is empty). */
   readonly chosenKeys: string[];
   /** The user's own context pairs (user settings). */
   readonly encryptionContext: Record<string, string>;
@@ -81,7 +83,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
     region: blank(c.get<string>('region')),
     key,
     keyNeedsConfirmation,
-    chosenKeys: [...(key && !keyNeedsConfirmation ? [key.ref] : []), ...(fromUser && fromUser !== key?.ref ? [fromUser] : [])],
+    chosenKeys: [...new Set([...(key && !keyNeedsConfirmation ? [key.ref] : []), ...(fromUser ? [fromUser] : []), ...(global.get<string[]>(ALLOWED_ONCE) ?? [])])],
     encryptionContext: ctx?.globalValue ?? {},
     workspaceContext: { ...ctx?.workspaceValue, ...ctx?.workspaceFolderValue },
     allowedKeys: c.inspect<string[]>('allowedKeys')?.globalValue ?? [],

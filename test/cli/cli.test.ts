@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 
 const ENV = '# app\r\nexport DB_PASSWORD="correct horse # battery"\r\nAPI_KEY=sk_live_123\r\nMULTI="a\nb"';
@@ -141,13 +141,14 @@ describe('CLI (dist/cli.js against the local KMS)', function () {
     for (const f of ['.env.production', '.env.staging', '.env.explicit']) await fs.writeFile(path.join(cwd, f), ENV);
     const header = async (f: string) => (await read(f)).toString().split(/\r?\n/).slice(0, 4).join('\n');
 
-    const prod = await cli(['encrypt', '.env.production']);
+    // the rule's key is another key of the user's account: used once the user allows the account (F6: not by default)
+    const prod = await cli(['encrypt', '.env.production'], { KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS });
     assert.equal(prod.code, 0, prod.stderr);
     assert.match(prod.stderr, /from .*\.kms-envelope\.json/);
     assert.match(await header('.env.production'), new RegExp(`-> aws-kms ${sb.otherKeyArn} \\S+ alias/other[\\s\\S]*"env":"production"`));
 
     // a rule naming a key the user does not allow is reported and not used: the user's own key is
-    const staging = await cli(['encrypt', '.env.staging']);
+    const staging = await cli(['encrypt', '.env.staging'], { KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS });
     assert.equal(staging.code, 0, staging.stderr);
     assert.match(staging.stderr, new RegExp(`not allowed, not used: ${stranger}`));
     assert.match(await header('.env.staging'), new RegExp(`-> aws-kms ${sb.keyArn} `));

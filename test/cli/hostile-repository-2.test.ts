@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseHeader } from '../../src/core/header';
-import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 
 describe('hostile repository, second round: globs, context, rollback, loader variables', function () {
@@ -16,6 +16,8 @@ describe('hostile repository, second round: globs, context, rollback, loader var
   let cwd: string;
   const cli = (args: string[], env: Record<string, string> = {}, input?: string) =>
     runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, ...env }, input });
+  /** A team that allows every key of its account (the explicit account form), as the review's F1 repro had by default. */
+  const team = { KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS };
   const at = (f: string) => path.join(cwd, f);
   const read = (f: string) => fs.readFile(at(f), 'utf8');
   const write = (f: string, text: string | Buffer) => fs.writeFile(at(f), text);
@@ -96,13 +98,14 @@ describe('hostile repository, second round: globs, context, rollback, loader var
   });
 
   describe('F1: a removed key does not come back with a rollback', () => {
+    const teamCli = (args: string[], env: Record<string, string> = {}, input?: string) => cli(args, { ...team, ...env }, input);
     const stanzas = async (f: string) => parseHeader(await read(f))!.header.stanzas.map((s) => s.keyArn);
     /** The review's repro up to the rollback: .env for V and R, R removed (rotates), then the older version committed back. */
     const rolledBack = async (): Promise<string> => {
       await write('.env', 'DB_PASSWORD=old-secret\n');
-      assert.equal((await cli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
+      assert.equal((await teamCli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
       const v1 = await read('.env');
-      const removed = await cli(['rewrap', '.env', '--remove-key', sb.otherKeyArn]);
+      const removed = await teamCli(['rewrap', '.env', '--remove-key', sb.otherKeyArn]);
       assert.equal(removed.code, 0, removed.stderr);
       assert.match(removed.stderr, /If someone commits an older version back \(a rollback\), your kms-envelope refuses to write into it until it is rotated again/);
       assert.deepEqual(await stanzas('.env'), [sb.keyArn]);
@@ -113,7 +116,7 @@ describe('hostile repository, second round: globs, context, rollback, loader var
     it('set into the rolled-back file is refused (exit 7), naming the retired data key; the file stays byte for byte', async () => {
       const v1 = await rolledBack();
       sb.kms.log.length = 0;
-      const r = await cli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret-after-removal');
+      const r = await teamCli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret-after-removal');
       assert.equal(r.code, 7, r.stderr);
       assert.match(r.stderr, new RegExp(`\\.env uses a data key you retired on \\d{4}-\\d\\d-\\d\\d when you removed ${sb.otherKeyArn}: it is an older version of the file \\(a rollback`));
       assert.match(r.stderr, /Rotate the file first/);
@@ -122,27 +125,27 @@ describe('hostile repository, second round: globs, context, rollback, loader var
 
     it('rewrap --add-key into the rolled-back file is refused too', async () => {
       const v1 = await rolledBack();
-      const r = await cli(['rewrap', '.env', '--add-key', sb.kms.createKey('a third key')]);
+      const r = await teamCli(['rewrap', '.env', '--add-key', sb.kms.createKey('a third key')]);
       assert.equal(r.code, 7, r.stderr);
       assert.equal(await read('.env'), v1);
     });
 
     it('rotate drops the removed key again (same account, allowed by default), and then set works and R reads nothing new', async () => {
       await rolledBack();
-      const rotated = await cli(['rotate', '.env']);
+      const rotated = await teamCli(['rotate', '.env']);
       assert.equal(rotated.code, 0, rotated.stderr);
       assert.deepEqual(await stanzas('.env'), [sb.keyArn]);
-      assert.equal((await cli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret')).code, 0);
-      const asR = await cli(['get', '.env', 'STRIPE_KEY'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn });
+      assert.equal((await teamCli(['set', '.env', 'STRIPE_KEY'], {}, 'new-secret')).code, 0);
+      const asR = await teamCli(['get', '.env', 'STRIPE_KEY'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn });
       assert.notEqual(asR.code, 0);
       assert.equal(asR.stdout, '');
     });
 
     it('a key outside the allow-list that the header names: set is refused, not re-signed', async () => {
       await write('.env', 'A=1\n');
-      assert.equal((await cli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
+      assert.equal((await teamCli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
       const before = await read('.env');
-      const r = await cli(['set', '.env', 'B'], { KMS_ENVELOPE_ALLOWED_KEYS: sb.keyArn }, 'x');
+      const r = await teamCli(['set', '.env', 'B'], { KMS_ENVELOPE_ALLOWED_KEYS: sb.keyArn }, 'x');
       assert.equal(r.code, 7, r.stderr);
       assert.match(r.stderr, new RegExp(`\\.env is also wrapped for ${sb.otherKeyArn}, which your allow-list does not accept`));
       assert.equal(await read('.env'), before);
@@ -162,22 +165,29 @@ describe('hostile repository, second round: globs, context, rollback, loader var
 
     it('a removed key the user adds back on purpose is a reader again: its removal no longer stands', async () => {
       await rolledBack();
-      assert.equal((await cli(['rotate', '.env'])).code, 0);
+      assert.equal((await teamCli(['rotate', '.env'])).code, 0);
       // the user gives R the file again, on purpose: writes work, and R reads them
-      const added = await cli(['rewrap', '.env', '--add-key', sb.otherKeyArn]);
+      const added = await teamCli(['rewrap', '.env', '--add-key', sb.otherKeyArn]);
       assert.equal(added.code, 0, added.stderr);
-      assert.equal((await cli(['set', '.env', 'NEW'], {}, 'for-R-too')).code, 0);
-      assert.equal((await cli(['get', '.env', 'NEW'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn })).stdout, 'for-R-too\n');
+      assert.equal((await teamCli(['set', '.env', 'NEW'], {}, 'for-R-too')).code, 0);
+      assert.equal((await teamCli(['get', '.env', 'NEW'], { KMS_ENVELOPE_KEY: sb.otherKeyArn, KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn })).stdout, 'for-R-too\n');
     });
 
     it('a plain rotation (no key left out) does not stop writes to an older branch: the same keys read both data keys', async () => {
       await write('.env', 'A=1\n');
-      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      assert.equal((await teamCli(['encrypt', '.env'])).code, 0);
       const older = await read('.env');
-      assert.equal((await cli(['rotate', '.env'])).code, 0);
+      assert.equal((await teamCli(['rotate', '.env'])).code, 0);
       await write('.env', older);
-      const r = await cli(['set', '.env', 'B'], {}, '2');
+      const r = await teamCli(['set', '.env', 'B'], {}, '2');
       assert.equal(r.code, 0, r.stderr);
+    });
+  
+    it('with the default allow-list (the chosen key only, F6), the rolled-back file names R, which is not allowed: set is refused', async () => {
+      await rolledBack();
+      const r = await cli(['set', '.env', 'STRIPE_KEY'], {}, 'x');
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, new RegExp(`is also wrapped for ${sb.otherKeyArn}, which your allow-list does not accept`));
     });
   });
 

@@ -4,7 +4,7 @@
  * on screen, and saves the screenshots the README shows (media/).
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -127,8 +127,11 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         for (const h of scanForPlaintext(roots, [...NEVER_ON_DISK, ...typed])) hits.add(h);
         scans++;
       }, 200);
+      // asynchronous: the local KMS answers from this process
       const get = (name: string) =>
-        spawnSync(process.execPath, [CLI, 'get', path.join(o.folder, 'app/.env'), name], { env: { PATH: process.env.PATH ?? '', ...o.cliEnv }, encoding: 'utf8' });
+        new Promise<string>((resolve) =>
+          execFile(process.execPath, [CLI, 'get', path.join(o.folder, 'app/.env'), name], { env: { PATH: process.env.PATH ?? '', ...o.cliEnv } }, (_err, stdout) => resolve(stdout)),
+        );
       try {
         await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().click();
         // pauses between keystrokes, in ms: steady rhythms across the save delay (300) and the backup delay (1000), and bursts
@@ -154,7 +157,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
             await page.keyboard.type(ch);
           }
           // the last character reaches the file, and stays the only copy
-          await until(`${name} on disk in full`, async () => get(name).stdout === `${secret}\n`, 10_000);
+          await until(`${name} on disk in full`, async () => (await get(name)) === `${secret}\n`, 10_000);
         }
         await until('no dirty tab', async () => (await page.locator('.tabs-container .tab.dirty').count()) === 0, 10_000);
         await page.waitForTimeout(2500); // past VS Code's backup delay (1 s; 2 s with auto save), still polling

@@ -302,16 +302,21 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     assert.equal(ignored.length, 1, 'nothing left out');
   });
 
-  it('without an allow-list, the chosen keys’ accounts are allowed: an ARN needs no call, and a failed lookup is tried again', async () => {
-    const aliasArn = `arn:aws:kms:us-east-1:000000000000:alias/test`;
-    const byArn = new KmsKeyProvider({ profile: 'default', chosenKeys: [aliasArn] });
-    assert.equal(await byArn.allows(sb.otherKeyArn), true, 'the account of an alias ARN');
+  it('without an allow-list, only the chosen keys are allowed, not their accounts (security review F6): an ARN needs no call, and a failed lookup is tried again', async () => {
+    const byArn = new KmsKeyProvider({ profile: 'default', chosenKeys: [sb.keyArn] });
+    assert.equal(await byArn.allows(sb.keyArn), true);
+    assert.equal(await byArn.allows(sb.otherKeyArn), false, 'another key of the same account');
     assert.equal(byArn.calls, 0);
+    const byAlias = new KmsKeyProvider({ profile: 'default', chosenKeys: [`arn:aws:kms:us-east-1:000000000000:alias/test`] });
+    assert.equal(await byAlias.allows(sb.keyArn), true, 'the key an alias ARN names');
+    assert.equal(await byAlias.allows(sb.otherKeyArn), false);
     const later = new KmsKeyProvider({ profile: 'default', chosenKeys: ['alias/not-yet'] });
     await fails(later.allows(sb.keyArn), 'KEY_UNUSABLE');
     sb.kms.createAlias('alias/not-yet', sb.keyArn);
     assert.equal(await later.allows(sb.keyArn), true);
-    assert.equal(await later.allows(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/x`), false);
+    assert.equal(await later.allows(sb.otherKeyArn), false);
+    // the account form stays, written by the user
+    assert.equal(await new KmsKeyProvider({ profile: 'default', allowedKeys: ['arn:aws:kms:*:000000000000:key/*'], chosenKeys: [sb.keyArn] }).allows(sb.otherKeyArn), true);
   });
 
   it('a key added by ReEncrypt opens the file alone (the same encryption context)', async () => {

@@ -3,11 +3,11 @@
  * characters (`arn:aws:kms:*:111122223333:key/*`). Like the Encryption SDK's discovery filter:
  * a key named only by a file (which a pull request can edit) is never used unless it matches.
  *
- * There is no "allow everything": when the user lists nothing, the default is the accounts of
- * the keys the user chose (`--key`, KMS_ENVELOPE_KEY, the selected key), so opening a file never
- * sends the user's signed request to an account they never used. A list the user writes
- * replaces that default (the keys the user names must then match it). With neither, nothing is
- * allowed.
+ * There is no "allow everything": when the user lists nothing, the default is the keys the user
+ * chose (`--key`, KMS_ENVELOPE_KEY, the selected key, keys allowed once from a warning), not
+ * their accounts: in a shared account anyone who can create a key could otherwise forge files the
+ * user's tools accept (security review F6). A list the user writes replaces that default; an
+ * account pattern in it trusts every key of that account. With neither, nothing is allowed.
  */
 import { KEY_ARN } from '../header';
 
@@ -26,12 +26,6 @@ export const parseAllowList = (text: string | undefined): string[] =>
 
 const ACCOUNT_OF = /^arn:(aws[a-z-]*):kms:[a-z0-9-]+:(\d{12}):(?:key|alias)\//;
 
-/** The pattern for every key of the account (and partition) that a key or alias ARN lives in. */
-export function accountPattern(arn: string): string | undefined {
-  const m = ACCOUNT_OF.exec(arn);
-  return m ? `arn:${m[1]}:kms:*:${m[2]}:key/*` : undefined;
-}
-
 /** The account of a key or alias ARN, for messages and pickers. */
 export const accountOf = (arn: string): string | undefined => ACCOUNT_OF.exec(arn)?.[2];
 
@@ -42,5 +36,5 @@ export const aliasOf = (ref: string): string | undefined =>
 export const isKeyArn = (ref: string): boolean => KEY_ARN.test(ref);
 
 export const NOTHING_ALLOWED_HINT =
-  'Name the key you use (--key or KMS_ENVELOPE_KEY; in VS Code, KMS Envelope: Select KMS Key): keys of its account are then allowed. ' +
+  'Name the key you use (--key or KMS_ENVELOPE_KEY; in VS Code, KMS Envelope: Select KMS Key): that key is then allowed. ' +
   'Or list keys or accounts (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, e.g. "arn:aws:kms:*:111122223333:key/*"; in VS Code the user setting kmsEnvelope.allowedKeys).';

@@ -16,7 +16,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
-import { accountOf, accountPattern, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
+import { accountOf, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
 import { configuredKmsEndpoint } from './profiles';
@@ -28,9 +28,9 @@ export interface KmsOptions {
   readonly profile?: string;
   /** Region for keys given by id or alias; a key ARN's own region always wins. */
   readonly region?: string;
-  /** Key ARNs or patterns the user allows. When empty, the accounts of `chosenKeys` are. */
+  /** Key ARNs or patterns the user allows. When empty, `chosenKeys` are. */
   readonly allowedKeys?: AllowList;
-  /** Keys the user chose (ARN, id or alias): with no `allowedKeys`, every key of their accounts is allowed. */
+  /** Keys the user chose (ARN, id or alias): with no `allowedKeys`, they are the allow-list (their accounts are not). */
   readonly chosenKeys?: readonly string[];
   readonly cache?: DataKeyCache;
   /** Attempts per KMS call, including the first (the SDK backs off between them). */
@@ -190,19 +190,16 @@ export class KmsKeyProvider implements KeyService {
   }
 
   /**
-   * The allow-list in force: the user's own list when there is one; otherwise the accounts of
-   * the keys the user chose (resolved once: a key ARN needs no call, an alias one DescribeKey).
+   * The allow-list in force: the user's own list when there is one; otherwise the keys the user
+   * chose (resolved once: a key ARN needs no call, an alias one DescribeKey).
    * Never "everything".
    */
   private effectiveAllowList(): Promise<string[]> {
     this.allowList ??= (async () => {
       if (this.options.allowedKeys?.length) return [...this.options.allowedKeys];
-      const accounts: string[] = [];
-      for (const ref of this.options.chosenKeys ?? []) {
-        const pattern = accountPattern(this.resolved.get(ref) ?? (ref.startsWith('arn:') ? ref : await this.resolve(ref)));
-        if (pattern) accounts.push(pattern);
-      }
-      return [...new Set(accounts)];
+      const keys: string[] = [];
+      for (const ref of this.options.chosenKeys ?? []) keys.push(this.resolved.get(ref) ?? (isKeyArn(ref) ? ref : await this.resolve(ref)));
+      return [...new Set(keys)];
     })();
     const list = this.allowList;
     list.catch(() => (this.allowList = undefined)); // a failed resolution is tried again next time

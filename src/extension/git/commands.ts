@@ -8,7 +8,7 @@ import vscode = require('vscode');
 import { repoRoot } from '../../core/git/git';
 import { setupGit } from '../../core/git/setup';
 import { shellQuote } from '../../core/git/patterns';
-import { accountPattern, isKeyArn } from '../../core/kms/allow-list';
+import { isKeyArn } from '../../core/kms/allow-list';
 import type { DecryptedFs } from '../decrypted-fs';
 import type { Keys } from '../keys';
 import { withProgress } from '../progress';
@@ -39,7 +39,7 @@ export function createGitCommands(d: GitCommandDeps): { handlers: Record<string,
     let allowed = s.allowedKeys;
     if (!allowed.length && s.chosenKeys.length) {
       const arns = await Promise.all(s.chosenKeys.map((k) => (isKeyArn(k) ? k : d.keys.service().resolve(k).catch(() => undefined))));
-      allowed = [...new Set(arns.map((a) => a && accountPattern(a)).filter((p): p is string => !!p))];
+      allowed = [...new Set(arns.filter((a): a is string => !!a))];
     }
     if (allowed.length) flags.push('--allowed-keys', shellQuote(allowed.join(',')));
     return flags;

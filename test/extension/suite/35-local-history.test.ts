@@ -18,9 +18,12 @@ describe('Local History keeps no plaintext of a file that is encrypted', () => {
   const typeAndSave = async (rel: string, text: string) => {
     await fs.mkdir(path.dirname(file(rel).fsPath), { recursive: true });
     await fs.writeFile(file(rel).fsPath, '');
-    const editor = await vscode.window.showTextDocument(file(rel));
-    await editor.edit((b) => b.insert(new vscode.Position(0, 0), text));
-    assert.ok(await editor.document.save());
+    const doc = await vscode.workspace.openTextDocument(file(rel));
+    await vscode.window.showTextDocument(doc);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, new vscode.Position(0, 0), text);
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(await doc.save());
   };
 
   it('secret file names are left out of Local History by default', async () => {
