@@ -3,6 +3,7 @@
  * extension and installs the .vsix into a real VS Code (code-server), opens a sample
  * workspace whose .env is encrypted, and prints the URL to open. Ctrl+C stops everything.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KmsKeyProvider } from '../src/core/kms/aws-kms';
@@ -13,7 +14,7 @@ import { LocalKms } from '../test/local-kms/server';
 
 const ROOT = path.join(__dirname, '..');
 const DEMO = path.join(ROOT, '.cache', 'demo');
-const ACCOUNT = { accessKeyId: 'AKIALOCALKMSDEMO0001', secretAccessKey: 'local-kms-demo-secret-not-a-real-aws-key' };
+const ACCOUNT = { accessKeyId: `AKIADEMO${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') };
 const KMS_PORT = Number(process.env.KMS_PORT ?? 4599);
 const PORT = Number(process.env.PORT ?? 8080);
 

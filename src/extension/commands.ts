@@ -21,7 +21,7 @@ import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from '.
 import { withProgress } from './progress';
 import { reported, reportError } from './ui';
 import { pickFile as pick } from './pick-file';
-import { purgeLocalHistory } from './history/local-history';
+import { purgeLocalHistory, rememberForLater } from './history/local-history';
 
 export interface Deps {
   readonly keys: Keys;
@@ -182,6 +182,7 @@ export function createCommands(d: Deps): Commands {
       d.log.warn(`could not clear the Local History of ${uri.fsPath}: ${String(err)}`);
       return 0;
     });
+    await rememberForLater(d.global, uri);
     if (purged) d.log.info(`removed ${purged} Local History version(s) of ${uri.fsPath} (saved in clear before it was encrypted)`);
     return purged;
   }

@@ -23,6 +23,7 @@ import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar } from './ui';
 import { registerSaveAfterPause } from './save-after-pause';
+import { registerLocalHistory } from './history';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
 
@@ -128,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => decryptOnOpen.sweep()),
     registerSaveAfterPause(() => engine?.view, log),
+    registerLocalHistory(context, log),
     // A view's data key and plaintext are wiped as soon as no tab shows it (VS Code keeps
     // closed documents around for a while, so onDidCloseTextDocument comes late).
     vscode.window.tabGroups.onDidChangeTabs((e) => {

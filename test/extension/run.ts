@@ -53,6 +53,7 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
     env: {
       ...o.sb.env,
       KMS_ENVELOPE_TEST_KMS: o.sb.kms.url,
+      KMS_ENVELOPE_TEST_KMS_ADMIN: o.sb.kms.adminToken!,
       KMS_ENVELOPE_TEST_RESULTS: results,
       // what the suites scan for plaintext: code-server's user-data folder, HOME and TMPDIR
       KMS_ENVELOPE_TEST_SCRATCH: path.join(dir, 'code-server'),

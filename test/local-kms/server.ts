@@ -6,7 +6,7 @@
  * and a request log. Control it in-process (methods) or over HTTP (`/__admin/*`, loopback only).
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -56,8 +56,14 @@ export interface LocalKmsOptions {
   readonly accounts: readonly Account[];
   readonly region?: string;
   readonly accountId?: string;
-  /** Persist keys and aliases (key material included: a test server, not a vault). */
+  /** Persist keys, aliases and key states (key material included: a test server, not a vault). */
   readonly stateFile?: string;
+  /**
+   * The secret an admin call (`/__admin/*`) must carry in the `x-local-kms-admin` header. A web
+   * page cannot send a custom header to another origin without a CORS preflight, which this
+   * server never grants; without a token, the admin API is off.
+   */
+  readonly adminToken?: string;
 }
 
 class KmsError extends Error {
@@ -84,6 +90,11 @@ export class LocalKms {
     this.accountId = options.accountId ?? '000000000000';
     for (const a of options.accounts) this.accounts.set(a.accessKeyId, { ...a });
     if (options.stateFile) this.load(options.stateFile);
+  }
+
+  /** The admin API's token, for a test runner that hands it to suites in another process. */
+  get adminToken(): string | undefined {
+    return this.options.adminToken;
   }
 
   // ---- in-process control
@@ -113,6 +124,17 @@ export class LocalKms {
 
   setEnabled(keyIdOrArn: string, enabled: boolean): void {
     this.findKey(keyIdOrArn).enabled = enabled;
+    this.save();
+  }
+
+  /** Every key, with its aliases (for the local KMS's own `list-keys`). */
+  listKeys(): { arn: string; enabled: boolean; description: string; aliases: string[] }[] {
+    return [...this.keys.values()].map((k) => ({
+      arn: k.arn,
+      enabled: k.enabled,
+      description: k.description,
+      aliases: [...this.aliases].filter(([, id]) => id === k.id).map(([a]) => a),
+    }));
   }
 
   setPermissions(accessKeyId: string, actions: Account['actions'], keys: Account['keys'] = '*'): void {
@@ -168,7 +190,23 @@ export class LocalKms {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    if (req.url?.startsWith('/__admin/')) return this.admin(req.url, body, res);
+    // a loopback server answers loopback names only: a page on another name (DNS rebinding) gets nothing
+    const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+      res.writeHead(421);
+      res.end();
+      return;
+    }
+    this.reloadIfChanged();
+    if (req.url?.startsWith('/__admin/')) {
+      const token = this.options.adminToken;
+      if (!token || req.headers['x-local-kms-admin'] !== token) {
+        res.writeHead(403);
+        res.end();
+        return;
+      }
+      return this.admin(req.url, body, res);
+    }
 
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target || '?';
@@ -375,7 +413,15 @@ export class LocalKms {
   // ---- admin over HTTP (for suites in another process: the VS Code extension host)
 
   private admin(url: string, body: Buffer, res: http.ServerResponse): void {
-    const input = body.length ? JSON.parse(body.toString('utf8')) : {};
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- admin input is checked by the methods it reaches
+    let input: any;
+    try {
+      input = body.length ? JSON.parse(body.toString('utf8')) : {};
+    } catch {
+      res.writeHead(400);
+      res.end();
+      return;
+    }
     const ok = (v: unknown = {}): void => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(v));
@@ -415,6 +461,17 @@ export class LocalKms {
     const tmp = `${this.options.stateFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
     renameSync(tmp, this.options.stateFile);
+    this.loadedMtime = statSync(this.options.stateFile).mtimeMs;
+  }
+
+  private loadedMtime = 0;
+
+  /** Keys made by the local KMS's own command line while the server runs are served at once. */
+  private reloadIfChanged(): void {
+    const file = this.options.stateFile;
+    if (!file) return;
+    const mtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime !== undefined && mtime !== this.loadedMtime) this.load(file);
   }
 
   private load(file: string): void {
@@ -426,6 +483,7 @@ export class LocalKms {
     }
     for (const k of state.keys) this.keys.set(k.id, { ...k, material: Buffer.from(k.material, 'base64') });
     for (const [a, id] of Object.entries(state.aliases)) this.aliases.set(a, id);
+    this.loadedMtime = statSync(file).mtimeMs;
   }
 }
 

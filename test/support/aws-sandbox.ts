@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LocalKms } from '../local-kms/server';
 export { LOCAL_ACCOUNT_KEYS, OTHER_ACCOUNT } from './accounts';
 
@@ -30,7 +30,7 @@ const ENV_KEYS = ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ENDPOIN
 
 export async function startSandbox(): Promise<Sandbox> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-test-'));
-  const kms = new LocalKms({ accounts: [ADMIN, { ...READER, actions: ['Decrypt', 'DescribeKey'] }, { ...NOBODY, actions: [] }, PROCESS] });
+  const kms = new LocalKms({ accounts: [ADMIN, { ...READER, actions: ['Decrypt', 'DescribeKey'] }, { ...NOBODY, actions: [] }, PROCESS], adminToken: randomBytes(16).toString('hex') });
   const url = await kms.start();
   const keyArn = kms.createKey('test key');
   const otherKeyArn = kms.createKey('second key');

@@ -102,6 +102,8 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
         XDG_DATA_HOME: dirs['xdg-data'],
         XDG_CACHE_HOME: dirs['xdg-cache'],
         TMPDIR: dirs.tmp,
+        // the remote authority VS Code names this server's files by (Local History's folder names)
+        KMS_ENVELOPE_TEST_AUTHORITY: `127.0.0.1:${port}`,
         ...o.env,
       },
     },

@@ -3,7 +3,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { scanForPlaintext } from '../scan';
-import { closeAll, env, file, until, WORKSPACE } from './helpers';
+import { vscodeHash } from '../../../src/extension/history/local-history';
+import { closeAll, env, file, WORKSPACE } from './helpers';
 
 /**
  * VS Code's Local History copies every save of a file: resource into the user-data folder. A
@@ -35,12 +36,29 @@ describe('Local History keeps no plaintext of a file that is encrypted', () => {
     await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('config/.env.production'));
   });
 
-  it('Encrypt File removes the copies VS Code kept of a file saved in clear before', async () => {
+  it('Encrypt File removes the copies VS Code kept: the folder its entries.json names, and the one named by the hash of its URI', async () => {
     await typeAndSave('notes/secrets.yaml', 'token: history-secret-TANGO\n');
-    // VS Code kept the save (this file name is not excluded)
-    await until('the Local History copy', () => existsSync(history()) && scanForPlaintext([history()], ['history-secret-TANGO']).length > 0, 10_000);
-    await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('notes/secrets.yaml'));
+    const uri = file('notes/secrets.yaml');
+    // what VS Code leaves: a folder named by entries.json (written when a window closes; here for a
+    // remote window), one named by the hash of the file: URI (the desktop, before the window closed),
+    // and another file's history, which stays
+    const write = async (folder: string, entries: object | undefined, version: string) => {
+      await fs.mkdir(path.join(history(), folder), { recursive: true });
+      await fs.writeFile(path.join(history(), folder, version), 'token: history-secret-TANGO\n');
+      if (entries) await fs.writeFile(path.join(history(), folder, 'entries.json'), JSON.stringify(entries));
+    };
+    await write('named', { version: 1, resource: `vscode-remote://${env('KMS_ENVELOPE_TEST_AUTHORITY')}${uri.path}`, entries: [{ id: 'ab1.yaml' }] }, 'ab1.yaml');
+    await write(vscodeHash(uri.toString()), undefined, 'cd2.yaml');
+    await write('other', { version: 1, resource: `vscode-remote://${env('KMS_ENVELOPE_TEST_AUTHORITY')}${uri.path}.keep`, entries: [] }, 'ef3.yaml');
+    await vscode.commands.executeCommand('kmsEnvelope.encryptFile', uri);
     assert.match(await fs.readFile(path.join(WORKSPACE(), 'notes/secrets.yaml'), 'utf8'), /^# kms-envelope v1 file\n/);
+    assert.ok(!existsSync(path.join(history(), 'named')));
+    assert.ok(!existsSync(path.join(history(), vscodeHash(uri.toString()))));
+    // the remote authority seen in an entries.json names the folder of this window's own copy (the
+    // one VS Code made when the test saved), which has no entries.json yet: removed too
+    assert.ok(!existsSync(path.join(history(), vscodeHash(`vscode-remote://${env('KMS_ENVELOPE_TEST_AUTHORITY')}${uri.path}`))));
+    assert.ok(existsSync(path.join(history(), 'other', 'ef3.yaml')), 'another file\'s history stays');
+    await fs.rm(path.join(history(), 'other'), { recursive: true });
     assert.deepEqual(scanForPlaintext([history()], ['history-secret-TANGO']), []);
   });
 });

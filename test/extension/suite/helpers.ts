@@ -21,7 +21,11 @@ export interface KmsLogEntry {
 }
 
 const admin = async (what: string, body?: unknown): Promise<unknown> => {
-  const r = await fetch(`${env('KMS_ENVELOPE_TEST_KMS')}/__admin/${what}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${env('KMS_ENVELOPE_TEST_KMS')}/__admin/${what}`, {
+    method: 'POST',
+    headers: { 'x-local-kms-admin': env('KMS_ENVELOPE_TEST_KMS_ADMIN') },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return r.json();
 };
 export const kms = {
