@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { load } from '../../src/api';
 import { parseHeader } from '../../src/core/header';
 import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
+import { withEnv } from '../support/with-env';
 
 describe('hostile repository, second round: globs, context, rollback, loader variables', function () {
   this.timeout(60_000);
@@ -234,6 +236,21 @@ describe('hostile repository, second round: globs, context, rollback, loader var
     it('a plain .env with an ordinary comment about a mac or a context is still plain', async () => {
       await write('.env', '# mac address of the printer\n# context: staging\nPRINTER=00:11:22\n');
       assert.equal((await cli(['encrypt', '.env'])).code, 0);
+    });
+  });
+
+  describe('every file is checked, not only the first (mutation audit M05)', () => {
+    it('run -f .env -f .env.local refuses a header-less .env.local (exit 3) and runs nothing; so does the Node API with two paths', async () => {
+      await write('.env', 'DB_HOST=db.internal\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      await write('.env.local', 'DB_HOST=attacker.example.com\n');
+      const r = await cli(['run', '-f', '.env', '-f', '.env.local', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.DB_HOST))']);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /\.env\.local has no kms-envelope header: its values are not authenticated/);
+      assert.equal(r.stdout, '');
+      await withEnv({ ...sb.env, AWS_PROFILE: 'default' }, () =>
+        assert.rejects(load({ path: [at('.env'), at('.env.local')], keys: [sb.keyArn] }), /\.env\.local has no kms-envelope header/),
+      );
     });
   });
 });

@@ -159,6 +159,10 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
           // the last character reaches the file, and stays the only copy
           await until(`${name} on disk in full`, async () => (await get(name)) === `${secret}\n`, 10_000);
         }
+        // the file ends with a newline again, as the next steps expect
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+End');
+        await page.keyboard.press('Enter');
         await until('no dirty tab', async () => (await page.locator('.tabs-container .tab.dirty').count()) === 0, 10_000);
         await page.waitForTimeout(2500); // past VS Code's backup delay (1 s; 2 s with auto save), still polling
       } finally {

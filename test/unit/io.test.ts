@@ -76,6 +76,12 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', planted));
     });
 
+    it('refuses a sidecar that is a symlink to a regular file (a header kept outside the repository), as FORMAT (mutation audit M08)', async () => {
+      await fs.writeFile(at('outside-header'), '# kms-envelope v1 text\n');
+      await fs.symlink(at('outside-header'), at('app.json.kms-envelope'));
+      await assert.rejects(readSidecar(at('app.json')), refusedAs('FORMAT', `${at('app.json.kms-envelope')} is not a regular file (a symlink or device); refusing to read it`));
+    });
+
     it('passes on an error other than a missing file', async () => {
       // a name longer than the file system allows: lstat fails, and not because nothing is there
       await assert.rejects(readSidecar(at('x'.repeat(300))), (e: NodeJS.ErrnoException) => e.code === 'ENAMETOOLONG');

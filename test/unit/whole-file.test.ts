@@ -37,6 +37,14 @@ describe('whole-file store', () => {
     });
   }
 
+  it('refuses a stanza that unwraps to another data key by the key commitment, before the MAC and any plaintext (mutation audit M02)', async () => {
+    const sealed = await seal(Buffer.from('whole secret\n'));
+    await assert.rejects(
+      (async () => collect((await openFileStream(pieces(sealed), unwrapTo(randomBytes(32)))).plaintext))(),
+      refusedAs('TAMPERED', 'header commitment (the data key does not match this file) failed authentication: the file was modified outside kms-envelope or is corrupt'),
+    );
+  });
+
   /** The file split into its header text and its payload bytes (de-armoured), to tamper with bytes. */
   const split = async (sealed: Buffer) => {
     const end = sealed.indexOf('\n# mac ') + 1 + sealed.subarray(sealed.indexOf('\n# mac ') + 1).indexOf('\n') + 1;
