@@ -13,7 +13,7 @@
 import { createSecretKey } from 'node:crypto';
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
-import { formatError, KmsEnvelopeError, tamperError } from './errors';
+import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
 import { dotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, parseToken, TOKEN_MARK } from './formats/token';
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
@@ -227,13 +227,20 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
       parts.push(body.slice(at, e.start), value);
       at = e.end;
     }
-    if (!verifyDocumentMac(key, doc, body)) throw tamperError(macFailure(doc));
+    if (!verifyDocumentMac(key, doc, body)) throw convertedLineEndings(key, doc) ? lineEndingsError('the file') : tamperError(macFailure(doc));
     parts.push(body.slice(at));
     return { plaintext: parts.join(''), key, store: header.store, layout: doc.layout, reuse };
   } catch (err) {
     wipeFileKey(key);
     throw err;
   }
+}
+
+/** Whether the document verifies with every CRLF folded back to LF: its only change was the line endings. */
+function convertedLineEndings(key: FileKey, doc: Document): boolean {
+  const fold = (s: string) => s.replace(/\r\n/g, '\n');
+  if (!doc.body.includes('\r\n') && !doc.unsigned.includes('\r\n')) return false;
+  return verifyMac(key.keys.mac, macParts(doc.placement, fold(doc.prefix), fold(doc.unsigned), fold(doc.body)), doc.header.mac);
 }
 
 /** The MAC failure's message: what it covers, and the likely cause when it is only line endings. */

@@ -48,3 +48,16 @@ export const tamperError = (where: string): KmsEnvelopeError =>
     `${where} failed authentication: the file was modified outside kms-envelope or is corrupt`,
     'Nothing was decrypted. Restore the file from version control and compare the change.',
   );
+
+/**
+ * A file whose only change is LF turned into CRLF (git `core.autocrlf` on a clone without the
+ * attributes `git setup` writes, an editor's line-ending setting): refused like any change, but
+ * named, with the fix. Readers say it only after proving it (the document verifies with every CRLF
+ * folded back to LF, or a whole file's first line, which no writer ends in CRLF).
+ */
+export const lineEndingsError = (where: string): KmsEnvelopeError =>
+  new KmsEnvelopeError(
+    'TAMPERED',
+    `${where}: its line endings were converted from LF to CRLF after it was encrypted (git core.autocrlf, or an editor's line-ending setting); nothing else changed`,
+    'Nothing was decrypted. Convert the file back to LF (in VS Code: the "CRLF" item of the status bar), or check it out again after `kms-envelope git setup`, which marks encrypted files so that git leaves their line endings alone.',
+  );

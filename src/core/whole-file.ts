@@ -7,7 +7,7 @@
  */
 import { mac, openStream, Random, SALT_BYTES, sealStream, secureRandom } from './cipher';
 import { FileKey, macParts, Unwrap, unwrapVerified, verifyDocumentMac, wipeFileKey } from './envelope';
-import { formatError, tamperError } from './errors';
+import { formatError, lineEndingsError, tamperError } from './errors';
 import { armor, dearmor } from './formats/armor';
 import { Header, HeaderLayout, MAX_HEADER_BYTES, macLine, parseHeader, serializeUnsigned } from './header';
 
@@ -40,6 +40,8 @@ async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header:
   const it = source[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   for (;;) {
+    // no writer ends a whole file's first line in CRLF: only a conversion does
+    if (head.subarray(0, 40).toString('latin1').startsWith('# kms-envelope v1 file\r\n')) throw lineEndingsError('the file');
     const m = MAC_LINE.exec(head.toString('latin1'));
     if (m) {
       const end = m.index + m[0].length;

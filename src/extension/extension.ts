@@ -106,7 +106,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     decryptOnOpen,
     ...decorations.disposables,
     ...git.disposables,
-    registerDebug({ log, values }),
+    registerDebug({ log, values, state: context.workspaceState }),
     registerTasks({ log, process: (def, name, folder) => load().taskProcess(def, name, folder) }),
     ...terminals.disposables,
     registerOpener({
@@ -162,7 +162,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     classifiedFiles: () => encrypted.classified,
     guardWarnings: git.guardWarnings,
     terminalEnv: terminals.names,
-    resolveLaunch: (config) => resolveLaunch({ log, values }, config, vscode.workspace.workspaceFolders?.[0]),
+    resolveLaunch: (config) => resolveLaunch({ log, values, state: context.workspaceState }, config, vscode.workspace.workspaceFolders?.[0]),
   };
 }
 

@@ -253,4 +253,25 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       );
     });
   });
+
+  describe('line endings converted to CRLF are named as such, and still refused (item 10)', () => {
+    it('a .env and a whole file whose LF became CRLF: exit 3, the cause and the fix, nothing decrypted', async () => {
+      await write('.env', 'A=1\nB="two\nlines"\n');
+      await write('w.bin', 'whole\n');
+      for (const f of ['.env', 'w.bin']) {
+        assert.equal((await cli(['encrypt', f])).code, 0);
+        await write(f, (await read(f)).replace(/\n/g, '\r\n'));
+        const r = await cli(['decrypt', f, '--stdout']);
+        assert.equal(r.code, 3, r.stderr);
+        assert.match(r.stderr, /its line endings were converted from LF to CRLF after it was encrypted .*nothing else changed/, f);
+        assert.match(r.stderr, /git setup/);
+        assert.equal(r.stdout, '');
+      }
+      // one more change besides the line endings: the ordinary MAC refusal, not the line-ending one
+      await write('.env', (await read('.env')).replace('A=', 'Z='));
+      const other = await cli(['decrypt', '.env', '--stdout']);
+      assert.equal(other.code, 3);
+      assert.doesNotMatch(other.stderr, /nothing else changed/);
+    });
+  });
 });

@@ -78,6 +78,18 @@ describe('debug sessions, tasks and terminals get the decrypted values in memory
     assert.match(a.lastError()?.code ?? '', /TAMPERED|FORMAT/);
     assert.equal(await vscode.debug.startDebugging(folder(), { ...plain, name: 'tampered', envFile: file('run/tampered.env').fsPath }), false, 'the launch is stopped');
 
+    // a committer strips the header of an env file this workspace launched encrypted (security review U2)
+    const launched = { ...plain, name: 'was encrypted', envFile: file('run/stripped.env').fsPath };
+    await fs.writeFile(launched.envFile, 'NODE_OPTIONS=--require ./evil.js\nA=1\n');
+    assert.equal((await cli(['encrypt', 'run/stripped.env'], { KMS_ENVELOPE_KEY: env('KMS_ENVELOPE_TEST_KEY') })).code, 0);
+    assert.ok(await a.resolveLaunch(launched), 'launched with its decrypted values');
+    await fs.writeFile(launched.envFile, 'NODE_OPTIONS=--require ./evil.js\nA=1\n');
+    assert.equal(await a.resolveLaunch(launched), undefined, 'a plain file that was encrypted is refused');
+    // one that lost only its first header line is damaged, whoever launched it before
+    await fs.writeFile(file('run/damaged.env').fsPath, text.split('\n').slice(1).join('\n'));
+    assert.equal(await a.resolveLaunch({ ...plain, envFile: file('run/damaged.env').fsPath }), undefined);
+    assert.deepEqual(await a.resolveLaunch(plain), plain, 'a plain file never encrypted is still the adapter\'s');
+
     await fs.writeFile(file('run/whole.bin').fsPath, 'X=1\n');
     assert.equal((await cli(['encrypt', 'run/whole.bin'], { KMS_ENVELOPE_KEY: env('KMS_ENVELOPE_TEST_KEY') })).code, 0);
     assert.equal(await a.resolveLaunch({ ...plain, envFile: file('run/whole.bin').fsPath }), undefined);
