@@ -138,7 +138,7 @@ describe('whole-file store', () => {
       ['a header of another store', async () => joinSealed(sealDotenv('A=1\n', testKey(), { layout: { leader: '#', eol: '\n' } })).split('\n').slice(0, 5).join('\n') + '\n' + good.slice(header.length), 'FORMAT', 'header line 1: store "dotenv" is not a whole-file payload'],
       ['a "#!" line above the header', async () => `#!/bin/sh\n${good}`, 'FORMAT', 'header: a whole-file header is "# " lines ending in "\\n" with nothing above it (were its line endings converted?)'],
       ['CRLF line endings throughout', async () => good.replace(/\n/g, '\r\n'), 'TAMPERED', "the file: its line endings were converted from LF to CRLF after it was encrypted (git core.autocrlf, or an editor's line-ending setting); nothing else changed"],
-      ['CRLF only after the first line', async () => good.replace(/\n/g, '\r\n').replace('\r\n', '\n'), 'FORMAT', 'header: truncated (no "mac" line)'],
+      ['CRLF only after the first line', async () => good.replace(/\n/g, '\r\n').replace('\r\n', '\n'), 'FORMAT', 'header line 2: mixed line endings'],
       ['a file that ends before its "mac" line', async () => header.slice(0, header.indexOf('# mac ')), 'FORMAT', 'header line 5: missing or overlong line'],
       ['a file without any header', async () => 'hello world\n', 'FORMAT', 'line 1: no kms-envelope header'],
       ['no "mac" line within the size limit', async () => `# kms-envelope v1 file\n${'x'.repeat(MAX_HEADER_BYTES + 10)}`, 'FORMAT', 'header: no "mac" line within the size limit'],
