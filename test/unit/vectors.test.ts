@@ -23,6 +23,14 @@ const documented = (): Record<string, string> => {
 const open = async (text: string, sidecar?: string) => (await openDocument(splitDocument(text, sidecar)!, unwrapTo())).plaintext;
 
 describe('docs/FORMAT.md test vectors', () => {
+  it('each appears once, fenced on lines of its own after a blank line, never inside a sentence', () => {
+    const md = readFileSync(path.join(__dirname, '../../docs/FORMAT.md'), 'utf8');
+    const names = [...md.matchAll(/```text vector:([\w-]+)/g)].map((m) => m[1]);
+    assert.deepEqual(names, [...new Set(names)], 'a vector written twice');
+    const fenced = [...md.matchAll(/(?<=\n\n)```text vector:([\w-]+)\n[\s\S]*?\n```(?=\n)/g)].map((m) => m[1]);
+    assert.deepEqual(fenced, names, 'a vector whose fence does not stand on lines of its own');
+  });
+
   it('are exactly what the code writes for the fixed data key and IVs', async () => {
     const doc = documented();
     const computed = await vectors();
