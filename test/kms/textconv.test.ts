@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { assemble, encryptRanges } from '../../src/core/envelope';
-import { decryptVersion, textconv } from '../../src/core/git/textconv';
+import { accessChange, decryptVersion, textconv } from '../../src/core/git/textconv';
+import { parseHeader } from '../../src/core/header';
 import { atomicWrite } from '../../src/core/io';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
-import { encryptFile, newFileKey, readTextFile } from '../../src/core/operations';
+import { addKey, encryptFile, newFileKey, readTextFile, rotateFile } from '../../src/core/operations';
 import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
 import { allWiped, failingUnwrap, recordingDeks } from '../support/key-services';
 
@@ -26,19 +27,45 @@ describe('textconv: versions from the history, decrypted in memory (local KMS)',
     await encryptFile(at('blob.bin'), kms(), { keys: [box.sb.keyArn] });
   }
 
-  it('an encrypted .env and a file encrypted whole come out as their plaintext, with one KMS call each', async () => {
+  /** The two lines above a decrypted version: its keys and its data key's fingerprint. */
+  const accessOf = async (f: string) => {
+    const header = parseHeader((await fs.readFile(at(f))).toString('latin1'))!.header;
+    return `[kms-envelope] keys: ${header.stanzas.map((s) => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn)).join(', ')}\n[kms-envelope] data key: ${Buffer.from(header.commitment).toString('base64').slice(0, 12)}\n`;
+  };
+  const withAccess = async (f: string, plaintext: Buffer) => Buffer.concat([Buffer.from(await accessOf(f)), plaintext]);
+
+  it('an encrypted .env and a file encrypted whole come out as their plaintext under two lines of who can read them, with one KMS call each', async () => {
     await encryptedPair();
     box.sb.kms.log.length = 0;
-    assert.deepEqual(await textconv(at('.env'), kms()), { output: Buffer.from('A=1\n') });
-    assert.deepEqual(await textconv(at('blob.bin'), kms()), { output: Buffer.from([0, 1, 2, 255]) });
+    assert.deepEqual(await textconv(at('.env'), kms()), { output: await withAccess('.env', Buffer.from('A=1\n')) });
+    assert.match(await accessOf('.env'), new RegExp(`^\\[kms-envelope\\] keys: ${box.sb.keyArn}\n\\[kms-envelope\\] data key: [A-Za-z0-9+/]{12}\n$`));
+    assert.deepEqual(await textconv(at('blob.bin'), kms()), { output: await withAccess('blob.bin', Buffer.from([0, 1, 2, 255])) });
     assert.equal(box.sb.kms.count('Decrypt'), 2);
+  });
+
+  it('a key added, a key removed and a rotation each change a line of the decrypted version (issue 21, item 6)', async () => {
+    await encryptedPair();
+    const first = (await textconv(at('.env'), kms())).output.toString();
+    await addKey(at('.env'), kms(), 'alias/other');
+    const added = (await textconv(at('.env'), kms())).output.toString();
+    assert.match(added.split('\n')[0], new RegExp(`keys: ${box.sb.keyArn}, alias/other \\(${box.sb.otherKeyArn}\\)`));
+    assert.equal(added.split('\n')[1], first.split('\n')[1], 'the same data key');
+    await rotateFile(at('.env'), kms(), {});
+    const rotated = (await textconv(at('.env'), kms())).output.toString();
+    assert.notEqual(rotated.split('\n')[1], added.split('\n')[1], 'a new data key');
+    assert.equal(rotated.split('\n').slice(2).join('\n'), 'A=1\n');
+    const h = (t: string) => parseHeader(t)!.header;
+    const v1 = h((await fs.readFile(at('.env'), 'utf8')));
+    assert.equal(accessChange(v1, v1), undefined);
+    assert.equal(accessChange({ ...v1, stanzas: v1.stanzas.slice(0, 1) }, v1), `key added: alias/other (${box.sb.otherKeyArn})`);
+    assert.equal(accessChange(v1, { ...v1, stanzas: v1.stanzas.slice(0, 1), commitment: Buffer.alloc(32) }), `key removed: alias/other (${box.sb.otherKeyArn}); a new data key (rotated)`);
   });
 
   it('the data key of each version is wiped once its plaintext is out (a .env, a file encrypted whole)', async () => {
     await encryptedPair();
     const { svc, deks } = recordingDeks(kms());
-    assert.deepEqual((await textconv(at('.env'), svc)).output, Buffer.from('A=1\n'));
-    assert.deepEqual((await textconv(at('blob.bin'), svc)).output, Buffer.from([0, 1, 2, 255]));
+    assert.deepEqual((await textconv(at('.env'), svc)).output, await withAccess('.env', Buffer.from('A=1\n')));
+    assert.deepEqual((await textconv(at('blob.bin'), svc)).output, await withAccess('blob.bin', Buffer.from([0, 1, 2, 255])));
     assert.equal(deks.length, 2);
     assert.ok(allWiped(deks), 'a data key left in memory');
   });
@@ -69,7 +96,7 @@ describe('textconv: versions from the history, decrypted in memory (local KMS)',
     const { selectionFile } = await encryptSelection(at('app.json'));
     const { text, sidecar } = await readTextFile(selectionFile);
     assert.ok(sidecar, 'a JSON file keeps its header in a sidecar');
-    assert.equal((await decryptVersion(Buffer.from(text), 'app.json', kms(), sidecar))!.toString(), '{"a": "secret"}\n');
+    assert.equal((await decryptVersion(Buffer.from(text), 'app.json', kms(), sidecar))!.plaintext.toString(), '{"a": "secret"}\n');
     assert.equal(await decryptVersion(Buffer.from(text), 'app.json', kms()), undefined, 'without its sidecar it has no header');
   });
 

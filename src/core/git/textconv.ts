@@ -7,11 +7,17 @@
  * that does not verify, textconv shows the version as it is (ciphertext) and returns the reason
  * for one line on stderr. Plaintext is only ever returned whole, after it verified.
  *
+ * A decrypted version starts with two lines that say who can read it: its keys (ARN and alias) and
+ * a short fingerprint of its data key (from the key commitment, which the file shows anyway). A
+ * key added or removed, or a rotation, is then a visible line in `git diff`, where a reviewer
+ * reading decrypted diffs would otherwise see no change at all.
+ *
  * Cost: one KMS Decrypt per encrypted version shown (git starts one process per version, and a
  * data key is never cached on disk); versions that share a data key in one process share the call.
  */
 import { isKmsEnvelopeError } from '../errors';
-import { storeOfBytes } from '../header';
+import { b64 } from '../bytes';
+import { Header, storeOfBytes } from '../header';
 import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
@@ -31,29 +37,50 @@ export const MAX_VERSION_BYTES = 256 * 1024 * 1024;
  * The plaintext of one version of a file (its bytes, and its sidecar's text if it has one), or
  * undefined when the version is not encrypted. Throws what a reader throws on a bad version.
  */
-export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<Buffer | undefined> {
+export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<{ plaintext: Buffer; header: Header } | undefined> {
   const store = storeOfBytes(bytes);
   if (store === 'file') {
     const opened = await openFileStream((async function* () { yield bytes; })(), unwrapper(svc));
     return withKey(opened.key, async () => {
       const parts: Buffer[] = [];
       for await (const p of opened.plaintext) parts.push(p);
-      return Buffer.concat(parts);
+      return { plaintext: Buffer.concat(parts), header: opened.header };
     });
   }
   if (store === null && sidecar === undefined) return undefined;
   const opened = await openText(decodeUtf8(bytes, name), svc, name, sidecar);
   wipeFileKey(opened.key);
-  return Buffer.from(opened.plaintext, 'utf8');
+  return { plaintext: Buffer.from(opened.plaintext, 'utf8'), header: opened.doc.header };
+}
+
+/** Who can read a version, in words for a reviewer: its keys, and a fingerprint of its data key. */
+export function accessLines(header: Pick<Header, 'stanzas' | 'commitment'>): string[] {
+  const keys = header.stanzas.map((s) => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn));
+  return [`[kms-envelope] keys: ${keys.join(', ')}`, `[kms-envelope] data key: ${b64(header.commitment).slice(0, 12)}`];
 }
 
 export async function textconv(file: string, svc: KeyService): Promise<Converted> {
   const raw = await readBounded(file, MAX_VERSION_BYTES);
   try {
-    return { output: (await decryptVersion(raw, file, svc)) ?? raw };
+    const version = await decryptVersion(raw, file, svc);
+    return { output: version ? Buffer.concat([Buffer.from(accessLines(version.header).join('\n') + '\n'), version.plaintext]) : raw };
   } catch (err) {
     const why = isKmsEnvelopeError(err) ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err);
     return { output: raw, note: why };
   }
 }
 
+
+/** What changed in who can read a file between two versions, in words; undefined when nothing did. */
+export function accessChange(before: Pick<Header, 'stanzas' | 'commitment'>, after: Pick<Header, 'stanzas' | 'commitment'>): string | undefined {
+  const label = (s: Header['stanzas'][number]) => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn);
+  const added = after.stanzas.filter((s) => !before.stanzas.some((b) => b.keyArn === s.keyArn)).map(label);
+  const removed = before.stanzas.filter((s) => !after.stanzas.some((a) => a.keyArn === s.keyArn)).map(label);
+  const rotated = b64(before.commitment) !== b64(after.commitment);
+  const parts = [
+    ...(added.length ? [`key${added.length > 1 ? 's' : ''} added: ${added.join(', ')}`] : []),
+    ...(removed.length ? [`key${removed.length > 1 ? 's' : ''} removed: ${removed.join(', ')}`] : []),
+    ...(rotated ? ['a new data key (rotated)'] : []),
+  ];
+  return parts.length ? parts.join('; ') : undefined;
+}

@@ -8,6 +8,9 @@ import vscode = require('vscode');
 import { repoRoot } from '../../core/git/git';
 import { setupGit } from '../../core/git/setup';
 import { shellQuote } from '../../core/git/patterns';
+import { accessChange } from '../../core/git/textconv';
+import { MAX_HEADER_BYTES, parseHeader } from '../../core/header';
+import { readHead } from '../../core/io';
 import { isKeyArn } from '../../core/kms/allow-list';
 import type { DecryptedFs } from '../decrypted-fs';
 import type { Keys } from '../keys';
@@ -69,7 +72,19 @@ export function createGitCommands(d: GitCommandDeps): { handlers: Record<string,
     d.view.allow(file.path);
     head.allow(file.path);
     await d.view.readFile(toView(file)); // errors surface here, with their hints
+    head.headers.delete(file.path);
     await openTextDiff(toHead(file), toView(file), `${path.basename(file.path)} (HEAD ↔ Decrypted)`);
+    // who can read it, before and now: a key added or removed, or a rotation, has no line in the text
+    const name = vscode.workspace.asRelativePath(file);
+    const now = parseHeader(await readHead(file.fsPath, MAX_HEADER_BYTES).catch(() => ''))?.header;
+    const deadline = Date.now() + 5000;
+    while (!head.headers.has(file.path) && !head.notInHead.has(file.path) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const before = head.headers.get(file.path);
+    if (head.notInHead.has(file.path)) void vscode.window.showInformationMessage(`KMS Envelope: ${name} is not in HEAD yet (a new file): the left side is empty.`);
+    else if (before && now) {
+      const change = accessChange(before, now);
+      if (change) void vscode.window.showInformationMessage(`KMS Envelope: since HEAD, ${name}: ${change}.`);
+    }
   });
 
   return { handlers: { 'kmsEnvelope.setUpGit': setUpGit, 'kmsEnvelope.openChangesDecrypted': openChanges }, head };

@@ -10,12 +10,17 @@ import { KmsEnvelopeError } from '../../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../../core/formats/comment-syntax';
 import { GitError, gitBytes, repoRoot } from '../../core/git/git';
 import { decryptVersion } from '../../core/git/textconv';
+import type { Header } from '../../core/header';
 import type { KeyService } from '../../core/kms/key-service';
 
 export { HEAD_SCHEME, toHead } from './head-scheme';
 
 export class HeadVersions implements vscode.TextDocumentContentProvider {
   private readonly requested = new Set<string>();
+  /** The header of each HEAD version shown (its keys and data key, for the diff's title). */
+  readonly headers = new Map<string, Header>();
+  /** Files whose last HEAD version asked for does not exist (a new file). */
+  readonly notInHead = new Set<string>();
 
   constructor(
     private readonly keys: () => KeyService,
@@ -44,9 +49,14 @@ export class HeadVersions implements vscode.TextDocumentContentProvider {
         throw err;
       });
     const bytes = await show(rel);
-    if (!bytes) return '';
+    this.notInHead.delete(file);
+    if (!bytes) {
+      this.notInHead.add(file);
+      return '';
+    }
     const sidecar = commentLeader(file) === null ? (await show(rel + SIDECAR_SUFFIX))?.toString('utf8') : undefined;
-    const plaintext = await decryptVersion(bytes, `${path.basename(file)} (HEAD)`, this.keys(), sidecar);
-    return (plaintext ?? bytes).toString('utf8');
+    const version = await decryptVersion(bytes, `${path.basename(file)} (HEAD)`, this.keys(), sidecar);
+    if (version) this.headers.set(file, version.header);
+    return (version?.plaintext ?? bytes).toString('utf8');
   }
 }
