@@ -101,6 +101,36 @@ describe('git integration: decrypted diffs, merges by variable, a pre-commit gua
     sb.kms.log.length = 0;
   });
 
+  describe('uninstall-safe (issue 21, item 7)', () => {
+    it('the hook is silent when the check passes; with kms-envelope gone, git diff shows the file as it is and a commit is refused, each in one line, never a stack trace', async () => {
+      // kms-envelope installed somewhere, set up from there
+      const installed = path.join(sb.dir, `installed-${path.basename(repo)}`);
+      await fs.cp(path.join(__dirname, '../../dist'), installed, { recursive: true });
+      await okCli(['git', 'setup', '--command', `${process.execPath} ${path.join(installed, 'cli.js')}`]);
+      await set('DB_PASSWORD', 'second-password');
+      await ok(['add', '-A']);
+      const committed = await git(['commit', '-q', '-m', 'through the hook']);
+      assert.equal(committed.code, 0, committed.stderr);
+      assert.equal(committed.stderr, '', 'the hook says nothing when the check passes');
+
+      await fs.rm(installed, { recursive: true });
+      await set('DB_PASSWORD', 'third-password');
+      const diff = await git(['diff']);
+      assert.equal(diff.code, 0, diff.stderr);
+      assert.match(diff.stdout, /ENC\[kmsenv/, 'the file as it is');
+      const gone = `kms-envelope: ${path.join(installed, 'cli.js')} is gone (kms-envelope was uninstalled or moved). Reinstall it and run \`kms-envelope git setup\` again, or take the integration out of this repository with \`kms-envelope git setup --undo\``;
+      assert.deepEqual([...new Set(diff.stderr.trim().split('\n'))], [gone]);
+      await ok(['add', '-A']);
+      const refused = await git(['commit', '-q', '-m', 'without kms-envelope']);
+      assert.notEqual(refused.code, 0);
+      assert.equal(refused.stderr.trim(), gone);
+      assert.doesNotMatch(diff.stderr + refused.stderr, /\n\s+at |Cannot find module/);
+      // the remedy works
+      await okCli(['git', 'setup', '--undo']);
+      assert.equal((await git(['commit', '-q', '-m', 'after undo'])).code, 0);
+    });
+  });
+
   describe('diffs', () => {
     it('git diff shows only the changed variable, in plaintext, at one KMS call per version', async () => {
       await set('DB_PASSWORD', 'second-password');

@@ -17,7 +17,7 @@ const HOOK = `#!/bin/sh
 # the hook it runs first. Skip it once with \`git commit --no-verify\`.
 chained="$(dirname "$0")/pre-commit.before-kms-envelope"
 if [ -x "$chained" ]; then "$chained" "$@" || exit $?; fi
-exec ${COMMAND} check --staged
+exec LAUNCHER --quiet check --staged
 `;
 const WHOLE = '# kms-envelope v1 file\n# -> aws-kms x\n';
 const CONFIGURED = `set git config (this repository only): git diff, log -p and show decrypt through \`${COMMAND} textconv\`; merges use \`${COMMAND} merge\``;
@@ -64,10 +64,13 @@ describe('git setup and undo (git/setup.ts)', () => {
       await fs.readFile(at('.gitattributes'), 'utf8'),
       [BEGIN, CREATED, `.env ${ATTRS}`, `.env.* ${ATTRS}`, `*.env ${ATTRS}`, `/a\\[1]\\*.bin ${ATTRS}`, `"/certs/my cert.pem" ${ATTRS}`, `"/q\\"uote.bin" ${ATTRS}`, END, ''].join('\n'),
     );
-    assert.equal(config('diff.kms-envelope.textconv'), `${COMMAND} textconv`);
+    const launcher = at('.git/kms-envelope-run');
+    assert.equal(config('diff.kms-envelope.textconv'), `${launcher} textconv`);
     assert.equal(config('merge.kms-envelope.name'), 'kms-envelope: merges encrypted .env files variable by variable');
-    assert.equal(config('merge.kms-envelope.driver'), `${COMMAND} merge --marker-size %L %O %A %B %P`);
-    assert.equal(await fs.readFile(at('.git/hooks/pre-commit'), 'utf8'), HOOK);
+    assert.equal(config('merge.kms-envelope.driver'), `${launcher} merge --marker-size %L %O %A %B %P`);
+    assert.equal(await fs.readFile(at('.git/hooks/pre-commit'), 'utf8'), HOOK.replace('LAUNCHER', launcher));
+    assert.match(await fs.readFile(launcher, 'utf8'), /^#!\/bin\/sh\n[\s\S]*for f in '\/opt\/kms envelope\/cli\.js'; do\n[\s\S]*\nexec node '\/opt\/kms envelope\/cli\.js' "\$@"\n$/);
+    assert.equal((await fs.stat(launcher)).mode & 0o777, 0o755);
     assert.equal((await fs.stat(at('.git/hooks/pre-commit'))).mode & 0o777, 0o755);
     // git reads the quoted patterns as the files they name
     assert.match(gitc('check-attr', 'diff', '--', 'certs/my cert.pem', 'a[1]*.bin', 'q"uote.bin', 'plain.txt'), /my cert\.pem: diff: kms-envelope\n.*a\[1\]\*\.bin: diff: kms-envelope\n.*uote\.bin.*: diff: kms-envelope\nplain\.txt: diff: unspecified\n/);
@@ -91,13 +94,14 @@ describe('git setup and undo (git/setup.ts)', () => {
     assert.equal(await fs.readFile(at('.gitattributes'), 'utf8'), ['*.png binary', BEGIN, `.env ${ATTRS}`, `.env.* ${ATTRS}`, `*.env ${ATTRS}`, END, ''].join('\n'));
     assert.equal(await fs.readFile(at('.git/hooks/pre-commit.before-kms-envelope'), 'utf8'), '#!/bin/sh\necho mine\n');
 
-    // a new command updates our hook (not chained again)
+    // a new command changes the launcher only: the hook runs the launcher, and is not chained again
     assert.deepEqual(await setupGit({ cwd: repo, command: 'kms-envelope' }), [
       `set git config (this repository only): git diff, log -p and show decrypt through \`kms-envelope textconv\`; merges use \`kms-envelope merge\``,
-      'updated the pre-commit hook (.git/hooks/pre-commit): `kms-envelope check --staged` refuses plaintext secrets',
     ]);
+    assert.match(await fs.readFile(at('.git/kms-envelope-run'), 'utf8'), /\nexec kms-envelope "\$@"\n$/);
 
-    assert.deepEqual(await undoGitSetup({ cwd: repo }), ['removed the kms-envelope block from .gitattributes', 'removed git config section diff.kms-envelope', 'removed git config section merge.kms-envelope', 'removed the pre-commit hook and put back the one it ran first']);
+    assert.deepEqual(await undoGitSetup({ cwd: repo }), ['removed the kms-envelope block from .gitattributes', 'removed git config section diff.kms-envelope', 'removed git config section merge.kms-envelope', 'removed .git/kms-envelope-run', 'removed the pre-commit hook and put back the one it ran first']);
+    assert.equal(await exists('.git/kms-envelope-run'), false);
     assert.equal(await fs.readFile(at('.gitattributes'), 'utf8'), '*.png binary\n');
     assert.equal(await fs.readFile(at('.git/hooks/pre-commit'), 'utf8'), '#!/bin/sh\necho mine\n');
     assert.equal(await exists('.git/hooks/pre-commit.before-kms-envelope'), false);
@@ -130,7 +134,7 @@ describe('git setup and undo (git/setup.ts)', () => {
 
   it('undo removes a .gitattributes setup created, and the hook it installed', async () => {
     await setupGit({ cwd: repo, command: COMMAND });
-    assert.deepEqual(await undoGitSetup({ cwd: repo }), ['removed .gitattributes (setup had created it)', 'removed git config section diff.kms-envelope', 'removed git config section merge.kms-envelope', 'removed the pre-commit hook']);
+    assert.deepEqual(await undoGitSetup({ cwd: repo }), ['removed .gitattributes (setup had created it)', 'removed git config section diff.kms-envelope', 'removed git config section merge.kms-envelope', 'removed .git/kms-envelope-run', 'removed the pre-commit hook']);
     assert.equal(await exists('.gitattributes'), false);
     assert.equal(await exists('.git/hooks/pre-commit'), false);
     // blank lines the user left around it are not content worth a file

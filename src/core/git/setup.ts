@@ -9,8 +9,12 @@
  * - Repository-local git config: the textconv (`diff.kms-envelope.textconv`) and the merge
  *   driver. Never `cachetextconv`, which would store plaintext in git's notes; setup removes it
  *   if someone set it.
- * - A pre-commit hook running `kms-envelope check --staged`. An existing hook is kept and run
- *   first: it is renamed `pre-commit.before-kms-envelope`, and undo puts it back.
+ * - A pre-commit hook running `kms-envelope check --staged`, silent when the check passes. An
+ *   existing hook is kept and run first: it is renamed `pre-commit.before-kms-envelope`, and undo
+ *   puts it back.
+ * - git runs all three through a small launcher in the git folder (`.git/kms-envelope-run`), so
+ *   that a kms-envelope uninstalled or moved is one line with the remedy instead of a Node stack
+ *   trace: a diff then shows the file as it is, a merge keeps ours, and a commit is refused.
  */
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
@@ -18,9 +22,9 @@ import { Classifier } from '../classify';
 import { matchesAny } from '../glob';
 import { storeOf } from '../header';
 import { atomicWrite, readHead } from '../io';
-import { SECRET_PATTERNS, shellQuote } from './patterns';
+import { missingGuard, SECRET_PATTERNS, shellQuote } from './patterns';
 
-export { shellQuote };
+export { missingGuard, shellQuote };
 import { git, GitError, gitList, GitOptions, repoRoot } from './git';
 import { succeeds } from '../succeeds';
 
@@ -29,6 +33,7 @@ const BEGIN = '# kms-envelope: begin (added by `kms-envelope git setup`; `kms-en
 const CREATED = '# kms-envelope: this file was created by `kms-envelope git setup`';
 const END = '# kms-envelope: end';
 const HOOK_MARK = '# kms-envelope pre-commit hook';
+const LAUNCHER = 'kms-envelope-run';
 const CHAINED = 'pre-commit.before-kms-envelope';
 
 export interface SetupOptions extends GitOptions {
@@ -55,14 +60,26 @@ async function encryptedFiles(root: string, opts: GitOptions): Promise<string[]>
 }
 
 const hooksDir = async (root: string, opts: GitOptions): Promise<string> => path.resolve(root, (await git(['rev-parse', '--git-path', 'hooks'], { ...opts, cwd: root })).trim());
+const launcherPath = async (root: string, opts: GitOptions): Promise<string> => path.resolve(root, (await git(['rev-parse', '--git-path', LAUNCHER], { ...opts, cwd: root })).trim());
 
-const hookScript = (command: string): string => `#!/bin/sh
+const hookScript = (launcher: string): string => `#!/bin/sh
 ${HOOK_MARK}: refuses to commit a secret in clear or a broken encrypted file.
 # Added by \`kms-envelope git setup\`; \`kms-envelope git setup --undo\` removes it and puts back
 # the hook it runs first. Skip it once with \`git commit --no-verify\`.
 chained="$(dirname "$0")/${CHAINED}"
 if [ -x "$chained" ]; then "$chained" "$@" || exit $?; fi
-exec ${command} check --staged
+exec ${shellQuote(launcher)} --quiet check --staged
+`;
+
+/** The words of a command made of shellQuote'd words (plain, or single-quoted with '\\'' for a quote). */
+export function shellWords(command: string): string[] {
+  return [...command.matchAll(/(?:[^\s']+|'[^']*')+/g)].map((m) => m[0].replace(/'([^']*)'/g, '$1'));
+}
+
+const launcherScript = (command: string): string => `#!/bin/sh
+# How git runs kms-envelope in this repository (its textconv, merge driver and pre-commit hook).
+# Written by \`kms-envelope git setup\`; \`kms-envelope git setup --undo\` removes it.
+${missingGuard(shellWords(command).filter((w) => w.startsWith('/')))}exec ${command} "$@"
 `;
 
 const readOr = (file: string): Promise<string | undefined> => fs.readFile(file, 'utf8').catch(() => undefined);
@@ -107,11 +124,17 @@ export async function setupGit(opts: SetupOptions): Promise<string[]> {
     done.push(`${before === undefined ? 'created' : 'updated'} .gitattributes: ${SECRET_PATTERNS.join(', ')}${extra.length ? ` and ${extra.length} encrypted file${extra.length > 1 ? 's' : ''}` : ''} use the kms-envelope diff and merge drivers, without line-ending conversion (commit it, so that everyone's git uses them)`);
   }
 
-  const configured = [
-    await setConfig(`diff.${DRIVER}.textconv`, `${opts.command} textconv`, g),
-    await setConfig(`merge.${DRIVER}.name`, 'kms-envelope: merges encrypted .env files variable by variable', g),
-    await setConfig(`merge.${DRIVER}.driver`, `${opts.command} merge --marker-size %L %O %A %B %P`, g),
-  ].some(Boolean);
+  const launcher = await launcherPath(root, g);
+  const launcherText = launcherScript(opts.command);
+  const launcherChanged = (await readOr(launcher)) !== launcherText;
+  if (launcherChanged) await atomicWrite(launcher, launcherText, { mode: 0o755 });
+  const run = shellQuote(launcher);
+  const configured =
+    [
+      await setConfig(`diff.${DRIVER}.textconv`, `${run} textconv`, g),
+      await setConfig(`merge.${DRIVER}.name`, 'kms-envelope: merges encrypted .env files variable by variable', g),
+      await setConfig(`merge.${DRIVER}.driver`, `${run} merge --marker-size %L %O %A %B %P`, g),
+    ].some(Boolean) || launcherChanged;
   if (await succeeds(git(['config', '--local', '--get', `diff.${DRIVER}.cachetextconv`], g))) {
     await git(['config', '--local', '--unset-all', `diff.${DRIVER}.cachetextconv`], g);
     done.push(`removed diff.${DRIVER}.cachetextconv: git would keep the decrypted text in its notes`);
@@ -122,7 +145,7 @@ export async function setupGit(opts: SetupOptions): Promise<string[]> {
   await fs.mkdir(hooks, { recursive: true });
   const hook = path.join(hooks, 'pre-commit');
   const existing = await readOr(hook);
-  const script = hookScript(opts.command);
+  const script = hookScript(launcher);
   if (existing !== script) {
     const ours = existing?.includes(HOOK_MARK);
     if (existing !== undefined && !ours) {
@@ -152,6 +175,8 @@ export async function undoGitSetup(opts: GitOptions): Promise<string[]> {
   for (const section of [`diff.${DRIVER}`, `merge.${DRIVER}`]) {
     if (await succeeds(git(['config', '--local', '--remove-section', section], g))) done.push(`removed git config section ${section}`);
   }
+  const launcher = await launcherPath(root, g);
+  if (await succeeds(fs.unlink(launcher))) done.push(`removed ${path.relative(root, launcher)}`);
   const hooks = await hooksDir(root, g);
   const hook = path.join(hooks, 'pre-commit');
   if ((await readOr(hook))?.includes(HOOK_MARK)) {

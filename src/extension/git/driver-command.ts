@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import vscode = require('vscode');
-import { shellQuote } from '../../core/git/patterns';
+import { missingGuard, shellQuote } from '../../core/git/patterns';
 
 const LAUNCHER = 'kms-envelope-git';
 
@@ -16,7 +16,8 @@ function launcher(extensionPath: string): string {
   const cli = path.join(extensionPath, 'dist', 'cli.js');
   // Desktop VS Code runs extensions in Electron, which acts as Node only when asked to.
   const node = process.versions.electron ? `ELECTRON_RUN_AS_NODE=1 ${shellQuote(process.execPath)}` : shellQuote(process.execPath);
-  return `#!/bin/sh\n# Runs the kms-envelope CLI of the VS Code extension for git (kms-envelope git setup).\nexec env ${node} ${shellQuote(cli)} "$@"\n`;
+  // the extension uninstalled (its folder gone): one line with the remedy, not a Node stack trace
+  return `#!/bin/sh\n# Runs the kms-envelope CLI of the VS Code extension for git (kms-envelope git setup).\n${missingGuard([process.execPath, cli])}exec env ${node} ${shellQuote(cli)} "$@"\n`;
 }
 
 /** Writes the launcher if it is missing or stale; returns the command to put in git config. */

@@ -42,7 +42,8 @@ describe('git: set up, open changes decrypted, merge conflicts, the plaintext gu
     await vscode.commands.executeCommand('kmsEnvelope.setUpGit', vscode.Uri.file(repo()));
     assert.match(await fs.readFile(path.join(repo(), '.gitattributes'), 'utf8'), /^\.env diff=kms-envelope merge=kms-envelope -text$/m);
     const textconv = (await ok('config', '--get', 'diff.kms-envelope.textconv')).trim();
-    assert.match(textconv, /kms-envelope-git(?: .*)? --allowed-keys '[^']+' textconv$/);
+    assert.match(textconv, /\.git\/kms-envelope-run textconv$/);
+    assert.match(await fs.readFile(path.join(repo(), '.git', 'kms-envelope-run'), 'utf8'), /\nexec \S*kms-envelope-git(?: .*)? --allowed-keys [^\n]+ "\$@"\n$/);
     const s = await cliSet('DB_HOST', 'db2.internal');
     assert.equal(s.code, 0, s.stderr);
     const diff = await ok('diff');
