@@ -202,7 +202,7 @@ run passes its command's exit code through.`,
       if (!o.addKey === !o.removeKey) throw new KmsEnvelopeError('USAGE', 'give exactly one of --add-key or --remove-key');
       if (o.addKey) {
         const stanzas = await addKey(file, provider([o.addKey]), o.addKey);
-        status(`rewrapped ${file}: ${stanzas.map(label).join(', ')}`);
+        status(`added ${label(stanzas[stanzas.length - 1])} to ${file}; it is wrapped for ${stanzas.map(label).join(', ')}`);
         return;
       }
       const result = await removeKey(file, provider(), o.removeKey!);

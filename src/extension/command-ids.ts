@@ -14,6 +14,8 @@ export const COMMAND_IDS = [
   'kmsEnvelope.selectKey',
   'kmsEnvelope.lock',
   'kmsEnvelope.rotateDataKey',
+  'kmsEnvelope.addKeyToFile',
+  'kmsEnvelope.removeKeyFromFile',
   'kmsEnvelope.statusMenu',
   'kmsEnvelope.showLog',
   'kmsEnvelope.setUpGit',

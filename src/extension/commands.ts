@@ -3,12 +3,13 @@ import path = require('node:path');
 import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens } from '../core/formats/token';
-import { combineContext, prefixOf } from '../core/header';
+import { combineContext, MAX_HEADER_BYTES, parseHeader, prefixOf } from '../core/header';
 import { refuseDamaged } from '../core/damage';
+import { sealable } from '../core/retired';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
-import { atomicWrite, readSidecar } from '../core/io';
-import { decryptFile, encryptFile, layoutFor, newFileKey, planKeys, rotateFile, unwrapper } from '../core/operations';
+import { atomicWrite, readHead, readSidecar } from '../core/io';
+import { addKey, decryptFile, encryptFile, layoutFor, newFileKey, planKeys, removeKey, rotateFile, unwrapper } from '../core/operations';
 import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
@@ -44,6 +45,10 @@ const KIND_LABEL = { sso: 'SSO', role: 'assume role', process: 'credential_proce
  */
 const confirmedByCaller = (options: unknown): boolean =>
   typeof options === 'object' && options !== null && !Array.isArray(options) && (options as { confirmed?: unknown }).confirmed === true;
+
+/** The key automation names in the second argument (`{ key: 'alias/ci', confirmed: true }`). */
+const keyOf = (options: unknown): string | undefined =>
+  typeof options === 'object' && options !== null && typeof (options as { key?: unknown }).key === 'string' ? (options as { key: string }).key : undefined;
 
 /** The item the user accepts in a quick pick that is already shown (undefined if dismissed); disposes it. */
 async function accepted<T extends vscode.QuickPickItem>(qp: vscode.QuickPick<T>): Promise<T | undefined> {
@@ -158,7 +163,7 @@ export function createCommands(d: Deps): Commands {
     const key = parsed
       ? (await withProgress('unlocking the file', () => openDocument(parsed, unwrapper(d.keys.service())))).key
       : await planFor(doc.uri.fsPath).then((plan) => withProgress('creating a data key', () => newFileKey(d.keys.service(), plan)));
-    return { doc, leader, body, key, ranges, prefix, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
+    return { doc, leader, body, key, ranges, prefix, existing: parsed !== null, layout: parsed?.layout ?? layoutFor(body, leader ?? '#') };
   }
 
   /**
@@ -199,6 +204,8 @@ export function createCommands(d: Deps): Commands {
       if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');
       const c = await selectionContext(editor, true);
       try {
+        // new plaintext under the file's data key: not for a key outside the allow-list or a rollback (core/retired.ts)
+        if (c.existing) await sealable(c.doc.uri.fsPath, c.key, d.keys.service());
         const sealed = assemble('text', c.key, encryptRanges(c.body, c.ranges, c.key), c.layout, c.prefix, c.leader ? 'inline' : 'sidecar');
         if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
         else {
@@ -302,6 +309,58 @@ export function createCommands(d: Deps): Commands {
       const uri = await need(target(arg), 'encrypted');
       d.decryptOnOpen.keepCiphertext(uri);
       await vscode.window.showTextDocument(uri, { preview: false });
+    }),
+
+    addKeyToFile: run('Add Key to File', async (arg, options) => {
+      const uri = await need(target(arg), 'encrypted');
+      await saveFirst(toView(uri));
+      const name = path.basename(uri.path);
+      const ref = (keyOf(options) ?? await vscode.window.showInputBox({
+        title: `KMS Envelope: a key that may decrypt ${name}`,
+        prompt: 'Key ARN, key id, alias/NAME or alias ARN (it must be in your allow-list)',
+        ignoreFocusOut: true,
+      }))?.trim();
+      if (!ref) return;
+      const svc = d.keys.service();
+      const arn = await withProgress(`looking up ${ref}`, () => svc.resolve(ref));
+      if (!(await svc.allows(arn))) throw new KmsEnvelopeError('KEY_NOT_ALLOWED', `${ref} (${arn}) is not in your allow-list`, 'Add it, or its account pattern, to the user setting kmsEnvelope.allowedKeys first.');
+      const label = aliasOf(ref) ? `${aliasOf(ref)} (${arn})` : arn;
+      const ok = confirmedByCaller(options) ? 'Add Key' : await vscode.window.showWarningMessage(
+        `Let ${label} decrypt ${name}?`,
+        { modal: true, detail: `Whoever can use this key can then read every value of ${name}, including those in its history from now on. The data key is wrapped for it inside KMS (ReEncrypt); values keep their ciphertext.` },
+        'Add Key',
+      );
+      if (ok !== 'Add Key') return;
+      await withProgress(`adding ${ref} to ${name}`, () => addKey(uri.fsPath, svc, ref));
+      d.log.info(`added ${label} to ${uri.fsPath}`);
+      void vscode.window.showInformationMessage(`KMS Envelope: added ${label} to ${name}.`);
+    }),
+
+    removeKeyFromFile: run('Remove Key from File', async (arg, options) => {
+      const uri = await need(target(arg), 'encrypted');
+      await saveFirst(toView(uri));
+      const name = path.basename(uri.path);
+      const head = commentLeader(uri.path) === null ? ((await readSidecar(uri.fsPath)) ?? (await readHead(uri.fsPath, MAX_HEADER_BYTES))) : await readHead(uri.fsPath, MAX_HEADER_BYTES);
+      const stanzas = parseHeader(head)?.header.stanzas ?? [];
+      if (stanzas.length < 2) throw new KmsEnvelopeError('USAGE', `${name} is wrapped for ${stanzas.length} key: there is none to remove`, 'A file needs one key at least; add another first.');
+      const items = stanzas.map((s) => ({ label: s.alias ?? s.keyArn.replace(/^.*:key\//, 'key/'), description: s.keyArn, arn: s.keyArn }));
+      const given = keyOf(options);
+      const picked = given
+        ? items.find((i) => i.arn === given || i.label === given)
+        : await vscode.window.showQuickPick(items, { title: `KMS Envelope: the key to remove from ${name}`, ignoreFocusOut: true });
+      if (given && !picked) throw new KmsEnvelopeError('USAGE', `${name} is not wrapped for ${given}`);
+      if (!picked) return;
+      const label = `${picked.label} (${picked.arn})`;
+      const ok = confirmedByCaller(options) ? 'Remove Key' : await vscode.window.showWarningMessage(
+        `Remove ${label} from ${name}?`,
+        { modal: true, detail: `A new data key is made for the other allowed keys and every value is encrypted again, so the removed key cannot read what is written from now on. It can still read the versions in version control: change the secrets themselves if it leaked.` },
+        'Remove Key',
+      );
+      if (ok !== 'Remove Key') return;
+      const result = await withProgress(`removing ${picked.label} from ${name}`, () => removeKey(uri.fsPath, d.keys.service(), picked.arn));
+      if (result.refused.length) warn(`the new data key of ${name} is not wrapped for ${result.refused.join(', ')} either: the file named it, but it is not allowed (user setting kmsEnvelope.allowedKeys).`);
+      d.log.info(`removed ${label} from ${uri.fsPath}`);
+      void vscode.window.showInformationMessage(`KMS Envelope: removed ${label} from ${name}; a new data key for ${result.stanzas.map((s) => s.alias ?? s.keyArn).join(', ')}.`);
     }),
 
     rotateDataKey: run('Rotate Data Key', async (arg) => {

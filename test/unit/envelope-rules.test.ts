@@ -108,7 +108,11 @@ describe('envelope rules, one by one', () => {
     const what = 'header MAC (the file was changed after it was encrypted: a line added, removed, moved or edited, or a header field changed) failed authentication: the file was modified outside kms-envelope or is corrupt';
     const bodyStart = splitDocument(lf)!.prefix.length + lf.indexOf('\n', lf.indexOf('# mac ')) + 1;
     const crlfBody = lf.slice(0, bodyStart) + lf.slice(bodyStart).replace(/\n/g, '\r\n');
-    await assert.rejects(openDocument(splitDocument(crlfBody)!, unwrapTo()), refusedAs('TAMPERED', what.replace(') failed', '); its line endings were converted to CRLF (git core.autocrlf?) failed')));
+    // proven: with every CRLF folded back the document verifies
+    await assert.rejects(openDocument(splitDocument(crlfBody)!, unwrapTo()), refusedAs('TAMPERED', "the file: its line endings were converted from LF to CRLF after it was encrypted (git core.autocrlf, or an editor's line-ending setting); nothing else changed"));
+    // likely but not proven: something else changed too
+    const crlfAndMore = `${crlfBody}# added\r\n`;
+    await assert.rejects(openDocument(splitDocument(crlfAndMore)!, unwrapTo()), refusedAs('TAMPERED', what.replace(') failed', '); its line endings were converted to CRLF (git core.autocrlf?) failed')));
     await assert.rejects(openDocument(splitDocument(`${lf}# added\n`)!, unwrapTo()), refusedAs('TAMPERED', what));
     const crlf = joinSealed(sealDotenv('A=1\r\nB=2\r\n', testKey(), { layout: { leader: '#', eol: '\r\n' } }));
     await assert.rejects(openDocument(splitDocument(`${crlf}# added\r\n`)!, unwrapTo()), refusedAs('TAMPERED', what));

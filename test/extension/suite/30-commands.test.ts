@@ -165,4 +165,23 @@ describe('commands', () => {
     await back;
     assert.equal((await api()).key()?.source, 'user');
   });
+
+  it('Add Key to File and Remove Key from File change who can read a file, within the allow-list, and say which key (issue 21, item 8)', async () => {
+    await fs.writeFile(file('team.env').fsPath, 'TEAM=secret\n');
+    await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('team.env'));
+    await vscode.commands.executeCommand('kmsEnvelope.addKeyToFile', file('team.env'), { key: 'alias/other', confirmed: true });
+    const keys = async () => [...(await disk('team.env')).matchAll(/^# -> aws-kms (\S+)/gm)].map((m) => m[1]);
+    assert.equal((await keys()).length, 2);
+    assert.deepEqual((await kms.log()).map((e) => e.action).filter((a) => a !== 'DescribeKey'), ['GenerateDataKey', 'ReEncrypt']);
+    const other = (await keys())[1];
+    const before = await disk('team.env');
+    await vscode.commands.executeCommand('kmsEnvelope.removeKeyFromFile', file('team.env'), { key: other, confirmed: true });
+    assert.deepEqual(await keys(), [(await keys())[0]]);
+    assert.notEqual(await disk('team.env'), before, 'a new data key, every value encrypted again');
+    assert.equal((await cli(['get', 'team.env', 'TEAM'])).stdout, 'secret\n');
+    // a key outside the allow-list is refused before anything is wrapped
+    await vscode.commands.executeCommand('kmsEnvelope.addKeyToFile', file('team.env'), { key: 'arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555', confirmed: true });
+    assert.equal((await api()).lastError()?.code, 'KEY_NOT_ALLOWED');
+    assert.equal((await keys()).length, 1);
+  });
 });

@@ -20,7 +20,6 @@ describe('Local History keeps no plaintext of a file that is encrypted', () => {
     await fs.mkdir(path.dirname(file(rel).fsPath), { recursive: true });
     await fs.writeFile(file(rel).fsPath, '');
     const doc = await vscode.workspace.openTextDocument(file(rel));
-    await vscode.window.showTextDocument(doc);
     const edit = new vscode.WorkspaceEdit();
     edit.insert(doc.uri, new vscode.Position(0, 0), text);
     assert.ok(await vscode.workspace.applyEdit(edit));
