@@ -117,7 +117,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('decrypted-env.png');
     });
 
-    await step('no plaintext in any copy VS Code keeps, whatever the typing rhythm: 12 pause patterns and bursts, disk polled every 200 ms, the last character on disk', async () => {
+    await step('no plaintext in any copy VS Code keeps, whatever the typing rhythm: 13 rhythms of pauses and bursts, disk polled every 200 ms, the last character on disk', async () => {
       // where VS Code and the system keep copies: the user-data folder (Backups, History, storage), HOME, XDG and TMPDIR
       const roots = [path.dirname(o.userDataDir)];
       const typed: string[] = [];

@@ -24,11 +24,11 @@ interface HostileCase {
 /** The hostile-repository suite (design §7), run as it is in npm test: one row per case. */
 function hostileMatrix(): HostileCase[] {
   const root = path.join(__dirname, '../..');
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--reporter', 'json', 'test/cli/hostile-repository.test.ts'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--reporter', 'json', 'test/cli/hostile-repository.test.ts', 'test/cli/hostile-repository-2.test.ts'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { passes: { fullTitle: string; title: string }[]; failures: { fullTitle: string; title: string }[] };
-  const prefix = 'hostile repository: what a committer without the key cannot make the CLI and the Node API do ';
+  const prefixes = ['hostile repository: what a committer without the key cannot make the CLI and the Node API do ', 'hostile repository, second round: globs, context, rollback, loader variables '];
   const row = (t: { fullTitle: string; title: string }, defended: boolean): HostileCase => ({
-    group: t.fullTitle.replace(prefix, '').replace(t.title, '').trim() || '—',
+    group: prefixes.reduce((s, p) => s.replace(p, ''), t.fullTitle).replace(t.title, '').trim() || '—',
     title: t.title,
     defended,
   });
@@ -113,9 +113,12 @@ ${faults.map((r) => `| ${r.fault} | ${r.op} | ${r.outcome} | ${r.op === 'extensi
 ## Hostile-repository matrix
 
 Each case of design §7 for a committer without the key, as \`test/cli/hostile-repository.test.ts\`
-runs it through the built CLI and the Node API against the local KMS (the extension's cases run in
-the extension host: \`test/extension/suite/60-hostile-and-data-loss.test.ts\`). docs/SECURITY.md
-maps each claim to its test.
+and \`test/cli/hostile-repository-2.test.ts\` (the reproductions of the second security review,
+shared/reviews/security-review-2026-12-07.md: F1 rollback, F2 globs, F3 context, F4 loader
+variables, damaged files, line endings, every file checked) run it through the built CLI and the
+Node API against the local KMS (the extension's cases run in the extension host:
+\`test/extension/suite/60-hostile-and-data-loss.test.ts\`, 20 and 75). docs/SECURITY.md maps each
+claim to its test.
 
 | area | case | defended |
 |---|---|---|
