@@ -6,6 +6,7 @@
 export const COMMAND_IDS = [
   'kmsEnvelope.encryptSelection',
   'kmsEnvelope.decryptSelection',
+  'kmsEnvelope.editEncryptedValue',
   'kmsEnvelope.encryptFile',
   'kmsEnvelope.decryptFile',
   'kmsEnvelope.openDecrypted',

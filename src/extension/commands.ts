@@ -230,6 +230,53 @@ export function createCommands(d: Deps): Commands {
       }
     }),
 
+    /**
+     * A file with encrypted selections (YAML, JS …) opens decrypted read-only: its secrets are
+     * spans of text, which an edit in the view could not tell apart from the rest. This changes
+     * one value in place without showing or typing ciphertext: the token under the cursor gets a
+     * new value under the file's data key; every other token keeps its bytes.
+     */
+    editEncryptedValue: run('Edit Encrypted Value', async (_arg, options) => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor || editor.document.uri.scheme !== 'file') {
+        throw new KmsEnvelopeError('USAGE', 'open the file that holds the encrypted value (not its decrypted view), and put the cursor on the value', 'Open Encrypted shows the file.');
+      }
+      const doc = editor.document;
+      const at = doc.offsetAt(editor.selection.active);
+      const token = findTokens(doc.getText()).find((t) => t.start <= at && at <= t.end);
+      if (!token) throw new KmsEnvelopeError('USAGE', 'put the cursor on an encrypted value (ENC[kmsenv:…]) first');
+      editor.selection = new vscode.Selection(doc.positionAt(token.start), doc.positionAt(token.end));
+      const c = await selectionContext(editor, false);
+      try {
+        const given = typeof options === 'object' && options !== null ? (options as { value?: unknown }).value : undefined;
+        const value =
+          typeof given === 'string'
+            ? given
+            : await vscode.window.showInputBox({
+                title: `KMS Envelope: a new value for the encrypted text at line ${doc.positionAt(token.start).line + 1} of ${path.basename(doc.uri.path)}`,
+                prompt: 'Type or paste it: it is saved encrypted, under the file\'s data key',
+                password: true,
+                ignoreFocusOut: true,
+              });
+        if (value === undefined) return;
+        if (value === '' || hasTokens(value)) throw new KmsEnvelopeError('USAGE', value === '' ? 'an empty value is not encrypted: use Decrypt Selection to remove a value' : 'the new value holds encrypted text');
+        await sealable(doc.uri.fsPath, c.key, d.keys.service());
+        const r = c.ranges[0];
+        const body = encryptRanges(c.body.slice(0, r.start) + value + c.body.slice(r.end), [{ start: r.start, end: r.start + value.length }], c.key);
+        const sealed = assemble('text', c.key, body, c.layout, c.prefix, c.leader ? 'inline' : 'sidecar');
+        if (c.leader) await replaceDocument(c.doc, joinSealed(sealed));
+        else {
+          await atomicWrite(c.doc.uri.fsPath + SIDECAR_SUFFIX, sealed.header);
+          await replaceDocument(c.doc, sealed.body);
+        }
+        await c.doc.save();
+        d.log.info(`changed an encrypted value in ${c.doc.uri.fsPath}`);
+        vscode.window.setStatusBarMessage(`$(lock) encrypted value changed in ${path.basename(doc.uri.path)}`, 4000);
+      } finally {
+        wipeFileKey(c.key);
+      }
+    }),
+
     decryptSelection: run('Decrypt Selection', async (_arg, options) => {
       const editor = vscode.window.activeTextEditor;
       if (!editor) throw new KmsEnvelopeError('USAGE', 'no active editor');

@@ -13,6 +13,8 @@ import type { EncryptedFiles } from './encrypted-files';
 export const DECRYPTED_BADGE = 'D';
 export const ENCRYPTED_BADGE = 'E';
 export const DECRYPTED_TOOLTIP = 'Decrypted by KMS Envelope, in memory only: saving encrypts it again';
+/** A file with encrypted selections opens read-only: its secrets are spans the view cannot tell from the rest. */
+export const DECRYPTED_TEXT_TOOLTIP = 'Decrypted by KMS Envelope, in memory only, read-only: to change a value, put the cursor on it in the file (Open Encrypted) and run Edit Encrypted Value';
 
 const STORES: Record<string, string> = { dotenv: 'each value', text: 'encrypted selections', file: 'the whole file' };
 export const encryptedTooltip = (facts: EncryptedFacts): string =>
@@ -28,7 +30,10 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
   }
 
   async provideFileDecoration(uri: vscode.Uri): Promise<vscode.FileDecoration | undefined> {
-    if (uri.scheme === SCHEME) return { badge: DECRYPTED_BADGE, tooltip: DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
+    if (uri.scheme === SCHEME) {
+      const store = (await this.encrypted.classify(vscode.Uri.file(uri.path)))?.store;
+      return { badge: DECRYPTED_BADGE, tooltip: store === 'text' ? DECRYPTED_TEXT_TOOLTIP : DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
+    }
     const facts = uri.scheme === 'file' ? await this.encrypted.classify(uri) : undefined;
     return facts ? { badge: ENCRYPTED_BADGE, tooltip: encryptedTooltip(facts) } : undefined;
   }

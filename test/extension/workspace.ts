@@ -8,7 +8,7 @@ import type { Sandbox } from '../support/aws-sandbox';
 import { withEnv } from '../support/with-env';
 
 /** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
-export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC', 'run-secret-ROMEO', 'history-secret-SIERRA', 'history-secret-TANGO'];
+export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC', 'run-secret-ROMEO', 'history-secret-SIERRA', 'history-secret-TANGO', 'edited-secret-VICTOR'];
 
 export const FILES: Record<string, string> = {
   'app/.env': '# application settings\nDB_HOST=localhost\nDB_PASSWORD="hunter2-ALPHA"\nexport API_KEY=sk-live-BRAVO # billing\n',

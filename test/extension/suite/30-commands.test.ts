@@ -54,6 +54,20 @@ describe('commands', () => {
     const onDisk = await disk('config.yaml');
     await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(viewUri, Buffer.from('x: 1\n'))), /NoPermissions|permission/i);
     assert.equal(await disk('config.yaml'), onDisk);
+    // the view says what it is and how to change a value; Edit Encrypted Value does, in the file (issue 21, item 5)
+    assert.match((await (await api()).decoration(viewUri))?.tooltip ?? '', /read-only: to change a value, put the cursor on it in the file \(Open Encrypted\) and run Edit Encrypted Value/);
+    await vscode.window.showTextDocument(editor.document);
+    const token = /ENC\[[^\]]+\]/.exec(editor.document.getText())![0];
+    editor.selection = new vscode.Selection(editor.document.positionAt(editor.document.getText().indexOf(token) + 5), editor.document.positionAt(editor.document.getText().indexOf(token) + 5));
+    await vscode.commands.executeCommand('kmsEnvelope.editEncryptedValue', undefined, { value: 'edited-secret-VICTOR' });
+    const edited = await disk('config.yaml');
+    assert.ok(!edited.includes('edited-secret-VICTOR') && !edited.includes(token), 'a new token, no plaintext');
+    assert.equal(editor.document.isDirty, false, 'saved');
+    assert.equal((await cli(['decrypt', 'config.yaml', '--stdout'])).stdout, FILES['config.yaml'].replace('yaml-secret-CHARLIE', 'edited-secret-VICTOR'));
+    const at = editor.document.getText().indexOf('ENC[kmsenv:') + 5;
+    editor.selection = new vscode.Selection(editor.document.positionAt(at), editor.document.positionAt(at));
+    await vscode.commands.executeCommand('kmsEnvelope.editEncryptedValue', undefined, { value: 'yaml-secret-CHARLIE' });
+    assert.equal((await cli(['decrypt', 'config.yaml', '--stdout'])).stdout, FILES['config.yaml']);
     await vscode.window.showTextDocument(editor.document);
 
     select(editor, /ENC\[[^\]]+\]/.exec(editor.document.getText())![0]);
