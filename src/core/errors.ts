@@ -27,6 +27,8 @@ export class KmsEnvelopeError extends Error {
     readonly hint?: string,
     /** The AWS profile involved, when the error is about credentials (for "aws sso login"). */
     readonly profile?: string,
+    /** What to do in the editor, where the hint names CLI flags or variables (the editor shows this instead). */
+    readonly editorHint?: string,
   ) {
     super(message);
   }

@@ -303,6 +303,8 @@ export async function wrappingTargets(stanzas: readonly Stanza[], svc: KeyServic
       'KEY_NOT_ALLOWED',
       `none of the keys this file names is allowed (${refused.join(', ')})`,
       'Name the key to wrap the new data key for (--key; in VS Code, Select KMS Key), or allow the file\'s keys (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys).',
+      undefined,
+      'Choose the key to wrap the new data key for (KMS Envelope: Select KMS Key), or allow the file\'s keys (the user setting kmsEnvelope.allowedKeys).',
     );
   }
   return { keys, refused };

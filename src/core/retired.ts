@@ -93,6 +93,7 @@ export async function removedFrom(file: string): Promise<string[]> {
 
 const rotateHint = (file: string) =>
   `Nothing was written. Rotate the file first (kms-envelope rotate ${path.basename(file)}, or KMS Envelope: Rotate Data Key): its new data key is wrapped only for keys you allow and did not remove; then write again.`;
+const rotateEditorHint = 'Nothing was written. Rotate the file first (KMS Envelope: Rotate Data Key, in the explorer menu): its new data key is wrapped only for keys you allow and did not remove; then save again.';
 
 /**
  * Refuses to seal new plaintext under `key` (an existing file's data key) when a reader the user
@@ -106,6 +107,8 @@ export async function sealable(file: string, key: Pick<FileKey, 'stanzas' | 'key
         'KEY_NOT_ALLOWED',
         `${path.basename(file)} is also wrapped for ${s.keyArn}, which your allow-list does not accept: a value written now would be readable with that key`,
         `${rotateHint(file)} Or allow the key (--allowed-keys, KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys) if you trust it.`,
+        undefined,
+        `${rotateEditorHint} Or allow the key (the user setting kmsEnvelope.allowedKeys) if you trust it.`,
       );
     }
   }
@@ -120,12 +123,14 @@ export async function sealable(file: string, key: Pick<FileKey, 'stanzas' | 'key
       'KEY_NOT_ALLOWED',
       `${path.basename(file)} uses a data key you retired on ${retired.at.slice(0, 10)} when you removed ${retired.removed.join(', ')}: it is an older version of the file (a rollback, or a branch from before the removal), and what is written under it that key could read`,
       `${rotateHint(file)} Review who committed the older version.`,
+      undefined,
+      `${rotateEditorHint} Review who committed the older version.`,
     );
   }
   const at = await absolute(file);
   const removed = new Set(entries.filter((e) => e.file === at).flatMap((e) => e.removed));
   const back = key.stanzas.find((s) => removed.has(s.keyArn));
   if (back) {
-    throw new KmsEnvelopeError('KEY_NOT_ALLOWED', `${path.basename(file)} is wrapped again for ${back.keyArn}, which you removed from it`, rotateHint(file));
+    throw new KmsEnvelopeError('KEY_NOT_ALLOWED', `${path.basename(file)} is wrapped again for ${back.keyArn}, which you removed from it`, rotateHint(file), undefined, rotateEditorHint);
   }
 }

@@ -9,7 +9,11 @@ import { isKmsEnvelopeError } from '../core/errors';
 
 /** The text of an error that is safe to show and log. */
 export function describeError(err: unknown): string {
-  if (isKmsEnvelopeError(err)) return err.hint ? `${err.message}. ${err.hint}` : err.message;
+  if (isKmsEnvelopeError(err)) {
+    // the editor's own words where the CLI's name flags and variables
+    const hint = err.editorHint ?? err.hint;
+    return hint ? `${err.message}. ${hint}` : err.message;
+  }
   if (err instanceof vscode.FileSystemError) return err.message;
   // The detail of an unexpected error could quote file content: name only its type.
   const e = err as { name?: string; code?: string };

@@ -230,7 +230,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await until('the view to close', async () => (await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).count()) === 0);
     });
 
-    await step('Source Control: Open Changes (Decrypted) on an encrypted .env shows HEAD and the working file side by side, both decrypted', async () => {
+    await step('Source Control: Compare with HEAD (Decrypted) on an encrypted .env shows HEAD and the working file side by side, both decrypted', async () => {
       const before = await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
       await row(page, '.env').click();
       const line = page.locator('.monaco-editor .view-line', { hasText: 'DB_HOST=localhost' }).first();
@@ -243,8 +243,8 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.keyboard.press('Control+Shift+G');
       const change = () => page.locator('.scm-view .monaco-list-row[aria-label*=".env"]').first();
       await change().waitFor({ timeout: 20_000 });
-      await contextMenuWith(page, change, 'Open Changes (Decrypted)');
-      await menuItem(page, 'Open Changes (Decrypted)').hover();
+      await contextMenuWith(page, change, 'Compare with HEAD (Decrypted)');
+      await menuItem(page, 'Compare with HEAD (Decrypted)').hover();
       await page.keyboard.press('Enter');
       const diff = page.locator('.monaco-diff-editor');
       await diff.locator('.editor.original .view-lines', { hasText: 'DB_HOST=localhost' }).waitFor({ timeout: 20_000 });
@@ -255,6 +255,21 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('git-changes.png');
       await runCommand(page, 'View: Close All Editors');
       await page.keyboard.press('Control+Shift+E');
+    });
+
+    await step('the palette\'s "KMS Envelope: Open Decrypted" and Enter opens the decrypted view, even right after Compare with HEAD was used', async () => {
+      await row(page, '.env').click();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().waitFor({ timeout: 20_000 });
+      await runCommand(page, 'KMS Envelope: Open Encrypted (ciphertext)');
+      await page.locator('.monaco-editor .view-lines', { hasText: 'kms-envelope v1' }).first().waitFor({ timeout: 20_000 });
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>KMS Envelope: Open Decrypted');
+      await page.waitForTimeout(500);
+      const first = (await page.locator('.quick-input-list .monaco-list-row').first().textContent()) ?? '';
+      if (!first.includes('Open Decrypted') || first.includes('HEAD')) throw new Error(`the first match is "${first}"`);
+      await page.keyboard.press('Enter');
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().waitFor({ timeout: 20_000 });
+      await runCommand(page, 'View: Close All Editors');
     });
 
     await step('Run and Debug: the launch of launch.json, whose envFile is an encrypted .env, runs with the decrypted values', async () => {

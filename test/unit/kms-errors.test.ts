@@ -57,8 +57,9 @@ describe('KMS and credential failures as errors that say what to do (kms/errors.
   });
 
   it('a key that cannot be used: its state, and for a decryption the other stanzas, for an encryption another key', () => {
-    const decryptHint = 'Check the key in the AWS console; if the file is also wrapped for another key, allow that one, or restore access and rewrap the file.';
-    const encryptHint = 'Check the key in the AWS console, or choose another key (--key / KMS_ENVELOPE_KEY; in VS Code, Select KMS Key).';
+    const owner = (key: string) => `Its owner can check it (aws kms describe-key --key-id ${key}) and enable it (aws kms enable-key)`;
+    const decryptHint = `${owner(DECRYPT.key)}; if the file is also wrapped for another key, allow that one, or restore access and rewrap the file.`;
+    const encryptHint = `${owner('alias/app')}, or choose another key (--key / KMS_ENVELOPE_KEY).`;
     const cases: [KMSServiceException, string][] = [
       [new DisabledException({ message: 'disabled', $metadata: meta }), 'disabled'],
       [new NotFoundException({ message: 'not found', $metadata: meta }), 'not found'],
@@ -68,6 +69,8 @@ describe('KMS and credential failures as errors that say what to do (kms/errors.
     for (const [err, state] of cases) {
       assert.deepEqual(mapped(err, DECRYPT), ['KEY_UNUSABLE', `KMS key ${DECRYPT.key} is ${state} (kms:Decrypt)`, decryptHint, 'dev'], err.name);
       assert.deepEqual(mapped(err, GENERATE), ['KEY_UNUSABLE', `KMS key alias/app is ${state} (kms:GenerateDataKey)`, encryptHint, undefined], err.name);
+      // in the editor, its own command instead of the CLI's flag and variable
+      assert.equal(toKmsEnvelopeError(err, GENERATE).editorHint, `${owner('alias/app')}, or choose another key (KMS Envelope: Select KMS Key).`);
     }
   });
 

@@ -1,7 +1,7 @@
 /**
  * Versions of an encrypted file from git's history, decrypted in memory: for git's textconv
  * (`git diff`, `git log -p`, `git show` print the plaintext of both versions) and for the
- * editor's *Open Changes (Decrypted)*. Nothing is written to disk.
+ * editor's *Compare with HEAD (Decrypted)*. Nothing is written to disk.
  *
  * A diff must never fail because of one file: without credentials, without access, or for a file
  * that does not verify, textconv shows the version as it is (ciphertext) and returns the reason

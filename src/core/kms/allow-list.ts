@@ -35,6 +35,9 @@ export const aliasOf = (ref: string): string | undefined =>
 
 export const isKeyArn = (ref: string): boolean => KEY_ARN.test(ref);
 
+export const NOTHING_ALLOWED_EDITOR_HINT =
+  'Choose your key (KMS Envelope: Select KMS Key): that key is then allowed. Or list keys or accounts in the user setting kmsEnvelope.allowedKeys (e.g. "arn:aws:kms:*:111122223333:key/*").';
+
 export const NOTHING_ALLOWED_HINT =
   'Name the key you use (--key or KMS_ENVELOPE_KEY; in VS Code, KMS Envelope: Select KMS Key): that key is then allowed. ' +
   'Or list keys or accounts (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, e.g. "arn:aws:kms:*:111122223333:key/*"; in VS Code the user setting kmsEnvelope.allowedKeys).';

@@ -16,7 +16,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
-import { accountOf, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_HINT } from './allow-list';
+import { accountOf, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_EDITOR_HINT, NOTHING_ALLOWED_HINT } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
 import { configuredKmsEndpoint } from './profiles';
@@ -135,7 +135,7 @@ export class KmsKeyProvider implements KeyService {
    */
   async generate(keys: readonly KeyRef[], context: EncryptionContext): Promise<{ dek: Buffer; stanzas: Stanza[] }> {
     const unique = [...new Map(keys.map((k) => [refText(k), k])).values()];
-    if (unique.length === 0) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Choose a key: --key (or KMS_ENVELOPE_KEY); in VS Code, KMS Envelope: Select KMS Key.');
+    if (unique.length === 0) throw new KmsEnvelopeError('CONFIG', 'no KMS key chosen', 'Choose a key: --key (or KMS_ENVELOPE_KEY); in VS Code, KMS Envelope: Select KMS Key.', undefined, 'Choose a key: KMS Envelope: Select KMS Key.');
     if (unique.length > LIMITS.stanzas) throw new KmsEnvelopeError('USAGE', `${unique.length} KMS keys; a file can be wrapped for at most ${LIMITS.stanzas}`);
     const [first, ...more] = unique;
     const firstRef = refText(first);
@@ -217,6 +217,8 @@ export class KmsKeyProvider implements KeyService {
       'KEY_NOT_ALLOWED',
       `KMS key ${keyArn}${asked !== keyArn ? ` (${asked})` : ''} is not in the allow-list${list.length ? ` (${list.join(', ')})` : ': nothing is allowed yet'}`,
       NOTHING_ALLOWED_HINT,
+      undefined,
+      NOTHING_ALLOWED_EDITOR_HINT,
     );
   }
 
@@ -250,6 +252,8 @@ export class KmsKeyProvider implements KeyService {
           ? `the file names only KMS keys outside the allow-list: ${header.stanzas.map((s) => s.keyArn).join(', ')}`
           : `no KMS key is allowed yet, and the file names ${header.stanzas.map((s) => s.keyArn).join(', ')}`,
         allow.length ? 'If you trust these keys, add them (or their account) to the allow-list: --allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys.' : NOTHING_ALLOWED_HINT,
+        undefined,
+        allow.length ? 'If you trust these keys, allow them: Allow These Keys in the warning about them, or the user setting kmsEnvelope.allowedKeys.' : NOTHING_ALLOWED_EDITOR_HINT,
       );
     }
     for (const s of usable) {

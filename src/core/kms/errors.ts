@@ -45,6 +45,7 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
       `no AWS credentials found for ${who(site)}`,
       'Choose an AWS profile (KMS Envelope: Select AWS Profile, or --profile), or configure credentials.',
       site.profile,
+      'Choose an AWS profile (KMS Envelope: Select AWS Profile), or configure credentials in ~/.aws.',
     );
   }
   if (name === 'ExpiredTokenException' || name === 'UnrecognizedClientException' || name === 'InvalidSignatureException') {
@@ -66,11 +67,13 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
   if (name === 'DisabledException' || name === 'NotFoundException' || name === 'KMSInvalidStateException' || name === 'KeyUnavailableException') {
     const state = name === 'DisabledException' ? 'disabled' : name === 'NotFoundException' ? 'not found' : 'not usable now';
     // only what applies: a new encryption needs another key; an existing file, another stanza
+    const owner = `Its owner can check it (aws kms describe-key --key-id ${site.key}) and enable it (aws kms enable-key)`;
     const hint =
       site.action === 'kms:Decrypt'
-        ? 'Check the key in the AWS console; if the file is also wrapped for another key, allow that one, or restore access and rewrap the file.'
-        : 'Check the key in the AWS console, or choose another key (--key / KMS_ENVELOPE_KEY; in VS Code, Select KMS Key).';
-    return new KmsEnvelopeError('KEY_UNUSABLE', `KMS key ${site.key} is ${state} (${site.action})`, hint, site.profile);
+        ? `${owner}; if the file is also wrapped for another key, allow that one, or restore access and rewrap the file.`
+        : `${owner}, or choose another key (--key / KMS_ENVELOPE_KEY).`;
+    const editorHint = site.action === 'kms:Decrypt' ? undefined : `${owner}, or choose another key (KMS Envelope: Select KMS Key).`;
+    return new KmsEnvelopeError('KEY_UNUSABLE', `KMS key ${site.key} is ${state} (${site.action})`, hint, site.profile, editorHint);
   }
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
     return new KmsEnvelopeError(
@@ -81,7 +84,7 @@ export function toKmsEnvelopeError(err: unknown, site: CallSite): KmsEnvelopeErr
     );
   }
   if (/region is missing/i.test(msg)) {
-    return new KmsEnvelopeError('CONFIG', 'no AWS region configured', 'Set a region (setting kmsEnvelope.region, --region, AWS_REGION, or region= in the profile).', site.profile);
+    return new KmsEnvelopeError('CONFIG', 'no AWS region configured', 'Set a region (setting kmsEnvelope.region, --region, AWS_REGION, or region= in the profile).', site.profile, 'Set a region: the setting kmsEnvelope.region, or region= in the profile.');
   }
   const status = e.$metadata?.httpStatusCode;
   const detail = name && name !== 'Error' ? name : e.code ?? (status ? `HTTP ${status}` : 'network error');

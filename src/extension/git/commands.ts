@@ -1,7 +1,7 @@
 /**
  * The git commands (loaded with the other commands, on first use): *Set Up Git Integration*
- * (the CLI's `git setup`, for the repository of a file or folder) and *Open Changes
- * (Decrypted)* (HEAD against the decrypted view).
+ * (the CLI's `git setup`, for the repository of a file or folder) and *Compare with
+ * HEAD (Decrypted)* (HEAD against the decrypted view).
  */
 import path = require('node:path');
 import vscode = require('vscode');
@@ -66,7 +66,7 @@ export function createGitCommands(d: GitCommandDeps): { handlers: Record<string,
     );
   });
 
-  const openChanges = command('Open Changes (Decrypted)', async (arg) => {
+  const openChanges = command('Compare with HEAD (Decrypted)', async (arg) => {
     const file = commandTarget(arg);
     if (!file) throw new Error('no file: open an encrypted file, or pick one in Source Control');
     d.view.allow(file.path);

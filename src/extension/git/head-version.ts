@@ -1,6 +1,6 @@
 /**
- * The HEAD version of an encrypted file, decrypted, for the left side of *Open Changes
- * (Decrypted)*: a read-only document on the `kms-envelope-head` scheme, served from memory
+ * The HEAD version of an encrypted file, decrypted, for the left side of *Compare with
+ * HEAD (Decrypted)*: a read-only document on the `kms-envelope-head` scheme, served from memory
  * (git's blob is read through `git show`, decrypted in this process, never written anywhere).
  * Like the decrypted view, it decrypts only for a command the user ran, or in a trusted workspace.
  */
@@ -39,7 +39,7 @@ export class HeadVersions implements vscode.TextDocumentContentProvider {
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const file = uri.path;
-    if (!this.mayOpen(file)) throw new KmsEnvelopeError('USAGE', `${path.basename(file)}'s history is not decrypted without a command here: run KMS Envelope: Open Changes (Decrypted)`);
+    if (!this.mayOpen(file)) throw new KmsEnvelopeError('USAGE', `${path.basename(file)}'s history is not decrypted without a command here: run KMS Envelope: Compare with HEAD (Decrypted)`);
     const opts = { cwd: path.dirname(file), git: await this.gitPath() };
     const root = await repoRoot(opts);
     const rel = path.relative(root, file).split(path.sep).join('/');

@@ -61,7 +61,7 @@ describe('git: set up, open changes decrypted, merge conflicts, the plaintext gu
     await fs.rm(path.join(repo(), '.env.local'));
   });
 
-  it('Open Changes (Decrypted) shows HEAD decrypted (from memory, read-only) against the decrypted view', async () => {
+  it('Compare with HEAD (Decrypted) shows HEAD decrypted (from memory, read-only) against the decrypted view', async () => {
     assert.equal((await cliSet('DB_PASSWORD', 'git-secret-OSCAR')).code, 0);
     await vscode.commands.executeCommand('kmsEnvelope.openChangesDecrypted', envFile());
     const tab = await until('a diff editor', () => {
