@@ -18,7 +18,7 @@ import { commandTarget as target, SCHEME, toView } from './view-uri';
 import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
-import { CONFIRMED_KEYS, KEY_STATE, keyLabel, PROFILE_STATE, StoredKey } from './settings';
+import { CONFIRMED_KEYS, DEFAULT_CHAIN, KEY_STATE, keyLabel, PROFILE_STATE, SECTION, StoredKey } from './settings';
 import { withProgress } from './progress';
 import { reported, reportError } from './ui';
 import { pickFile as pick } from './pick-file';
@@ -426,25 +426,29 @@ export function createCommands(d: Deps): Commands {
 
     selectProfile: run('Select AWS Profile', async () => {
       const profiles = await d.keys.load().listProfiles();
+      const stored = d.state.get<string>(PROFILE_STATE);
+      const fromUser = vscode.workspace.getConfiguration(SECTION).inspect<string>('profile')?.globalValue?.trim() || undefined;
       const current = d.keys.settings().profile;
-      type Item = vscode.QuickPickItem & { profile?: string };
+      // `profile`: what to store for the workspace (undefined: no choice of its own, the user settings decide)
+      type Item = vscode.QuickPickItem & { profile?: string; is: boolean };
       const mark = (is: boolean) => (is ? '  $(check) current' : '');
       const items: Item[] = [
-        { label: '$(globe) Default credential chain', description: `environment, AWS_PROFILE, default profile, SSO, metadata${mark(!current)}`, profile: undefined },
-        ...profiles.map((p) => ({ label: p.name, description: `${KIND_LABEL[p.kind]}${mark(p.name === current)}`, detail: p.region ? `region ${p.region}` : undefined, profile: p.name })),
-      ];
+        { label: '$(globe) Default credential chain', description: 'environment, AWS_PROFILE, default profile, SSO, metadata', profile: DEFAULT_CHAIN, is: current === undefined },
+        ...(fromUser ? [{ label: `$(settings-gear) ${fromUser}, from your user settings`, description: 'kmsEnvelope.profile', profile: undefined, is: stored === undefined }] : []),
+        ...profiles.map((p) => ({ label: p.name, description: KIND_LABEL[p.kind], detail: p.region ? `region ${p.region}` : undefined, profile: p.name, is: stored === p.name })),
+      ].map((i) => ({ ...i, description: `${i.description}${mark(i.is)}` }));
       // the current profile is focused, so that Enter keeps it
       const qp = vscode.window.createQuickPick<Item>();
       qp.title = 'KMS Envelope: AWS profile for this workspace (stored outside the repository)';
       qp.placeholder = current ? `current: ${current}` : 'current: default credential chain';
       qp.items = items;
-      qp.activeItems = [items.find((i) => i.profile === current) ?? items[0]];
+      qp.activeItems = [items.find((i) => i.is) ?? items[0]];
       qp.show();
       const pick = await accepted(qp);
       if (!pick) return;
       await d.state.update(PROFILE_STATE, pick.profile);
       d.keys.reset(); // new credentials: forget the data keys the old ones unwrapped
-      d.log.info(`profile: ${pick.profile ?? '(default chain)'}`);
+      d.log.info(`profile: ${pick.profile === DEFAULT_CHAIN ? '(default chain)' : (pick.profile ?? `${fromUser} (user settings)`)}`);
     }),
 
     selectKey: run('Select KMS Key', async () => {

@@ -35,6 +35,8 @@ export interface Api {
   readonly lastError: () => { code?: string; message: string } | undefined;
   /** The key new encryptions use, and where it came from. */
   readonly key: () => KeySetting | undefined;
+  /** The AWS profile in force (undefined: the SDK's default credential chain). */
+  readonly profile: () => string | undefined;
   /** Whether the menus take a file for encrypted (the context key), from what was classified so far. */
   readonly isEncrypted: (file: vscode.Uri) => boolean;
   /** The mark a file or view carries in tabs and the explorer. */
@@ -157,6 +159,7 @@ export function activate(context: vscode.ExtensionContext): Api {
     loadedSdk: () => keys.sdkLoaded,
     lastError: lastReportedError,
     key: () => keys.settings().key,
+    profile: () => keys.settings().profile,
     isEncrypted: (file) => encrypted.has(file),
     decoration: (uri) => decorations.provider.provideFileDecoration(uri),
     classifiedFiles: () => encrypted.classified,

@@ -14,6 +14,8 @@ import { accountOf } from '../core/kms/allow-list';
 export const SECTION = 'kmsEnvelope';
 /** Per user and workspace, outside the repository (workspaceState). */
 export const PROFILE_STATE = 'kmsEnvelope.profile';
+/** What PROFILE_STATE holds when the user chose the SDK's default credential chain for the workspace (over a profile in the user settings). */
+export const DEFAULT_CHAIN = '';
 export const KEY_STATE = 'kmsEnvelope.key';
 /** Per user, all workspaces (globalState): keys suggested by a workspace that the user confirmed. */
 export const CONFIRMED_KEYS = 'kmsEnvelope.confirmedKeys';
@@ -79,7 +81,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
   const ctx = c.inspect<Record<string, string>>('encryptionContext');
   const keyNeedsConfirmation = key?.source === 'workspace' && !confirmed.includes(key.ref);
   return {
-    profile: blank(state.get<string>(PROFILE_STATE)) ?? blank(c.inspect<string>('profile')?.globalValue),
+    profile: state.get<string>(PROFILE_STATE) === DEFAULT_CHAIN ? undefined : (blank(state.get<string>(PROFILE_STATE)) ?? blank(c.inspect<string>('profile')?.globalValue)),
     region: blank(c.get<string>('region')),
     key,
     keyNeedsConfirmation,

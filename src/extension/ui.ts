@@ -107,13 +107,13 @@ export class StatusBar implements vscode.Disposable {
 
   update(state: { profile?: string; key?: KeySetting; unlocked: boolean }): void {
     const key = keyLabel(state.key);
-    this.item.text = `$(${state.unlocked ? 'unlock' : 'lock'}) ${state.profile ?? 'default'} · ${key}`;
+    this.item.text = `$(${state.unlocked ? 'unlock' : 'lock'}) ${state.profile ?? 'default chain'} · ${key}`;
     const source = state.key ? { selected: 'chosen with Select KMS Key', user: 'your user settings', workspace: 'the workspace settings' }[state.key.source] : '';
     this.item.tooltip = new vscode.MarkdownString(
       `**KMS Envelope**\n\nProfile: \`${state.profile ?? 'default credential chain'}\`\n\nKey: \`${state.key?.ref ?? 'none chosen'}\`${source ? ` (${source})` : ''}\n\n` +
         (state.unlocked ? 'Data keys are in memory: run *KMS Envelope: Lock* to wipe them.' : 'No data key in memory.'),
     );
-    this.item.accessibilityInformation = { label: `KMS Envelope: profile ${state.profile ?? 'default'}, key ${key}, ${state.unlocked ? 'data keys in memory' : 'locked'}` };
+    this.item.accessibilityInformation = { label: `KMS Envelope: profile ${state.profile ?? 'default credential chain'}, key ${key}, ${state.unlocked ? 'data keys in memory' : 'locked'}` };
     this.item.show();
   }
 

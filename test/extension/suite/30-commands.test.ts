@@ -125,7 +125,7 @@ describe('commands', () => {
   });
 
   it('Select AWS Profile lists the shared-config profiles, focuses the current one, and switches the credentials', async () => {
-    // items: default chain, default, empty, nobody, proc, reader, sso-expired; the current one (default) is focused
+    // items: default chain, "default, from your user settings", default, empty, nobody, proc, reader, sso-expired; the current choice is focused
     const keep = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem'); // Enter keeps the current profile
@@ -137,21 +137,31 @@ describe('commands', () => {
 
     const done = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
-    for (let i = 0; i < 3; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await done;
+    assert.equal((await api()).profile(), 'proc');
     await vscode.commands.executeCommand('kmsEnvelope.lock');
     await kms.clearLog();
     await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
     const log = await kms.log();
     assert.equal(log[0]?.accessKeyId, 'AKIAPROCESS00000LOCAL', 'the proc profile (credential_process) is used');
 
-    // back to the default chain (no per-workspace choice): the settings decide again
+    // the default credential chain, chosen over the user settings' profile: shown as the choice (issue 21, item 9)
+    const chain = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
+    await sleep(800);
+    for (let i = 0; i < 5; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectPrevious'); // from proc to the first item
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await chain;
+    assert.equal((await api()).profile(), undefined, 'the default chain, not the user settings\' "default"');
+
+    // back to the user settings' profile (no per-workspace choice): the settings decide again
     const back = vscode.commands.executeCommand('kmsEnvelope.selectProfile');
     await sleep(800);
-    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectPrevious'); // from proc to the first item
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext'); // the focus is on the chain, the current choice
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await back;
+    assert.equal((await api()).profile(), 'default');
   });
 
   it('Select KMS Key offers the account\'s aliases, checks the choice with KMS and stores it outside the repository', async () => {
