@@ -78,13 +78,24 @@ export function activate(context: vscode.ExtensionContext): Api {
   };
   const view = () => load().view;
 
+  /** The file: resource a tab shows (text or the opener's custom editor), as a string. */
+  const tabFile = (t: vscode.Tab): string | undefined =>
+    t.input instanceof vscode.TabInputText || t.input instanceof vscode.TabInputCustom ? (t.input.uri.scheme === 'file' ? t.input.uri.toString() : undefined) : undefined;
   const openView = async (file: vscode.Uri): Promise<boolean> => {
     view().allow(file.path); // the user opened this file's tab
     try {
       await view().readFile(toView(file));
       return true;
     } catch (err) {
-      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file));
+      // Retry opens the view where the failed tab is, and closes that tab: never a second tab beside it
+      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => {
+        const failed = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => tabFile(t) === file.toString());
+        const group = failed[0]?.group.viewColumn;
+        view().allow(file.path);
+        await view().readFile(toView(file));
+        await vscode.window.showTextDocument(toView(file), { preview: false, viewColumn: group });
+        await vscode.window.tabGroups.close(failed.filter((t) => vscode.window.tabGroups.all.some((g) => g.tabs.includes(t))));
+      });
       return false;
     } finally {
       refreshStatus();
