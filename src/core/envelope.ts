@@ -127,7 +127,14 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
   if (store === 'file') return []; // the payload's chunks carry their own tags
   // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
   if (store === 'text') return findTokens(body, offset).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
-  return dotenvEntries(body).map((e) => {
+  const entries = dotenvEntries(body);
+  // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
+  // after `=` holding one is refused, by writers and readers alike)
+  const starts = new Set(entries.map((e) => e.start));
+  for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
+    if (!starts.has(at)) throw reservedMark(`line ${offset + lineOf(body, at)}`);
+  }
+  return entries.map((e) => {
     const raw = body.slice(e.start, e.end);
     const sealed = parseToken(raw); // null for an empty value too
     if (raw !== '' && !sealed) {
@@ -140,6 +147,10 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
     return { name: e.name, start: e.start, end: e.end, raw, sealed };
   });
 }
+
+/** `ENC[kmsenv:` where no token may stand: outside a `.env` value, or above the header. */
+const reservedMark = (where: string): KmsEnvelopeError =>
+  formatError(where, `"${TOKEN_MARK}" outside a value: kms-envelope reserves it for its tokens`);
 
 /**
  * Checks what can be checked without the key: every value of a `dotenv` body is a token, every
@@ -201,6 +212,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
   if (known) for (const [k, token] of known) knownTokens.set(token, k);
   if (header.store === 'file') throw new KmsEnvelopeError('FORMAT', 'a whole-file payload is read with openFileStream');
   const entries = entriesOf(header.store, body, doc.lineOffset);
+  if (doc.prefix.includes(TOKEN_MARK)) throw reservedMark('line 1');
   const key = await unwrapVerified(header, unwrap);
   try {
     // Imported once for the thousands of values of a large file. Like the copy of the key each
@@ -267,6 +279,7 @@ export function assemble(store: Store, key: FileKey, body: string, layout: Heade
   const pre = placement === 'sidecar' ? '' : prefix;
   if (Buffer.byteLength(pre) + Buffer.byteLength(body) > MAX_TEXT_BYTES) throw new KmsEnvelopeError('USAGE', `the file is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for encrypted text`, 'Encrypt it whole instead.');
   entriesOf(store, body); // a writer never writes what a reader refuses (near-miss tokens, clear values)
+  if (pre.includes(TOKEN_MARK)) throw reservedMark('line 1');
   const unsigned = serializeUnsigned({ store, context: key.context, commitment: key.keys.commitment, stanzas: key.stanzas }, lay);
   const tag = mac(key.keys.mac, macParts(placement, pre, unsigned, body));
   return { header: unsigned + macLine(tag, lay), prefix: pre, body };
@@ -285,6 +298,11 @@ export function sealDotenv(plaintext: string, key: FileKey, opts: SealOptions): 
   const prefix = prefixOf(plaintext);
   const text = plaintext.slice(prefix.length);
   if (parseHeader(text)) throw new KmsEnvelopeError('ALREADY_ENCRYPTED', 'the file is already encrypted');
+  const mark = plaintext.indexOf(TOKEN_MARK);
+  // a writer refuses what no reader would open: the mark is kms-envelope's own, in a value too
+  if (mark !== -1) {
+    throw new KmsEnvelopeError('USAGE', `line ${lineOf(plaintext, mark)} holds "${TOKEN_MARK}", which kms-envelope reserves for its tokens`, 'Remove it (a pasted token belongs to another file: open that file decrypted and copy the value), then encrypt.');
+  }
   let body = '';
   let at = 0;
   for (const e of dotenvEntries(text)) {

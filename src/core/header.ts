@@ -60,8 +60,8 @@ export const MAX_HEADER_BYTES = 3 + LIMITS.shebangBytes + 4 + (LIMITS.stanzas + 
 export const KEY_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z])?:kms:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 export const ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
 /** What may stand above the header: a UTF-8 BOM, and a script's `#!` line (which must stay first). */
-const PREFIX = /^\uFEFF?(?:#![^\r\n]*\r?\n)?/;
-const FIRST = /^(\uFEFF?(?:#![^\r\n]*\r?\n)?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
+const PREFIX = /^\uFEFF?(?:#![^\r\n\u2028\u2029]*\r?\n)?/;
+const FIRST = /^(\uFEFF?(?:#![^\r\n\u2028\u2029]*\r?\n)?)(#|\/\/) kms-envelope v(\d{1,4})(?: (\S{1,32}))?(\r?\n|$)/;
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 

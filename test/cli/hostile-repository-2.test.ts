@@ -7,7 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { load } from '../../src/api';
+import { assemble } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
+import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
+import { openTextFile } from '../../src/core/operations';
 import { LOCAL_ACCOUNT_KEYS, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 import { withEnv } from '../support/with-env';
@@ -272,6 +275,49 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       const other = await cli(['decrypt', '.env', '--stdout']);
       assert.equal(other.code, 3);
       assert.doesNotMatch(other.stderr, /nothing else changed/);
+    });
+  });
+
+  describe('the spec and the CLI agree (second implementation, findings 2–4)', () => {
+    it('a "#!" line holding U+2028 is not kept above the header: the value after it is encrypted (finding 2)', async () => {
+      await write('.env', '#!/bin/sh\u2028A=secret-after-2028\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      const text = await read('.env');
+      assert.ok(!text.includes('secret-after-2028'), 'no value in clear');
+      assert.match(text, /^# kms-envelope v1 dotenv\n/);
+      assert.equal((await cli(['get', '.env', 'A'])).stdout, 'secret-after-2028\n');
+      assert.equal((await cli(['decrypt', '.env', '--stdout'])).stdout, '#!/bin/sh\u2028A=secret-after-2028\n');
+    });
+
+    it('blanks holding U+2028 before a value go inside the token, as FORMAT.md says (finding 3)', async () => {
+      await write('.env', 'A=\u2028"q"\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      assert.match(await read('.env'), /\nA=ENC\[kmsenv:v1:[\w-]+\]\n$/);
+      assert.equal((await cli(['decrypt', '.env', '--stdout'])).stdout, 'A=\u2028"q"\n');
+    });
+
+    it('a writer refuses plaintext holding ENC[kmsenv: anywhere; a reader refuses it outside a value (finding 4)', async () => {
+      for (const text of ['# values look like ENC[kmsenv:v1:...]\nA=1\n', 'A=ENC[kmsenv:v9:x]\n', '#!/bin/ENC[kmsenv:v9:x]\nA=1\n']) {
+        await write('.env', text);
+        const r = await cli(['encrypt', '.env']);
+        assert.notEqual(r.code, 0, text);
+        assert.equal(await read('.env'), text, 'the file unchanged');
+      }
+      // a comment holding a valid token, sealed by a key holder's own tool: the reader refuses it
+      await write('.env', 'A=1\n');
+      assert.equal((await cli(['encrypt', '.env'])).code, 0);
+      const token = /ENC\[kmsenv:v1:[\w-]+\]/.exec(await read('.env'))![0];
+      await withEnv({ ...sb.env, AWS_PROFILE: 'default' }, async () => {
+        const opened = await openTextFile(at('.env'), new KmsKeyProvider({ chosenKeys: [sb.keyArn], profile: 'default' }));
+        // the writer's own check: it will not write it
+        assert.throws(() => assemble('dotenv', opened.key, `# ${token}\n${opened.doc.body}`, opened.layout), /line 1: "ENC\[kmsenv:" outside a value/);
+        // a document written by another tool: the reader refuses it before any value is opened
+        const forged = `${opened.doc.prefix}${opened.doc.unsigned}# mac ${'A'.repeat(43)}=\n# ${token}\n${opened.doc.body}`;
+        await write('.env', forged);
+      });
+      const r = await cli(['get', '.env', 'A']);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /"ENC\[kmsenv:" outside a value: kms-envelope reserves it for its tokens/);
     });
   });
 });

@@ -86,7 +86,7 @@ export function dotenvEntries(text: string): DotenvEntry[] {
     // hold a line break (a quoted value on the line after `=`) stay inside, or the token that
     // replaces the value would land on a line of its own and lose its name.
     const lead = raw.slice(0, raw.length - raw.trimStart().length);
-    const start = span[0] + (/[\r\n]/.test(lead) ? 0 : lead.length);
+    const start = span[0] + (/[\r\n\u2028\u2029]/.test(lead) ? 0 : lead.length);
     const end = span[0] + raw.trimEnd().length;
     entries.push({ name, start: toOriginal(start), end: toOriginal(end) });
   }
