@@ -23,6 +23,7 @@ import { Keys } from './keys';
 import { KeySetting, SECTION } from './settings';
 import { lastReportedError, reportError, StatusBar } from './ui';
 import { registerSaveAfterPause } from './save-after-pause';
+import { damagedError } from '../core/damage';
 import { registerLocalHistory } from './history';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
@@ -130,6 +131,7 @@ export function activate(context: vscode.ExtensionContext): Api {
       openView,
       openChanges: (file) => vscode.commands.executeCommand('kmsEnvelope.openChangesDecrypted', file),
       failed: (file) => decryptOnOpen.markFailed(file),
+      damaged: (file, remnants) => void reportError(damagedError(vscode.workspace.asRelativePath(file), remnants), log, `Opening ${path.basename(file.path)}`),
     }),
     vscode.workspace.registerFileSystemProvider(SCHEME, provider, { isCaseSensitive: true }),
     ...COMMAND_IDS.map((id) => vscode.commands.registerCommand(id, (...args: unknown[]) => load().handlers[id](...args))),

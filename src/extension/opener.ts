@@ -8,6 +8,8 @@
  */
 import path = require('node:path');
 import vscode = require('vscode');
+import { remnantsOf } from '../core/damage';
+import { readHead } from '../core/io';
 import { kindOf } from '../core/kind';
 import { toView } from './view-uri';
 import { openTextDiff } from './ui';
@@ -22,6 +24,8 @@ export interface OpenerDeps {
   readonly openView: (file: vscode.Uri) => Promise<boolean>;
   /** Decryption failed and was reported: the ciphertext tab is not replaced again until the user comes back to it. */
   readonly failed: (file: vscode.Uri) => void;
+  /** A `.env` without a header that still holds kms-envelope's tokens or header lines: said as damaged (core/damage.ts). */
+  readonly damaged: (file: vscode.Uri, remnants: string) => void;
 }
 
 /** The file a `git:` URI of the git extension stands for (its query is JSON with the path). */
@@ -48,7 +52,12 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     const column = panel.viewColumn ?? vscode.ViewColumn.Active;
     const { on, patterns } = d.enabled();
     const wanted = on && vscode.workspace.isTrusted && uri.scheme === 'file' && matchesPattern(path.basename(uri.path), patterns);
-    const encrypted = wanted && (await kindOf(uri.fsPath).catch(() => 'plain')) === 'dotenv';
+    const kind = wanted ? await kindOf(uri.fsPath).catch(() => 'plain') : 'plain';
+    const encrypted = kind === 'dotenv';
+    if (wanted && kind === 'plain') {
+      const remnants = remnantsOf(await readHead(uri.fsPath, 64 * 1024).catch(() => ''));
+      if (remnants) d.damaged(uri, remnants);
+    }
     const decrypted = encrypted && (await d.openView(uri));
     if (closed) return; // the user closed the placeholder meanwhile: open nothing
     if (decrypted) await vscode.window.showTextDocument(toView(uri), { viewColumn: column, preview: false });

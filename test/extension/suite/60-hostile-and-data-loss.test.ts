@@ -49,6 +49,22 @@ describe('data loss and hostile workspaces', () => {
     await fs.unlink(file('plain.env').fsPath);
   });
 
+  it('a .env whose first header line was deleted opens as text and is said to be damaged, not offered for encryption (issue 21, item 4)', async () => {
+    const sealed = await fs.readFile(file('app/.env').fsPath, 'utf8');
+    await fs.mkdir(file('damaged').fsPath, { recursive: true });
+    await fs.writeFile(file('damaged/.env').fsPath, sealed.split('\n').slice(1).join('\n'));
+    const error = await nextError(() => vscode.commands.executeCommand('vscode.open', file('damaged/.env')));
+    assert.equal(error.code, 'FORMAT');
+    assert.match(error.message, /damaged\/\.env is damaged: it holds encrypted values and header lines but no valid kms-envelope header/);
+    await until('the text editor', () => activeUri()?.scheme === 'file' && activeUri()?.path.endsWith('damaged/.env'));
+    // and Encrypt File refuses it, the file unchanged
+    const before = await fs.readFile(file('damaged/.env').fsPath, 'utf8');
+    const refused = await nextError(() => vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('damaged/.env')));
+    assert.match(refused.message, /is damaged/);
+    assert.equal(await fs.readFile(file('damaged/.env').fsPath, 'utf8'), before);
+    await closeAll();
+  });
+
   it('a file encrypted whole opens decrypted, like a .env, and its ciphertext is text', async () => {
     await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('notes.txt'));
     const raw = await fs.readFile(file('notes.txt').fsPath, 'latin1');
