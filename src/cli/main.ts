@@ -73,6 +73,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
       chosenKeys: [...new Set([...chosen, ...parseAllowList(process.env.KMS_ENVELOPE_KEY)])],
       requestTimeoutMs: timeout,
       onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
+      onUnchosenOnly: (keys) => status(`warning: the file is wrapped only for keys you did not choose (${keys.join(', ')}); your allow-list accepts them, but anyone who can create a key there could have made it`),
     });
   };
   const keysOrEnv = (keys: string[] | undefined): string[] => keys ?? parseAllowList(process.env.KMS_ENVELOPE_KEY);

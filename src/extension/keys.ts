@@ -54,6 +54,10 @@ export class Keys implements vscode.Disposable {
         deadlineMs: s.kmsTimeoutSeconds * 1000,
         cache: new rt.DataKeyCache({ maxAgeMs: s.cacheMaxAgeSeconds * 1000, maxUses: 10_000 }, () => this.changed.fire()),
         onIgnoredKeys: (keys) => this.warnIgnored(keys),
+        onUnchosenOnly: (keys) => {
+          this.log.warn(`a file is wrapped only for keys not chosen here: ${keys.join(', ')}`);
+          void vscode.window.showWarningMessage(`KMS Envelope: this file is wrapped only for keys you did not choose (${keys.join(', ')}). Your allow-list accepts them, but anyone who can create a key in that account could have made it.`);
+        },
       });
       this.log.info(
         `KMS provider: profile ${s.profile ?? '(default chain)'}, region ${s.region ?? '(from profile or key)'}, allowed: ${s.allowedKeys.length ? s.allowedKeys.join(', ') : s.chosenKeys.length ? `the keys ${s.chosenKeys.join(', ')}` : 'nothing yet (choose a key)'}`,

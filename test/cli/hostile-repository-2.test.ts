@@ -320,4 +320,27 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       assert.match(r.stderr, /"ENC\[kmsenv:" outside a value: kms-envelope reserves it for its tokens/);
     });
   });
+
+  describe('F6: keys nobody chose', () => {
+    it('by default a file wrapped only for another key of the account is refused before any KMS call', async () => {
+      await write('.env', 'DB_HOST=attacker.example.com\n');
+      assert.equal((await cli(['encrypt', '.env', '--key', sb.otherKeyArn])).code, 0);
+      sb.kms.log.length = 0;
+      const r = await cli(['run', '-f', '.env', '--', process.execPath, '-e', 'process.stdout.write(String(process.env.DB_HOST))']);
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(sb.kms.log.length, 0);
+    });
+
+    it('with the account allowed on purpose, such a file is read, with a warning that names its keys; a file for the chosen key gets none', async () => {
+      await write('.env', 'A=1\n');
+      assert.equal((await cli(['encrypt', '.env', '--key', sb.otherKeyArn])).code, 0);
+      const r = await cli(['get', '.env', 'A'], team);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`warning: the file is wrapped only for keys you did not choose \\(${sb.otherKeyArn}\\)`));
+      await write('mine.env', 'A=1\n');
+      assert.equal((await cli(['encrypt', 'mine.env'])).code, 0);
+      assert.doesNotMatch((await cli(['get', 'mine.env', 'A'], team)).stderr, /did not choose/);
+    });
+  });
 });

@@ -40,6 +40,12 @@ export interface KmsOptions {
   readonly deadlineMs?: number;
   /** Told which keys a file names that the allow-list refuses (they are never asked). */
   readonly onIgnoredKeys?: (keyArns: string[]) => void;
+  /**
+   * Told, once per set of keys, when an allow-list the user wrote (an account pattern) accepts a
+   * file wrapped only for keys the user never chose: in a shared account, anyone who can create
+   * a key could have made it.
+   */
+  readonly onUnchosenOnly?: (keyArns: string[]) => void;
 }
 
 export interface KeyChoice {
@@ -206,6 +212,19 @@ export class KmsKeyProvider implements KeyService {
     return list;
   }
 
+  private readonly saidUnchosen = new Set<string>();
+  /** An explicit allow-list let a file in whose keys are none the user chose (known without a KMS call): say so once. */
+  private sayIfUnchosen(usable: readonly Stanza[]): void {
+    if (!this.options.allowedKeys?.length || !this.options.onUnchosenOnly || usable.length === 0) return;
+    const chosen = (this.options.chosenKeys ?? []).map((r) => (isKeyArn(r) ? r : this.resolved.get(r))).filter((a): a is string => !!a);
+    if (chosen.length === 0 || usable.some((s) => chosen.includes(s.keyArn))) return;
+    const arns = usable.map((s) => s.keyArn);
+    const id = arns.join(',');
+    if (this.saidUnchosen.has(id)) return;
+    this.saidUnchosen.add(id);
+    this.options.onUnchosenOnly(arns);
+  }
+
   async allows(keyArn: string): Promise<boolean> {
     return isAllowed(keyArn, await this.effectiveAllowList());
   }
@@ -245,6 +264,7 @@ export class KmsKeyProvider implements KeyService {
     const usable = header.stanzas.filter((s) => isAllowed(s.keyArn, allow));
     const ignored = header.stanzas.filter((s) => !usable.includes(s)).map((s) => s.keyArn);
     if (ignored.length && usable.length) this.options.onIgnoredKeys?.(ignored);
+    this.sayIfUnchosen(usable);
     if (usable.length === 0) {
       throw new KmsEnvelopeError(
         'KEY_NOT_ALLOWED',
