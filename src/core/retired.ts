@@ -21,7 +21,8 @@ import { KmsEnvelopeError } from './errors';
 import type { KeyService } from './kms/key-service';
 import { atomicWrite, readBounded } from './io';
 
-const MAX_ENTRIES = 20_000;
+/** Entries kept (the newest): a record that grows with every rotation stays small. */
+export const MAX_ENTRIES = 20_000;
 const MAX_BYTES = 8 * 1024 * 1024;
 
 interface Entry {
@@ -37,7 +38,8 @@ interface Entry {
 export const stateDir = (): string =>
   process.env.XDG_STATE_HOME
     ? path.join(process.env.XDG_STATE_HOME, 'kms-envelope')
-    : process.platform === 'win32'
+    : // Stryker disable next-line ConditionalExpression,StringLiteral: Windows only; the suites run on Linux
+      process.platform === 'win32'
       ? path.join(process.env.LOCALAPPDATA ?? path.join(homedir(), 'AppData', 'Local'), 'kms-envelope')
       : path.join(homedir(), '.local', 'state', 'kms-envelope');
 
@@ -52,16 +54,23 @@ async function readRecord(): Promise<Entry[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+  let json: { version?: unknown; retired?: unknown } | undefined;
   try {
-    const json = JSON.parse(bytes.toString('utf8')) as { version?: unknown; retired?: unknown };
-    if (json.version !== 1 || !Array.isArray(json.retired)) throw new Error('shape');
-    return json.retired.filter(
-      (e: Entry) => typeof e?.commitment === 'string' && typeof e.at === 'string' && typeof e.file === 'string' && Array.isArray(e.removed) && e.removed.every((k) => typeof k === 'string'),
-    );
+    json = JSON.parse(bytes.toString('utf8')) as typeof json;
   } catch {
+    json = undefined;
+  }
+  // every entry whole, or the record is damaged: a dropped entry would forget a retirement
+  if (json?.version !== 1 || !Array.isArray(json.retired) || !json.retired.every(isEntry)) {
     throw new KmsEnvelopeError('CONFIG', `${recordFile()} is damaged`, 'It lists the data keys you retired; restore it from a backup, or remove it to start a new record (rollbacks of earlier rotations are then no longer detected).');
   }
+  return json.retired;
 }
+
+const isEntry = (e: unknown): e is Entry => {
+  const x = e as Partial<Entry> | null;
+  return typeof x?.commitment === 'string' && typeof x.at === 'string' && typeof x.file === 'string' && Array.isArray(x.removed) && x.removed.every((k) => typeof k === 'string');
+};
 
 const absolute = async (file: string): Promise<string> => fs.realpath(file).catch(() => path.resolve(file));
 
@@ -81,7 +90,6 @@ async function writeRecord(entries: readonly Entry[]): Promise<void> {
 export async function recordAdded(file: string, keyArn: string): Promise<void> {
   const at = await absolute(file);
   const entries = await readRecord();
-  if (!entries.some((e) => e.file === at && e.removed.includes(keyArn))) return;
   await writeRecord(entries.map((e) => (e.file === at ? { ...e, removed: e.removed.filter((k) => k !== keyArn) } : e)));
 }
 

@@ -2,7 +2,7 @@
 import path = require('node:path');
 import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
-import { findTokens } from '../core/formats/token';
+import { findTokens, TOKEN_MARK } from '../core/formats/token';
 import { combineContext, MAX_HEADER_BYTES, parseHeader, prefixOf } from '../core/header';
 import { refuseDamaged } from '../core/damage';
 import { sealable } from '../core/retired';
@@ -151,6 +151,13 @@ export function createCommands(d: Deps): Commands {
     if (!parsed && !create) throw new KmsEnvelopeError('NOT_ENCRYPTED', 'this file holds no encrypted text');
     // tokens of another file, or of this one after its header was lost: a new header's MAC would seal
     // what no key here opens, and the file would never open again (security review F5)
+    if (!parsed && text.includes(TOKEN_MARK)) {
+      throw new KmsEnvelopeError(
+        'FORMAT',
+        `${path.basename(doc.uri.path)} holds encrypted text (line ${doc.positionAt(text.indexOf(TOKEN_MARK)).line + 1}) but no kms-envelope header: a value pasted from another file, or a header that was lost`,
+        'Nothing was encrypted. Replace the pasted token by its value (open its own file decrypted to copy it), or restore the header from version control.',
+      );
+    }
     if (!parsed) refuseDamaged(path.basename(doc.uri.path), text);
     const prefix = parsed ? parsed.prefix : prefixOf(text);
     const body = parsed ? parsed.body : text.slice(prefix.length);

@@ -205,6 +205,25 @@ describe('the merge driver, case by case (local KMS)', function () {
     assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
   });
 
+  it('a side past 10,000 lines is not merged by variable (a diff3 is superlinear): ours kept, named, at once (security review F8)', async () => {
+    const big = Array.from({ length: 10_001 }, (_, i) => `V${i}=${i}`).join('\n') + '\n';
+    const reversed = big.trimEnd().split('\n').reverse().join('\n') + '\n';
+    const files = await versions('.env', 'A=1\n', reversed, big);
+    const ours = await fs.readFile(files.ours, 'utf8');
+    const started = Date.now();
+    assert.deepEqual(await mergeEncrypted(files, kms(), L), {
+      clean: false,
+      conflicts: [],
+      message: '.env (ours) is too large to merge by variable (more than 10,000 lines or 8 MiB); kept ours. Merge it by hand in the decrypted view, then `git add` it.',
+    });
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
+    // exactly the limit is merged
+    const limit = Array.from({ length: 10_000 }, (_, i) => `V${i}=${i}`).join('\n') + '\n';
+    const at = await versions('.env', limit, limit.replace('V1=1\n', 'V1=ours\n'), limit.replace('V2=2\n', 'V2=theirs\n'));
+    assert.equal((await mergeEncrypted(at, kms(), L)).clean, true);
+  });
+
   it('plain on every side: a .env merges by variable; any other file by git’s own line merge', async () => {
     let files = await versions('.env', 'A=1\nB=2\n', 'A=ours\nB=2\n', 'A=1\nB=theirs\n');
     assert.deepEqual(await mergeEncrypted(files, kms(), L), { clean: true, conflicts: [] });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import fc from 'fast-check';
+import { refusedAs } from '../support/errors';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { GLOB_MAX_LENGTH, GLOB_MAX_WILDCARDS, matchesAny, matchesGlob, usableGlobs } from '../../src/core/glob';
 
@@ -128,8 +129,16 @@ describe('globs from committed text match in linear time (security review F2)', 
     assert.equal(matchesGlob('a'.repeat(GLOB_MAX_LENGTH), 'a'.repeat(GLOB_MAX_LENGTH)), true);
     assert.throws(() => matchesGlob('*a'.repeat(GLOB_MAX_WILDCARDS + 1), 'a'), (e: KmsEnvelopeError) => e.code === 'CONFIG' && /more than 32 wildcards/.test(e.message));
     assert.equal(matchesGlob('*a'.repeat(GLOB_MAX_WILDCARDS), 'a'.repeat(GLOB_MAX_WILDCARDS)), true);
-    // a run of stars is one wildcard
+    // a run of stars is one wildcard; each ? is one
     assert.equal(matchesGlob('*'.repeat(500) + 'Z', 'abcZ'), true);
+    assert.throws(() => matchesGlob('?'.repeat(GLOB_MAX_WILDCARDS + 1), 'a'), /more than 32 wildcards/);
+    // the message quotes the start of a long pattern, and says what to do
+    const long = 'x/'.repeat(30) + '*a'.repeat(40);
+    assert.throws(() => matchesGlob(long, 'a'), refusedAs('CONFIG', `pattern ${JSON.stringify(long.slice(0, 40))}…: more than 32 wildcards`));
+    assert.throws(() => matchesGlob(long, 'a'), (e: KmsEnvelopeError) => e.hint === 'Use a shorter pattern with fewer wildcards.');
+    const fortyish = '?'.repeat(33) + 'abcdefg';
+    assert.equal(fortyish.length, 40);
+    assert.throws(() => matchesGlob(fortyish, 'a'), refusedAs('CONFIG', `pattern ${JSON.stringify(fortyish)}: more than 32 wildcards`));
   });
 });
 

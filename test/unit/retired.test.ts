@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { recordAdded, recordRetired, removedFrom, sealable, stateDir } from '../../src/core/retired';
+import { KmsEnvelopeError } from '../../src/core/errors';
+import { MAX_ENTRIES, recordAdded, recordRetired, removedFrom, sealable, stateDir } from '../../src/core/retired';
 import { refusedAs } from '../support/errors';
 
 /**
@@ -66,5 +67,72 @@ describe('retired data keys and removed keys: what may be sealed under an existi
     await recordRetired(file(), Buffer.alloc(32, 1), [R]);
     await fs.writeFile(path.join(dir, 'state', 'kms-envelope', 'retired.json'), '{"version":1');
     await assert.rejects(sealable(file(), keyOf(2, V), all), refusedAs('CONFIG', `${path.join(dir, 'state', 'kms-envelope', 'retired.json')} is damaged`));
+  });
+
+  const recordPath = () => path.join(dir, 'state', 'kms-envelope', 'retired.json');
+  const damaged = () => refusedAs('CONFIG', `${recordPath()} is damaged`);
+
+  it('a record of another version, or with any entry not whole, is damaged; one that cannot be read is an error too', async () => {
+    await recordRetired(file(), Buffer.alloc(32, 1), [R]);
+    const good = JSON.parse(await fs.readFile(recordPath(), 'utf8'));
+    const entry = good.retired[0];
+    const variants = [
+      { ...good, version: 2 },
+      { ...good, retired: {} },
+      ...['commitment', 'at', 'file'].map((k) => ({ ...good, retired: [{ ...entry, [k]: 7 }] })),
+      { ...good, retired: [{ ...entry, removed: 'x' }] },
+      { ...good, retired: [{ ...entry, removed: [R, 7] }] },
+      { ...good, retired: [entry, null] },
+    ];
+    for (const v of variants) {
+      await fs.writeFile(recordPath(), JSON.stringify(v));
+      await assert.rejects(sealable(file(), keyOf(2, V), all), damaged(), JSON.stringify(v).slice(0, 120));
+    }
+    await assert.rejects(sealable(file(), keyOf(2, V), all), (e: KmsEnvelopeError) => e.hint === 'It lists the data keys you retired; restore it from a backup, or remove it to start a new record (rollbacks of earlier rotations are then no longer detected).');
+    await fs.rm(recordPath());
+    await fs.mkdir(recordPath());
+    // a record that cannot be read (here a folder) is no empty record either
+    await assert.rejects(sealable(file(), keyOf(2, V), all));
+    await assert.rejects(removedFrom(file()));
+  });
+
+  it('the record is written 0600 (also over one left 0644), ends with a line break, and keeps the newest entries only', async () => {
+    await recordRetired(file(), Buffer.alloc(32, 1), [R]);
+    await fs.chmod(recordPath(), 0o644);
+    const many = { version: 1, retired: Array.from({ length: MAX_ENTRIES }, (_, i) => ({ commitment: `c${i}`, at: '2026-01-01T00:00:00.000Z', file: '/x', removed: [] })) };
+    await fs.writeFile(recordPath(), JSON.stringify(many));
+    await recordRetired(file(), Buffer.alloc(32, 9), [R]);
+    const text = await fs.readFile(recordPath(), 'utf8');
+    assert.ok(text.endsWith('}\n'));
+    assert.equal((await fs.stat(recordPath())).mode & 0o777, 0o600);
+    const kept = JSON.parse(text).retired;
+    assert.equal(kept.length, MAX_ENTRIES);
+    assert.equal(kept[0].commitment, 'c1', 'the oldest is dropped');
+    assert.equal(kept.at(-1).commitment, Buffer.alloc(32, 9).toString('base64'));
+  });
+
+  it('adding a key back ends only that key\'s removal, from that file only', async () => {
+    const other = path.join(dir, 'other.env');
+    await recordRetired(file(), Buffer.alloc(32, 1), [R, V]);
+    await recordRetired(other, Buffer.alloc(32, 2), [R]);
+    await recordAdded(file(), R);
+    assert.deepEqual(await removedFrom(file()), [V]);
+    assert.deepEqual(await removedFrom(other), [R]);
+  });
+
+  it('the messages name every key removed, and say what to do in the CLI\'s words and in the editor\'s', async () => {
+    await recordRetired(file(), Buffer.alloc(32, 1), [R, V]);
+    await assert.rejects(sealable(file(), keyOf(1, V), all), (e: KmsEnvelopeError) => {
+      assert.match(e.message, new RegExp(`when you removed ${R}, ${V}: it is an older version of the file`));
+      assert.equal(e.hint, 'Nothing was written. Rotate the file first (kms-envelope rotate .env, or KMS Envelope: Rotate Data Key): its new data key is wrapped only for keys you allow and did not remove; then write again. Review who committed the older version.');
+      assert.equal(e.editorHint, 'Nothing was written. Rotate the file first (KMS Envelope: Rotate Data Key, in the explorer menu): its new data key is wrapped only for keys you allow and did not remove; then save again. Review who committed the older version.');
+      return true;
+    });
+    await assert.rejects(sealable(file(), keyOf(3, V, R), { allows: async (k: string) => k === V }), (e: KmsEnvelopeError) => {
+      assert.match(e.hint ?? '', / Or allow the key \(--allowed-keys, KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys\) if you trust it\.$/);
+      assert.match(e.editorHint ?? '', /then save again\. Or allow the key \(the user setting kmsEnvelope.allowedKeys\) if you trust it\.$/);
+      return true;
+    });
+    await assert.rejects(sealable(file(), keyOf(4, V, R), all), (e: KmsEnvelopeError) => e.editorHint?.startsWith('Nothing was written. Rotate the file first (KMS Envelope') === true);
   });
 });

@@ -78,6 +78,20 @@ describe('commands', () => {
     assert.match(await disk('config.yaml'), /^# kms-envelope v1 text\n/);
   });
 
+  it('Encrypt Selection refuses a text without a header that holds a token pasted from another file: the file would never open again (security review F5)', async () => {
+    const token = /ENC\[kmsenv:v1:[\w-]+\]/.exec(await disk('app/.env'))![0];
+    const text = `api: ${token}\ndb_password: pasted-secret-WHISKEY\n`;
+    await fs.writeFile(file('pasted.yaml').fsPath, text);
+    const editor = await vscode.window.showTextDocument(file('pasted.yaml'));
+    select(editor, 'pasted-secret-WHISKEY');
+    await vscode.commands.executeCommand('kmsEnvelope.encryptSelection');
+    assert.equal((await api()).lastError()?.code, 'FORMAT');
+    assert.match((await api()).lastError()?.message ?? '', /pasted\.yaml holds encrypted text \(line 1\) but no kms-envelope header: a value pasted from another file/);
+    assert.equal(await disk('pasted.yaml'), text, 'the file unchanged: nothing sealed over the foreign token');
+    await closeAll();
+    await fs.rm(file('pasted.yaml').fsPath);
+  });
+
   it('Encrypt Selection in JSON keeps the header in a sidecar file', async () => {
     const editor = await vscode.window.showTextDocument(file('settings.json'));
     select(editor, 'json-secret-KILO');
