@@ -43,6 +43,12 @@ const RESERVED_NAMES = new Set([
   'CFLAGS', 'CXXFLAGS', 'CPPFLAGS', 'LDFLAGS', 'RUSTFLAGS', 'LIBS',
   'CC', 'CXX', 'CPP', 'LD', 'AR', 'MAKE', 'MAKEFLAGS', 'MAKELEVEL', 'DISPLAY', 'WAYLAND_DISPLAY', 'DBUS_SESSION_BUS_ADDRESS',
 ]);
+/**
+ * Names inside those namespaces that are values an application reads, not configuration of code
+ * or of where a tool connects: the ones `.env` files hold every day. (AWS credentials and region
+ * are values like a database password; the AWS SDK's files, endpoints and credential URLs stay out.)
+ */
+const APPLICATION_NAMES = new Set(['NODE_ENV', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
 /** A plain identifier: what shells and dotenv both take as a variable name. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -50,6 +56,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function changesLoadedCode(name: string): boolean {
   if (!IDENTIFIER.test(name)) return true;
   const upper = name.toUpperCase();
+  if (APPLICATION_NAMES.has(name)) return false;
   return RESERVED_NAMES.has(upper) || RESERVED_PREFIXES.some((p) => upper.startsWith(p)) || RESERVED_SUFFIXES.some((s) => upper.endsWith(s));
 }
 

@@ -50,10 +50,10 @@ describe('which variables a file may set (security review F4): by namespace, for
     'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KMS', 'npm_config_script_shell', 'npm_config_userconfig', 'NPM_CONFIG_USERCONFIG', 'PHPRC', 'PHP_INI_SCAN_DIR',
     'LUA_INIT', 'DOTNET_STARTUP_HOOKS', 'CORECLR_PROFILER', 'COMPlus_EnableDiagnostics', 'MAVEN_OPTS', 'GRADLE_OPTS', 'JAVA_OPTS', 'PYTHONBREAKPOINT',
     'PYTHONUSERBASE', 'GEM_PATH', 'BUNDLE_GEMFILE', 'R_PROFILE_USER', 'KUBECONFIG', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'NODE_EXTRA_CA_CERTS',
-    'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PATH', 'Path', 'NODE_OPTIONS', 'LD_PRELOAD', 'DYLD_INSERT_LIBRARIES', 'BASH_ENV',
+    'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PATH', 'Path', 'NODE_OPTIONS', 'node_env', 'AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'LD_PRELOAD', 'DYLD_INSERT_LIBRARIES', 'BASH_ENV',
     'PERL5OPT', 'RUBYOPT', 'CLASSPATH', 'GOFLAGS', 'LESSOPEN', 'EDITOR', 'HOME', 'QT_PLUGIN_PATH', 'KMS_ENVELOPE_KEY', 'A.B', 'A-B', '1A',
   ];
-  const taken = ['DB_HOST', 'DB_PASSWORD', 'STRIPE_KEY', 'APP_SECRET', 'DATABASE_URL', 'UPLOAD_PATH', 'FEATURE_FLAGS', 'GOOGLE_API_KEY', 'REDIS_URL', 'PORT', 'db_user'];
+  const taken = ['DB_HOST', 'DB_PASSWORD', 'STRIPE_KEY', 'APP_SECRET', 'DATABASE_URL', 'UPLOAD_PATH', 'FEATURE_FLAGS', 'GOOGLE_API_KEY', 'REDIS_URL', 'PORT', 'db_user', 'NODE_ENV', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
 
   it('leaves out every variable that runs code, changes a tool\'s config, endpoint, credentials, proxy or CA, and takes an application\'s own', () => {
     const file = Object.fromEntries([...leftOut, ...taken].map((n) => [n, 'x']));
