@@ -6,7 +6,7 @@ import { GitError } from '../../src/core/git/git';
 import { mergeEncrypted, MergeFiles } from '../../src/core/git/merge-driver';
 import { parseHeader } from '../../src/core/header';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
-import { addKey, encryptFile, newFileKey, openText, openTextFile, rotateFile } from '../../src/core/operations';
+import { addKey, encryptFile, newFileKey, openText, openTextFile, removeKey, rotateFile } from '../../src/core/operations';
 import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
 import { refusedAs } from '../support/errors';
 import { allWiped, recordingDeks } from '../support/key-services';
@@ -58,6 +58,15 @@ describe('the merge driver, case by case (local KMS)', function () {
     });
   const rotated = (sealed: string) => changedBy(sealed, (file) => rotateFile(file, kms(), {}));
   const plainOf = async (file: string) => (await openTextFile(file, kms())).plaintext;
+
+  it('a merge of versions under a data key retired when a key was removed (a rollback) seals nothing new under it: refused, ours kept (security review F1)', async () => {
+    const v1 = await encrypted('A=1\nB=2\n', [box.sb.keyArn, box.sb.otherKeyArn]);
+    await changedBy(v1, (file) => removeKey(file, kms(), box.sb.otherKeyArn)); // records v1's data key as retired
+    const ours = await edited(v1, (t) => t.replace('A=1', 'A=ours'));
+    const files = await versions('.env', v1, ours, await edited(v1, (t) => t.replace('B=2', 'B=theirs')));
+    await assert.rejects(mergeEncrypted(files, kms(), L), (e: { code?: string; message?: string }) => e.code === 'KEY_NOT_ALLOWED' && /uses a data key you retired on .* when you removed/.test(e.message ?? ''));
+    assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
+  });
 
   it('one side unchanged: the other side is the result, as it is, with no KMS call', async () => {
     const base = await encrypted('A=1\n');

@@ -79,6 +79,8 @@ export async function startSandbox(): Promise<Sandbox> {
     AWS_ENDPOINT_URL_KMS: url,
     AWS_EC2_METADATA_DISABLED: 'true',
     HOME: path.join(dir, 'home'),
+    // the record of retired data keys (core/retired.ts): the sandbox's, never the developer's
+    XDG_STATE_HOME: path.join(dir, 'home', '.local', 'state'),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const saved = new Map<string, string | undefined>();
@@ -89,7 +91,7 @@ export async function startSandbox(): Promise<Sandbox> {
     otherKeyArn,
     env,
     apply() {
-      for (const k of [...ENV_KEYS, 'HOME']) {
+      for (const k of [...ENV_KEYS, 'HOME', 'XDG_STATE_HOME']) {
         saved.set(k, process.env[k]);
         delete process.env[k];
       }
