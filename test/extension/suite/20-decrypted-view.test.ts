@@ -185,6 +185,30 @@ describe('decrypt-on-open and the decrypted view', () => {
     }
   });
 
+  it('a view of a rolled-back file (its data key retired when a key was removed) is never saved: new values would reach the removed key (security review F1)', async () => {
+    const rel = 'rollback/.env';
+    const target = file(rel).fsPath;
+    await fs.mkdir(target.replace(/\/[^/]+$/, ''), { recursive: true });
+    await fs.writeFile(target, 'TOKEN=first\n');
+    assert.equal((await cli(['encrypt', rel, '-k', env('KMS_ENVELOPE_TEST_KEY'), '-k', 'alias/other'])).code, 0);
+    const v1 = await fs.readFile(target, 'utf8');
+    assert.equal((await cli(['rewrap', rel, '--remove-key', 'alias/other'], { KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS })).code, 0);
+    await fs.writeFile(target, v1); // the removed key's holder commits the older version back
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+    const log = vscode.window.createOutputChannel('kms-envelope rollback', { log: true });
+    const view = new DecryptedFs(() => provider, (_title, task) => task(), log);
+    const uri = vscode.Uri.from({ scheme: 'kms-envelope', path: target });
+    try {
+      await view.readFile(uri);
+      await assert.rejects(view.writeFile(uri, Buffer.from('TOKEN=new-after-removal\n'), { create: false, overwrite: true }), /uses a data key you retired on .* when you removed/);
+      assert.equal(await fs.readFile(target, 'utf8'), v1);
+    } finally {
+      view.dispose();
+      log.dispose();
+      provider.destroy();
+    }
+  });
+
   it('the save after a pause compares the text with what the view wrote, not the host\'s dirty flag', async () => {
     const v = await ownView('differs/.env', 'A=1\n');
     try {
