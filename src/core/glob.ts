@@ -121,14 +121,15 @@ export function usableGlobs(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
   return list
     .filter((g): g is string => typeof g === 'string' && g !== '')
-    .filter((g) => {
-      try {
-        compileGlob(g);
-        return true;
-        // Stryker disable next-line BlockStatement: equivalent — without the return, the callback gives undefined, which leaves the pattern out all the same
-      } catch {
-        return false;
-      }
-    })
+    .filter(compiles)
     .slice(0, GLOB_MAX_PATTERNS);
+}
+
+function compiles(glob: string): boolean {
+  try {
+    compileGlob(glob);
+  } catch {
+    return false;
+  }
+  return true;
 }

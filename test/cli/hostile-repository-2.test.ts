@@ -63,6 +63,7 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       const r = await cli(['encrypt', '.env.production', '--context', 'env=production']);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /\.kms-envelope\.json sets the encryption context env="dev", but you asked for env="production"/);
+      assert.match(r.stderr, /Nothing was encrypted\. Remove the pair from .*\.kms-envelope\.json or change yours; a committed file cannot change the context you give\./);
       assert.equal(await read('.env.production'), 'DB_PASSWORD=prod-secret\n');
       assert.equal(sb.kms.log.length, 0);
     });
@@ -234,6 +235,13 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       const r = await cli(['decrypt', 'blob.bin', '--stdout']);
       assert.equal(r.code, 3);
       assert.match(r.stderr, /blob\.bin is damaged: it holds kms-envelope header lines/);
+    });
+
+    it('a document that shows a token as an example (not a .env) can still be encrypted whole', async () => {
+      await write('NOTES.md', 'A value looks like ENC[kmsenv:v1:EBESExQVFhcYGRob9RqfHTJ_znpLxs4RlIWowNU] on disk.\n');
+      const r = await cli(['encrypt', 'NOTES.md']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(await read('NOTES.md'), /^# kms-envelope v1 file\n/);
     });
 
     it('a plain .env with an ordinary comment about a mac or a context is still plain', async () => {

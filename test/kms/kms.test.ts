@@ -319,6 +319,23 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     assert.equal(await new KmsKeyProvider({ profile: 'default', allowedKeys: ['arn:aws:kms:*:000000000000:key/*'], chosenKeys: [sb.keyArn] }).allows(sb.otherKeyArn), true);
   });
 
+  it('an account pattern the user wrote warns once, naming its keys, when a file is wrapped only for keys not chosen; never for the chosen key or without a pattern (security review F6)', async () => {
+    await encryptFile(file, kms(), { keys: [sb.otherKeyArn] });
+    const told: string[][] = [];
+    const p = kms({ chosenKeys: [sb.keyArn], onUnchosenOnly: (k) => told.push(k) });
+    await openTextFile(file, p);
+    await openTextFile(file, p);
+    assert.deepEqual(told, [[sb.otherKeyArn]], 'once per set of keys');
+    const mine = path.join(path.dirname(file), 'mine.env');
+    await fs.writeFile(mine, 'A=1\n');
+    await encryptFile(mine, kms(), { keys: [sb.keyArn, sb.otherKeyArn] });
+    await openTextFile(mine, p);
+    assert.deepEqual(told, [[sb.otherKeyArn]], 'a file the chosen key can read: no warning');
+    const noPattern = kms({ allowedKeys: [], chosenKeys: [sb.otherKeyArn], onUnchosenOnly: (k) => told.push(k) });
+    await openTextFile(file, noPattern);
+    assert.equal(told.length, 1);
+  });
+
   it('a key added by ReEncrypt opens the file alone (the same encryption context)', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn], context: { app: 'web' } });
     await addKey(file, kms(), sb.otherKeyArn);

@@ -57,6 +57,9 @@ describe('textconv: versions from the history, decrypted in memory (local KMS)',
     const h = (t: string) => parseHeader(t)!.header;
     const v1 = h((await fs.readFile(at('.env'), 'utf8')));
     assert.equal(accessChange(v1, v1), undefined);
+    const third = { type: 'aws-kms' as const, keyArn: 'arn:aws:kms:us-east-1:000000000000:key/33333333-3333-3333-3333-333333333333', wrapped: Buffer.alloc(1) };
+    assert.equal(accessChange({ ...v1, stanzas: [] }, { ...v1, stanzas: [...v1.stanzas, third] }), `keys added: ${box.sb.keyArn}, alias/other (${box.sb.otherKeyArn}), ${third.keyArn}`);
+    assert.equal(accessChange({ ...v1, stanzas: [...v1.stanzas, third] }, { ...v1, stanzas: [] }), `keys removed: ${box.sb.keyArn}, alias/other (${box.sb.otherKeyArn}), ${third.keyArn}`);
     assert.equal(accessChange({ ...v1, stanzas: v1.stanzas.slice(0, 1) }, v1), `key added: alias/other (${box.sb.otherKeyArn})`);
     assert.equal(accessChange(v1, { ...v1, stanzas: v1.stanzas.slice(0, 1), commitment: Buffer.alloc(32) }), `key removed: alias/other (${box.sb.otherKeyArn}); a new data key (rotated)`);
   });

@@ -36,6 +36,28 @@ describe('envelope rules, one by one', () => {
     assert.ok(assemble('text', testKey(), 'x'.repeat(MAX_TEXT_BYTES - 4), LF, '#!x\n'));
   });
 
+  describe('ENC[kmsenv: is reserved (FORMAT.md, Tokens)', () => {
+    it('a writer refuses plaintext holding it, naming the line; above the header too', () => {
+      assert.throws(
+        () => sealDotenv('A=1\n# see ENC[kmsenv:v1:x]\n', testKey(), { layout: LF }),
+        refusedAs('USAGE', 'line 2 holds "ENC[kmsenv:", which kms-envelope reserves for its tokens'),
+      );
+      assert.throws(() => sealDotenv('A=ENC[kmsenv:\n', testKey(), { layout: LF }), (e: KmsEnvelopeError) => e.hint === 'Remove it (a pasted token belongs to another file: open that file decrypted and copy the value), then encrypt.');
+      assert.throws(() => assemble('dotenv', testKey(), '', LF, '#!/bin/ENC[kmsenv:v9:x]\n'), refusedAs('FORMAT', 'line 1: "ENC[kmsenv:" outside a value: kms-envelope reserves it for its tokens'));
+    });
+
+    it('a reader refuses it above the header before anything is unwrapped', async () => {
+      const sealed = joinSealed(sealDotenv('A=1\n', testKey(), { layout: LF }));
+      let unwrapped = false;
+      const doc = splitDocument(`#!/bin/ENC[kmsenv:v9:x]\n${sealed}`)!;
+      await assert.rejects(
+        openDocument(doc, async () => ((unwrapped = true), Buffer.alloc(32))),
+        refusedAs('FORMAT', 'line 1: "ENC[kmsenv:" outside a value: kms-envelope reserves it for its tokens'),
+      );
+      assert.equal(unwrapped, false);
+    });
+  });
+
   describe('a sidecar header', () => {
     const body = `let a = ${encryptRanges('secret', [{ start: 0, end: 6 }], testKey(), seededRandom('s'))};\n`;
     const good = sealText(body).header;

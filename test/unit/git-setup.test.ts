@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError } from '../../src/core/git/git';
-import { setupGit, undoGitSetup } from '../../src/core/git/setup';
+import { missingGuard, setupGit, shellWords, undoGitSetup } from '../../src/core/git/setup';
 import { gitIn } from '../support/git';
 
 const COMMAND = "node '/opt/kms envelope/cli.js'";
@@ -165,5 +165,19 @@ describe('git setup and undo (git/setup.ts)', () => {
     await assert.rejects(setupGit({ cwd: repo, command: COMMAND }), (e: unknown) => e instanceof GitError && e.message === `git setup failed: ${at('.git/hooks/pre-commit.before-kms-envelope')} exists already; move it away first`);
     assert.equal(await fs.readFile(at('.git/hooks/pre-commit'), 'utf8'), '#!/bin/sh\necho mine\n');
     assert.equal(await fs.readFile(at('.git/hooks/pre-commit.before-kms-envelope'), 'utf8'), '#!/bin/sh\necho older\n');
+  });
+
+  it('the launcher guards every absolute path of the command, and says the remedy with its backquotes kept', () => {
+    assert.deepEqual(shellWords("node '/opt/kms envelope/cli.js' --profile 'a b'c x"), ['node', '/opt/kms envelope/cli.js', '--profile', 'a bc', 'x']);
+    assert.equal(missingGuard([]), '');
+    const guard = missingGuard(['/usr/bin/node', '/opt/kms envelope/cli.js']);
+    assert.match(guard, /^for f in \/usr\/bin\/node '\/opt\/kms envelope\/cli\.js'; do\n/);
+    assert.match(guard, /Reinstall it and run \\`kms-envelope git setup\\` again, or take the integration out of this repository with \\`kms-envelope git setup --undo\\`" >&2/);
+  });
+
+  it('a git config changed by hand is set again, and said, though the launcher is the same', async () => {
+    await setupGit({ cwd: repo, command: COMMAND });
+    gitc('config', 'diff.kms-envelope.textconv', 'cat');
+    assert.deepEqual(await setupGit({ cwd: repo, command: COMMAND }), [CONFIGURED]);
   });
 });

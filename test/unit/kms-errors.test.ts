@@ -69,8 +69,9 @@ describe('KMS and credential failures as errors that say what to do (kms/errors.
     for (const [err, state] of cases) {
       assert.deepEqual(mapped(err, DECRYPT), ['KEY_UNUSABLE', `KMS key ${DECRYPT.key} is ${state} (kms:Decrypt)`, decryptHint, 'dev'], err.name);
       assert.deepEqual(mapped(err, GENERATE), ['KEY_UNUSABLE', `KMS key alias/app is ${state} (kms:GenerateDataKey)`, encryptHint, undefined], err.name);
-      // in the editor, its own command instead of the CLI's flag and variable
+      // in the editor, its own command instead of the CLI's flag and variable; a decryption's hint names none
       assert.equal(toKmsEnvelopeError(err, GENERATE).editorHint, `${owner('alias/app')}, or choose another key (KMS Envelope: Select KMS Key).`);
+      assert.equal(toKmsEnvelopeError(err, DECRYPT).editorHint, undefined);
     }
   });
 
@@ -106,5 +107,12 @@ describe('KMS and credential failures as errors that say what to do (kms/errors.
     for (const [what, err, site, message, hint] of cases) {
       it(what, () => assert.deepEqual(mapped(err, site), ['KMS_UNAVAILABLE', message, hint, site.profile]));
     }
+  });
+
+  it('the editor\'s words for missing credentials and a missing region name no CLI flag', () => {
+    const none = toKmsEnvelopeError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), DECRYPT);
+    assert.equal(none.editorHint, 'Choose an AWS profile (KMS Envelope: Select AWS Profile), or configure credentials in ~/.aws.');
+    const region = toKmsEnvelopeError(new Error('Region is missing'), DECRYPT);
+    assert.equal(region.editorHint, 'Set a region: the setting kmsEnvelope.region, or region= in the profile.');
   });
 });
