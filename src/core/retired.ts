@@ -35,13 +35,11 @@ interface Entry {
   readonly removed: readonly string[];
 }
 
-export const stateDir = (): string =>
-  process.env.XDG_STATE_HOME
-    ? path.join(process.env.XDG_STATE_HOME, 'kms-envelope')
-    : // Stryker disable next-line ConditionalExpression,StringLiteral: Windows only; the suites run on Linux
-      process.platform === 'win32'
-      ? path.join(process.env.LOCALAPPDATA ?? path.join(homedir(), 'AppData', 'Local'), 'kms-envelope')
-      : path.join(homedir(), '.local', 'state', 'kms-envelope');
+/** Where a user's state lives without XDG_STATE_HOME. */
+// Stryker disable next-line all: the Windows branch; the suites run on Linux, and set XDG_STATE_HOME
+const defaultStateHome = (): string => (process.platform === 'win32' ? (process.env.LOCALAPPDATA ?? path.join(homedir(), 'AppData', 'Local')) : path.join(homedir(), '.local', 'state'));
+
+export const stateDir = (): string => path.join(process.env.XDG_STATE_HOME || defaultStateHome(), 'kms-envelope');
 
 const recordFile = (): string => path.join(stateDir(), 'retired.json');
 

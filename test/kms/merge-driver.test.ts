@@ -227,6 +227,10 @@ describe('the merge driver, case by case (local KMS)', function () {
     });
     assert.ok(Date.now() - started < 5000);
     assert.equal(await fs.readFile(files.ours, 'utf8'), ours);
+    // one line past 8 MiB is too large too
+    const wide = `W=${'x'.repeat(8 * 1024 * 1024)}\n`;
+    const wideFiles = await versions('.env', 'A=1\n', wide, 'A=2\n');
+    assert.equal((await mergeEncrypted(wideFiles, kms(), L)).message, '.env (ours) is too large to merge by variable (more than 10,000 lines or 8 MiB); kept ours. Merge it by hand in the decrypted view, then `git add` it.');
     // exactly the limit is merged
     const limit = Array.from({ length: 10_000 }, (_, i) => `V${i}=${i}`).join('\n') + '\n';
     const at = await versions('.env', limit, limit.replace('V1=1\n', 'V1=ours\n'), limit.replace('V2=2\n', 'V2=theirs\n'));

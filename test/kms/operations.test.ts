@@ -193,7 +193,8 @@ describe('file operations, case by case (local KMS)', function () {
     const file = await encrypted('.env', 'A=1\n', [box.sb.keyArn, box.sb.otherKeyArn, third]);
     await assert.rejects(removeKey(file, kms([box.sb.keyArn]), box.sb.keyArn), (e: Error & { hint?: string }) =>
       refusedAs('KEY_NOT_ALLOWED', `none of the keys this file names is allowed (${box.sb.otherKeyArn}, ${third})`)(e) &&
-      e.hint === 'Name the key to wrap the new data key for (--key; in VS Code, Select KMS Key), or allow the file\'s keys (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys).');
+      e.hint === 'Name the key to wrap the new data key for (--key; in VS Code, Select KMS Key), or allow the file\'s keys (--allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys).' &&
+      (e as { editorHint?: string }).editorHint === 'Choose the key to wrap the new data key for (KMS Envelope: Select KMS Key), or allow the file\'s keys (the user setting kmsEnvelope.allowedKeys).');
   });
 
   it('rotate, add and remove report the keys a file is wrapped for, whole files and sidecars included', async () => {
