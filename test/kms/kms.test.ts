@@ -262,6 +262,7 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const p = kms();
     const none = await fails(p.generate([], {}), 'CONFIG');
     assert.deepEqual([none.message, none.hint], ['no KMS key chosen', 'Choose a key: --key (or KMS_ENVELOPE_KEY); in VS Code, KMS Envelope: Select KMS Key.']);
+    assert.equal(none.editorHint, 'Choose a key: KMS Envelope: Select KMS Key.');
     const same = Array.from({ length: 15 }, (_, i) => `alias/same-${i}`);
     for (const n of same) sb.kms.createAlias(n, sb.keyArn);
     assert.equal((await fails(p.generate([sb.keyArn, ...same, 'alias/other'], {}), 'USAGE')).message, '17 KMS keys; a file can be wrapped for at most 16');
@@ -287,6 +288,7 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     sb.kms.log.length = 0;
     const outside = await fails(openTextFile(file, kms({ allowedKeys: ['arn:aws:kms:*:111111111111:key/*'] })), 'KEY_NOT_ALLOWED');
     assert.equal(outside.message, `the file names only KMS keys outside the allow-list: ${sb.keyArn}, ${sb.otherKeyArn}`);
+    assert.equal(outside.editorHint, 'If you trust these keys, allow them: Allow These Keys in the warning about them, or the user setting kmsEnvelope.allowedKeys.');
     assert.equal(outside.hint, 'If you trust these keys, add them (or their account) to the allow-list: --allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys.');
     const none = await fails(openTextFile(file, new KmsKeyProvider({ profile: 'default' })), 'KEY_NOT_ALLOWED');
     assert.equal(none.message, `no KMS key is allowed yet, and the file names ${sb.keyArn}, ${sb.otherKeyArn}`);
