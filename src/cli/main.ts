@@ -12,6 +12,7 @@ import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
 import type { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
+import { stanzaLabel } from '../core/header';
 import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { registerGitCommands } from './git-commands';
 import { kmsRuntime } from './kms-runtime';
@@ -190,7 +191,7 @@ run passes its command's exit code through.`,
     .action(async (file: string, o: { key: string[] }) => {
       const result = await rotateFile(file, provider(o.key), { keys: o.key });
       for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
-      status(`rotated ${file}: new data key for ${result.stanzas.map(label).join(', ')}`);
+      status(`rotated ${file}: new data key for ${result.stanzas.map(stanzaLabel).join(', ')}`);
     });
 
   program
@@ -203,19 +204,18 @@ run passes its command's exit code through.`,
       if (!o.addKey === !o.removeKey) throw new KmsEnvelopeError('USAGE', 'give exactly one of --add-key or --remove-key');
       if (o.addKey) {
         const stanzas = await addKey(file, provider([o.addKey]), o.addKey);
-        status(`added ${label(stanzas[stanzas.length - 1])} to ${file}; it is wrapped for ${stanzas.map(label).join(', ')}`);
+        status(`added ${stanzaLabel(stanzas[stanzas.length - 1])} to ${file}; it is wrapped for ${stanzas.map(stanzaLabel).join(', ')}`);
         return;
       }
       const result = await removeKey(file, provider(), o.removeKey!);
       for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
-      status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(label).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control). If someone commits an older version back (a rollback), your kms-envelope refuses to write into it until it is rotated again: this machine remembers the retired data key. Teammates' machines do not: they should pull this change before writing to the file`);
+      status(`removed ${o.removeKey} from ${file}: a new data key for ${result.stanzas.map(stanzaLabel).join(', ')}; every value was encrypted again, so the removed key cannot read what is written from now on (it can still read older versions in version control). If someone commits an older version back (a rollback), your kms-envelope refuses to write into it until it is rotated again: this machine remembers the retired data key. Teammates' machines do not: they should pull this change before writing to the file`);
     });
 
   registerGitCommands(program, { provider: () => provider(), status, io });
   return program;
 }
 
-const label = (s: { keyArn: string; alias?: string }): string => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn);
 
 export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);

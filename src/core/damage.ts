@@ -6,7 +6,12 @@
  * restore it" instead. Small and pure, for the editor's guard as much as the CLI.
  */
 import { KmsEnvelopeError } from './errors';
+import { isDotenvName } from './formats/comment-syntax';
 import { TOKEN_MARK } from './formats/token';
+import { readHead } from './io';
+
+/** How much of a file without a header is looked at for remnants. */
+export const REMNANT_BYTES = 64 * 1024;
 
 /** A header line of any store (`# kms-envelope v1`, a stanza, the context, commitment or MAC line), in `#` or `//` comments. */
 const HEADER_LINE = /^\uFEFF?(?:#|\/\/) (?:kms-envelope v\d+(?: \S+)?\r?$|-> aws-kms arn:|context \{"|(?:commitment|mac) [A-Za-z0-9+/]{40,}={0,2}\r?$)/m;
@@ -37,4 +42,9 @@ export const damagedError = (file: string, remnants: string): KmsEnvelopeError =
 export function refuseDamaged(file: string, text: string, opts?: { tokens: boolean }): void {
   const remnants = remnantsOf(text, opts);
   if (remnants) throw damagedError(file, remnants);
+}
+
+/** The remnants in a file's first bytes (tokens count in a `.env` unless told otherwise); null for none, or for a file that cannot be read. */
+export async function remnantsOfFile(file: string, opts: { tokens: boolean } = { tokens: isDotenvName(file) }): Promise<string | null> {
+  return remnantsOf(await readHead(file, REMNANT_BYTES).catch(() => ''), opts);
 }

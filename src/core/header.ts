@@ -127,6 +127,9 @@ function checkContext(ctx: EncryptionContext, where: string): void {
 
 // ---- serialize
 
+/** A stanza's key for people: its alias with the ARN, or the ARN alone. */
+export const stanzaLabel = (s: Pick<Stanza, 'keyArn' | 'alias'>): string => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn);
+
 const stanzaLine = (s: Stanza): string => `-> ${s.type} ${s.keyArn} ${b64(s.wrapped)}${s.alias ? ` ${s.alias}` : ''}`;
 
 /** Checks what a writer is about to write against what readers accept. */

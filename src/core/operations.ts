@@ -33,7 +33,7 @@ import { isDotenvName, SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { lookalikeLines } from './formats/dotenv';
 import { conflictMarkerLines } from './formats/dotenv-merge';
 import { setVariable } from './formats/dotenv-set';
-import { damagedError, refuseDamaged, remnantsOf } from './damage';
+import { damagedError, refuseDamaged, REMNANT_BYTES, remnantsOfFile } from './damage';
 import { recordAdded, recordRetired, removedFrom, sealable } from './retired';
 import { combineContext, defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
 import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
@@ -100,12 +100,9 @@ export async function newFileKey(svc: KeyService, opts: EncryptOptions): Promise
 const notEncrypted = (file: string): KmsEnvelopeError =>
   new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`, 'Encrypt it first (kms-envelope encrypt, or KMS Envelope: Encrypt File).');
 
-/** How much of a file without a header is looked at for kms-envelope's remnants. */
-const REMNANT_BYTES = 64 * 1024;
-
 /** The error for a file without a header: damaged when it still holds kms-envelope's remnants, else not encrypted. */
 async function noHeader(file: string): Promise<KmsEnvelopeError> {
-  const remnants = remnantsOf(await readHead(file, REMNANT_BYTES).catch(() => ''), { tokens: isDotenvName(file) });
+  const remnants = await remnantsOfFile(file);
   return remnants ? damagedError(file, remnants) : notEncrypted(file);
 }
 

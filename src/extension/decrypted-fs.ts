@@ -139,24 +139,9 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
 
   /** Opens the file on disk as a reader would (verifying every byte), and lets go of what it opened. */
   private async verify(file: string): Promise<void> {
-    const kind = await kindOf(file);
-    if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', 'it has no kms-envelope header any more');
-    if (kind === 'file') {
-      const source = createReadStream(file);
-      try {
-        const opened = await openFileStream(source, unwrapper(this.keys()));
-        try {
-          for await (const part of opened.plaintext) part.fill(0);
-        } finally {
-          wipeFileKey(opened.key);
-        }
-      } finally {
-        source.destroy();
-      }
-      return;
-    }
-    const { text, sidecar } = await readTextFile(file);
-    wipeFileKey((await openText(text, this.keys(), file, sidecar)).key);
+    const opened = await this.open(file, 0, new HostTime());
+    wipeFileKey(opened.key);
+    opened.plaintext.fill(0);
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {

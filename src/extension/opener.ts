@@ -8,8 +8,7 @@
  */
 import path = require('node:path');
 import vscode = require('vscode');
-import { remnantsOf } from '../core/damage';
-import { readHead } from '../core/io';
+import { remnantsOfFile } from '../core/damage';
 import { kindOf } from '../core/kind';
 import { toView } from './view-uri';
 import { openTextDiff } from './ui';
@@ -55,7 +54,7 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     const kind = wanted ? await kindOf(uri.fsPath).catch(() => 'plain') : 'plain';
     const encrypted = kind === 'dotenv';
     if (wanted && kind === 'plain') {
-      const remnants = remnantsOf(await readHead(uri.fsPath, 64 * 1024).catch(() => ''));
+      const remnants = await remnantsOfFile(uri.fsPath, { tokens: true });
       if (remnants) d.damaged(uri, remnants);
     }
     const decrypted = encrypted && (await d.openView(uri));

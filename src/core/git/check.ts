@@ -12,7 +12,7 @@
  * repeated `kms-envelope.pattern` entries of git config, or `--pattern`. They are never read
  * from a committed file, which a committer could use to exempt a file from the guard.
  */
-import { remnantsOf } from '../damage';
+import { REMNANT_BYTES, remnantsOf } from '../damage';
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { SALT_BYTES, TAG_BYTES } from '../cipher';
@@ -38,9 +38,6 @@ export interface Finding {
   readonly fix: string;
 }
 
-
-/** How much of a file without a header is looked at for kms-envelope's remnants (as operations.ts). */
-const REMNANT_BYTES = 64 * 1024;
 
 const messageOf = (err: unknown): string => (isKmsEnvelopeError(err) ? err.message : String(err));
 

@@ -17,7 +17,7 @@
  */
 import { isKmsEnvelopeError } from '../errors';
 import { b64 } from '../bytes';
-import { Header, storeOfBytes } from '../header';
+import { Header, stanzaLabel, storeOfBytes } from '../header';
 import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
@@ -55,7 +55,7 @@ export async function decryptVersion(bytes: Buffer, name: string, svc: KeyServic
 
 /** Who can read a version, in words for a reviewer: its keys, and a fingerprint of its data key. */
 export function accessLines(header: Pick<Header, 'stanzas' | 'commitment'>): string[] {
-  const keys = header.stanzas.map((s) => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn));
+  const keys = header.stanzas.map(stanzaLabel);
   return [`[kms-envelope] keys: ${keys.join(', ')}`, `[kms-envelope] data key: ${b64(header.commitment).slice(0, 12)}`];
 }
 
@@ -73,9 +73,8 @@ export async function textconv(file: string, svc: KeyService): Promise<Converted
 
 /** What changed in who can read a file between two versions, in words; undefined when nothing did. */
 export function accessChange(before: Pick<Header, 'stanzas' | 'commitment'>, after: Pick<Header, 'stanzas' | 'commitment'>): string | undefined {
-  const label = (s: Header['stanzas'][number]) => (s.alias ? `${s.alias} (${s.keyArn})` : s.keyArn);
-  const added = after.stanzas.filter((s) => !before.stanzas.some((b) => b.keyArn === s.keyArn)).map(label);
-  const removed = before.stanzas.filter((s) => !after.stanzas.some((a) => a.keyArn === s.keyArn)).map(label);
+  const added = after.stanzas.filter((s) => !before.stanzas.some((b) => b.keyArn === s.keyArn)).map(stanzaLabel);
+  const removed = before.stanzas.filter((s) => !after.stanzas.some((a) => a.keyArn === s.keyArn)).map(stanzaLabel);
   const rotated = b64(before.commitment) !== b64(after.commitment);
   const parts = [
     ...(added.length ? [`key${added.length > 1 ? 's' : ''} added: ${added.join(', ')}`] : []),

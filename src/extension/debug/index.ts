@@ -10,8 +10,7 @@
  */
 import path = require('node:path');
 import vscode = require('vscode');
-import { remnantsOf } from '../../core/damage';
-import { readHead } from '../../core/io';
+import { remnantsOfFile } from '../../core/damage';
 import { kindOf } from '../../core/kind';
 import type { EnvValues } from '../env-values';
 import { reportError } from '../ui';
@@ -41,7 +40,7 @@ export async function resolveLaunch(d: DebugDeps, config: vscode.DebugConfigurat
   const plain = files.filter((_, i) => kinds[i] === 'plain');
   const seen = new Set(d.state.get<string[]>(SEEN_ENCRYPTED) ?? []);
   for (const f of plain) {
-    const remnants = remnantsOf(await readHead(f, 64 * 1024).catch(() => ''), { tokens: true });
+    const remnants = await remnantsOfFile(f, { tokens: true });
     const why = remnants
       ? `is damaged: it holds ${remnants} but no valid kms-envelope header`
       : seen.has(f)

@@ -4,9 +4,7 @@
  * encrypted and is tracked or staged, as the built-in git extension reports it. Once per file per
  * session, never blocking; its action encrypts the file. The pre-commit hook is the hard stop.
  */
-import { remnantsOf } from '../../core/damage';
-import { isDotenvName } from '../../core/formats/comment-syntax';
-import { readHead } from '../../core/io';
+import { remnantsOfFile } from '../../core/damage';
 import path = require('node:path');
 import vscode = require('vscode');
 import { isTemplate } from '../../core/git/patterns';
@@ -66,7 +64,7 @@ export class PlaintextGuard implements vscode.Disposable {
     this.warnings.push(uri.path);
     const name = vscode.workspace.asRelativePath(uri);
     // a file that lost its header is damaged, not plain: encrypting it again would wrap its tokens
-    const remnants = remnantsOf(await readHead(uri.fsPath, 64 * 1024).catch(() => ''), { tokens: isDotenvName(uri.path) });
+    const remnants = await remnantsOfFile(uri.fsPath);
     if (remnants) {
       void vscode.window.showErrorMessage(`KMS Envelope: ${name} is damaged: it holds ${remnants} but no valid kms-envelope header. Restore the header or the file from version control (git checkout -- ${name}); do not encrypt it again.`);
       return;
