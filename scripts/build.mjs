@@ -2,6 +2,7 @@
 // (extension-engine.js) and the AWS SDK (kms-runtime.js) live in files of their own that it
 // requires on first use, by a path computed at run time, so activation parses neither.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -26,5 +27,13 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
   build({ ...common, entryPoints: ['src/config-worker.ts'], outfile: 'dist/config-worker.js' }),
+  // the GitHub Action: one file, committed (a runner runs it from the checked-out tag, with no install step);
+  // a test checks that the committed file is this build
+  build({ ...common, entryPoints: ['src/action/main.ts'], outfile: 'action/index.js' }),
   build({ ...common, minify: false, entryPoints: ['test/local-kms/main.ts'], outfile: 'dist/local-kms.js' }),
 ]);
+
+// The Node API's ES module entry (package exports "import"): the CommonJS bundle's own exports,
+// named, so that `import { load } from 'kms-envelope'` needs no CommonJS guesswork from Node.
+const apiNames = Object.keys(createRequire(import.meta.url)('../dist/api.js')).filter((n) => n !== 'default' && n !== '__esModule').sort();
+writeFileSync('dist/api.mjs', `import api from './api.js';\nexport const { ${apiNames.join(', ')} } = api;\nexport default api;\n`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
-import { runCli } from '../support/cli';
+import { runCli, runProgram } from '../support/cli';
 
 const ROOT = path.join(__dirname, '../..');
 const ENV = 'DB_PASSWORD="correct horse # battery"\nAPI_KEY=sk_live_123\nHOME_SET=from-file\nNODE_OPTIONS=--require=/tmp/evil.js\n';
@@ -17,15 +17,7 @@ describe('Node preload: node -r kms-envelope/config and import "kms-envelope/con
 
   /** Runs `node ...args` in the app folder, as a user's start script would. */
   const node = (args: string[], env: Record<string, string> = {}) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd: app, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    runProgram(process.execPath, args, { cwd: app, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, ...env } });
   const encrypt = async (file: string, text: string) => {
     await fs.writeFile(path.join(app, file), text);
     const r = await runCli(['encrypt', file, '--key', sb.keyArn], { cwd: app, env: { ...sb.env, AWS_PROFILE: 'default' } });

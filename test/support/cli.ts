@@ -30,3 +30,16 @@ export function runCli(args: readonly string[], opts: { cwd: string; env: Record
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   }));
 }
+
+/** Runs `program args` in `cwd` with exactly `env`, and collects its output (a child as a user or a runner starts it). */
+export function runProgram(program: string, args: readonly string[], opts: { cwd: string; env: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { cwd: opts.cwd, env: opts.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
