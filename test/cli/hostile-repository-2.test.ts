@@ -188,6 +188,19 @@ describe('hostile repository, second round: globs, context, rollback, loader var
       const r = await teamCli(['set', '.env', 'B'], {}, '2');
       assert.equal(r.code, 0, r.stderr);
     });
+
+    it('a plain rotation after a removal retires its data key without naming the key removed before: the version between them, which R never had, stays writable', async () => {
+      await write('.env', 'A=1\n');
+      assert.equal((await teamCli(['encrypt', '.env', '--key', sb.keyArn, '--key', sb.otherKeyArn])).code, 0);
+      assert.equal((await teamCli(['rewrap', '.env', '--remove-key', sb.otherKeyArn])).code, 0);
+      const withoutR = await read('.env');
+      assert.equal((await teamCli(['rotate', '.env'])).code, 0);
+      await write('.env', withoutR); // an older branch, after the removal: the same readers as now
+      const r = await teamCli(['set', '.env', 'B'], {}, '2');
+      assert.equal(r.code, 0, r.stderr);
+      const record = JSON.parse(await fs.readFile(path.join(sb.env.HOME, '.local', 'state', 'kms-envelope', 'retired.json'), 'utf8'));
+      assert.deepEqual(record.retired.slice(-2).map((e: { removed: string[] }) => e.removed), [[sb.otherKeyArn], []]);
+    });
   
     it('with the default allow-list (the chosen key only, F6), the rolled-back file names R, which is not allowed: set is refused', async () => {
       await rolledBack();

@@ -302,14 +302,19 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
           await row(p, '.env').click();
           await p.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
         }
-        const typeAtEnd = async (p: Page, text: string) => {
+        /** Types a line at the end. The suggestion widget is closed before Enter, as a person does who sees it: Enter
+         * would otherwise accept a word-based suggestion (a fuzzy match of the line's last word, such as a ciphertext
+         * token of another document), which is what failed this step now and then. */
+        const typeLineAtEnd = async (p: Page, line: string) => {
           await p.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).first().click();
           await p.keyboard.press('Control+End');
-          await p.keyboard.type(text, { delay: 20 });
+          await p.keyboard.type(line, { delay: 20 });
+          await p.keyboard.press('Escape');
+          await p.keyboard.press('Enter');
         };
         const disk = () => fs.readFile(path.join(o.folder, 'app/.env'), 'utf8');
         // one person types in window A; once it is saved, window B shows it in full
-        await typeAtEnd(page, 'WINDOW_A=typed-secret-GOLF\n');
+        await typeLineAtEnd(page, 'WINDOW_A=typed-secret-GOLF');
         await until('window A to save', async () => /\nWINDOW_A=ENC\[/.test(await disk()));
         await until('window A to have saved all it typed', async () => (await page.locator('.tabs-container .tab.dirty').count()) === 0);
         await other.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-GOLF' }).waitFor({ timeout: 15_000 });
@@ -317,7 +322,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
         // meets VS Code's save-conflict flow instead (see README, Decrypt-on-open)
         await other.waitForTimeout(3000); // a reader's pause: with 1.5 s, window B's save once did not land in a full run
         // then types in window B: its save keeps A's line, and A shows B's
-        await typeAtEnd(other, 'WINDOW_B=typed-secret-HOTEL\n');
+        await typeLineAtEnd(other, 'WINDOW_B=typed-secret-HOTEL');
         await until('window B to save', async () => /\nWINDOW_B=ENC\[/.test(await disk()));
         await page.locator('.monaco-editor .view-lines', { hasText: 'typed-secret-HOTEL' }).waitFor({ timeout: 15_000 });
         if (!/\nWINDOW_A=ENC\[/.test(await disk())) throw new Error('an update was lost: window B overwrote window A\'s line');

@@ -3,7 +3,7 @@ import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config, load } from '../../src/api';
-import { KmsEnvelopeError } from '../../src/core/errors';
+import { isKmsEnvelopeError, KmsEnvelopeError } from '../../src/core/errors';
 import { withAbort } from '../../src/core/kms/abort';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
@@ -336,6 +336,26 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     const noPattern = kms({ allowedKeys: [], chosenKeys: [sb.otherKeyArn], onUnchosenOnly: (k) => told.push(k) });
     await openTextFile(file, noPattern);
     assert.equal(told.length, 1);
+    // another set of unchosen keys is said too
+    const third = path.join(path.dirname(file), 'third.env');
+    const thirdKey = sb.kms.createKey('a third key');
+    await fs.writeFile(third, 'A=1\n');
+    await encryptFile(third, kms(), { keys: [thirdKey] });
+    await openTextFile(third, p);
+    assert.deepEqual(told, [[sb.otherKeyArn], [thirdKey]]);
+  });
+
+  it('says nothing it cannot know without a KMS call (a chosen alias not yet resolved), nothing for a file it then refuses, and works without a listener', async () => {
+    await encryptFile(file, kms(), { keys: [sb.otherKeyArn] });
+    const told: string[][] = [];
+    // the alias of the chosen key is resolved only by a call that needs it: until then, no claim about the file's keys
+    await openTextFile(file, kms({ chosenKeys: ['alias/test'], onUnchosenOnly: (k) => told.push(k) }));
+    assert.equal(told.length, 0);
+    // a file no allowed key can read is refused, and that is all that is said
+    await assert.rejects(openTextFile(file, kms({ allowedKeys: [sb.keyArn], chosenKeys: [sb.keyArn], onUnchosenOnly: (k) => told.push(k) })), (e: unknown) => isKmsEnvelopeError(e) && e.code === 'KEY_NOT_ALLOWED');
+    assert.equal(told.length, 0);
+    // a caller that does not listen (the API) still reads the file
+    assert.equal((await openTextFile(file, kms({ chosenKeys: [sb.keyArn] }))).plaintext, ENV);
   });
 
   it('a key added by ReEncrypt opens the file alone (the same encryption context)', async () => {

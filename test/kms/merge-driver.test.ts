@@ -235,6 +235,13 @@ describe('the merge driver, case by case (local KMS)', function () {
     const limit = Array.from({ length: 10_000 }, (_, i) => `V${i}=${i}`).join('\n') + '\n';
     const at = await versions('.env', limit, limit.replace('V1=1\n', 'V1=ours\n'), limit.replace('V2=2\n', 'V2=theirs\n'));
     assert.equal((await mergeEncrypted(at, kms(), L)).clean, true);
+    // and a side of exactly 8 MiB
+    const full = `W=${'x'.repeat(8 * 1024 * 1024 - 3)}\n`;
+    assert.equal(Buffer.byteLength(full), 8 * 1024 * 1024);
+    const fullFiles = await versions('.env', 'A=1\nB=1\n', full, 'A=1\nB=2\n');
+    const merged = await mergeEncrypted(fullFiles, kms(), L);
+    assert.doesNotMatch(String(merged.message), /too large/);
+    assert.deepEqual(merged.conflicts, ['B'], 'merged by variable: ours removed B, theirs changed it');
   });
 
   it('plain on every side: a .env merges by variable; any other file by git’s own line merge', async () => {

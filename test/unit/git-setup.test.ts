@@ -75,7 +75,9 @@ describe('git setup and undo (git/setup.ts)', () => {
     // git reads the quoted patterns as the files they name
     assert.match(gitc('check-attr', 'diff', '--', 'certs/my cert.pem', 'a[1]*.bin', 'q"uote.bin', 'plain.txt'), /my cert\.pem: diff: kms-envelope\n.*a\[1\]\*\.bin: diff: kms-envelope\n.*uote\.bin.*: diff: kms-envelope\nplain\.txt: diff: unspecified\n/);
 
+    const inode = (await fs.stat(launcher)).ino;
     assert.deepEqual(await setupGit({ cwd: repo, command: COMMAND }), [], 'a second run changes nothing');
+    assert.equal((await fs.stat(launcher)).ino, inode, 'nor writes the launcher again');
   });
 
   it('one encrypted file is named in the singular; no encrypted file, not at all', async () => {
