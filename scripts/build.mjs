@@ -3,6 +3,7 @@
 // requires on first use, by a path computed at run time, so activation parses neither.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -11,6 +12,14 @@ const production = !process.argv.includes('--dev');
 // mainFields: the AWS SDK's ES module builds, which esbuild can tree-shake (its CommonJS builds
 // carry every protocol of @smithy/core: the SDK bundle is 335 KB instead of 520 KB)
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, legalComments: 'none', logLevel: 'warning', mainFields: ['module', 'main'] };
+
+/** Resolves aws-kms.ts's './sdk' to src/cli/sdk-from-runtime.ts: the CLI's commands bundle then holds no SDK code. */
+const sdkFromRuntime = {
+  name: 'sdk-from-runtime',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sdk$/ }, (args) => (args.importer.endsWith(path.join('core', 'kms', 'aws-kms.ts')) ? { path: path.resolve('src/cli/sdk-from-runtime.ts') } : undefined));
+  },
+};
 
 await Promise.all([
   // declarations of the Node API (package.json exports: kms-envelope, kms-envelope/config)
@@ -23,7 +32,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
   // the CLI: a small entry (--version) and its commands, which it loads through the code cache too
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', supported: { 'dynamic-import': false } }),
+  // the commands hold the KMS provider but not the SDK: its './sdk' is the SDK bundle, required on the first KMS call
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', supported: { 'dynamic-import': false }, plugins: [sdkFromRuntime] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
   build({ ...common, entryPoints: ['src/config-worker.ts'], outfile: 'dist/config-worker.js' }),

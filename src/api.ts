@@ -9,6 +9,7 @@
  * allowed KMS keys are used, and `config` neither overrides variables already set nor takes
  * variables that change what code runs (PATH, LD_*, NODE_OPTIONS …) unless asked to.
  */
+import { runningAgent } from './core/agent/client';
 import { injectEnv } from './core/env-policy';
 import { parseAllowList } from './core/kms/allow-list';
 import { KmsKeyProvider } from './core/kms/aws-kms';
@@ -40,6 +41,7 @@ export async function load(options: LoadOptions = {}): Promise<Record<string, st
     region: options.region,
     chosenKeys: options.keys ?? parseAllowList(process.env.KMS_ENVELOPE_KEY),
     allowedKeys: options.allowedKeys ?? parseAllowList(process.env.KMS_ENVELOPE_ALLOWED_KEYS),
+    agent: runningAgent(),
   });
   try {
     return await loadEnvFiles(files, kms, { allowPlaintext: options.allowPlaintext });

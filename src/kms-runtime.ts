@@ -5,3 +5,5 @@
 export { KmsKeyProvider } from './core/kms/aws-kms';
 export { DataKeyCache } from './core/kms/cache';
 export { listProfiles } from './core/kms/profiles';
+// the SDK's parts that aws-kms.ts needs (the CLI's build requires them from here: src/cli/sdk-from-runtime.ts)
+export * from './core/kms/sdk';

@@ -10,12 +10,13 @@ import path = require('node:path');
 import { Command, CommanderError, Option } from 'commander';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { parseAllowList } from '../core/kms/allow-list';
-import type { KmsKeyProvider } from '../core/kms/aws-kms';
+import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { mergeEnv } from '../core/env-policy';
 import { stanzaLabel } from '../core/header';
 import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
+import { runningAgent } from '../core/agent/client';
+import { registerAgentCommands } from './agent-commands';
 import { registerGitCommands } from './git-commands';
-import { kmsRuntime } from './kms-runtime';
 import { readSecret } from './prompt';
 import { VERSION } from './version';
 import { EXIT, exitCodeOf } from './exit-codes';
@@ -67,13 +68,14 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const provider = (chosen: readonly string[] = []): KmsKeyProvider => {
     const g = program.opts<Globals>();
     const timeout = Number(process.env.KMS_ENVELOPE_TIMEOUT_MS) || undefined;
-    return new (kmsRuntime().KmsKeyProvider)({
+    return new KmsKeyProvider({
       profile: g.profile,
       region: g.region,
       allowedKeys: parseAllowList(g.allowedKeys),
       chosenKeys: [...new Set([...chosen, ...parseAllowList(process.env.KMS_ENVELOPE_KEY)])],
       requestTimeoutMs: timeout,
       onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
+      agent: runningAgent(),
       onUnchosenOnly: (keys) => status(`warning: the file is wrapped only for keys you did not choose (${keys.join(', ')}); your allow-list accepts them, but anyone who can create a key there could have made it`),
     });
   };
@@ -213,6 +215,7 @@ run passes its command's exit code through.`,
     });
 
   registerGitCommands(program, { provider: () => provider(), status, io });
+  registerAgentCommands(program, { status, io });
   return program;
 }
 

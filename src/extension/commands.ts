@@ -4,6 +4,7 @@ import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens, TOKEN_MARK } from '../core/formats/token';
 import { combineContext, MAX_HEADER_BYTES, parseHeader, prefixOf } from '../core/header';
+import { runningAgent } from '../core/agent/client';
 import { refuseDamaged } from '../core/damage';
 import { sealable } from '../core/retired';
 import { KmsEnvelopeError } from '../core/errors';
@@ -530,8 +531,10 @@ export function createCommands(d: Deps): Commands {
       await closeViews();
       d.view.forgetAll();
       d.keys.lock();
-      d.log.info('locked: every data key wiped');
-      vscode.window.setStatusBarMessage(`$(lock) KMS Envelope locked (${keys} data key${keys === 1 ? '' : 's'} wiped)`, 4000);
+      // the CLI's key agent (kms-envelope agent start) holds keys for git and the terminal: Lock wipes those too
+      const agentKeys = await runningAgent()?.stop();
+      d.log.info(`locked: every data key wiped${agentKeys === undefined ? '' : `, and the key agent stopped (${agentKeys} wiped)`}`);
+      vscode.window.setStatusBarMessage(`$(lock) KMS Envelope locked (${keys} data key${keys === 1 ? '' : 's'} wiped${agentKeys === undefined ? '' : `; key agent stopped, ${agentKeys} wiped`})`, 4000);
     }),
   };
 

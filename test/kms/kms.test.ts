@@ -4,6 +4,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { config, load } from '../../src/api';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../../src/core/errors';
+import { AgentClient } from '../../src/core/agent/client';
+import { serveAgent } from '../../src/core/agent/server';
 import { withAbort } from '../../src/core/kms/abort';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
@@ -356,6 +358,27 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     assert.equal(told.length, 0);
     // a caller that does not listen (the API) still reads the file
     assert.equal((await openTextFile(file, kms({ chosenKeys: [sb.keyArn] }))).plaintext, ENV);
+  });
+
+  it('with a key agent, a second provider (another process) takes the data key from it: no KMS call; the allow-list still comes first', async () => {
+    const dir = await fs.mkdtemp(path.join(sb.dir, 'agent-'));
+    await fs.chmod(dir, 0o700);
+    const socket = path.join(dir, 'agent.sock');
+    const agent = await serveAgent({ socket, maxAgeMs: 60_000, idleMs: 60_000 });
+    try {
+      await encryptFile(file, kms(), { keys: [sb.keyArn] });
+      const first = kms({ agent: new AgentClient(socket) });
+      assert.equal((await openTextFile(file, first)).plaintext, ENV);
+      assert.equal(first.calls, 1);
+      const second = kms({ agent: new AgentClient(socket) });
+      assert.equal((await openTextFile(file, second)).plaintext, ENV);
+      assert.equal(second.calls, 0, 'the agent had it');
+      assert.equal(second.cache.size, 1, 'and the provider keeps it as its own cache would');
+      const strict = kms({ allowedKeys: [sb.otherKeyArn], agent: new AgentClient(socket) });
+      await assert.rejects(openTextFile(file, strict), (e: unknown) => isKmsEnvelopeError(e) && e.code === 'KEY_NOT_ALLOWED');
+    } finally {
+      await agent.stop();
+    }
   });
 
   it('a key added by ReEncrypt opens the file alone (the same encryption context)', async () => {

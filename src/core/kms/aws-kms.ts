@@ -3,16 +3,8 @@
  * wraps them for more keys. Credentials come from the SDK v3 provider chain for the chosen
  * profile; the endpoint only from the SDK's standard settings (never from a file).
  */
-import {
-  DecryptCommand,
-  DescribeKeyCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  KMSClient,
-  ListAliasesCommand,
-  ReEncryptCommand,
-} from '@aws-sdk/client-kms';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type * as Sdk from './sdk';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
@@ -46,6 +38,18 @@ export interface KmsOptions {
    * a key could have made it.
    */
   readonly onUnchosenOnly?: (keyArns: string[]) => void;
+  /**
+   * A store of unwrapped data keys beyond this process (the key agent, core/agent): asked after
+   * the cache and before KMS, and given every key KMS unwraps. Only keys of usable stanzas (the
+   * allow-list already applied) are asked for.
+   */
+  readonly agent?: DataKeyStore;
+}
+
+/** Data keys by the cache's id (a stanza's key ARN, wrapped blob and encryption context). */
+export interface DataKeyStore {
+  get(cacheId: string): Promise<Buffer | undefined>;
+  put(cacheId: string, dek: Buffer): Promise<void>;
 }
 
 export interface KeyChoice {
@@ -60,6 +64,11 @@ export interface AliasInfo {
   readonly account?: string;
 }
 
+let loadedSdk: typeof Sdk | undefined;
+/** The SDK, required on the first KMS call (see sdk.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdk = (): typeof Sdk => (loadedSdk ??= require('./sdk') as typeof Sdk);
+
 const refText = (k: KeyRef): string => (typeof k === 'string' ? k : k.keyArn);
 
 /** The region of a key ARN or alias ARN: the key lives there, whatever the default region. */
@@ -69,7 +78,7 @@ export class KmsKeyProvider implements KeyService {
   private readonly clients = new Map<string, Promise<KMSClient>>();
   /** The endpoint each region's client uses when it is not AWS's own (for messages). */
   private readonly endpoints = new Map<string, string | undefined>();
-  private readonly credentials;
+  private credentials?: ReturnType<typeof Sdk.fromNodeProviderChain>;
   readonly cache: DataKeyCache;
   /** KMS calls made by this provider (for messages and tests). */
   calls = 0;
@@ -78,8 +87,6 @@ export class KmsKeyProvider implements KeyService {
   private allowList?: Promise<string[]>;
 
   constructor(private readonly options: KmsOptions = {}) {
-    // Stryker disable next-line ObjectLiteral: equivalent with this SDK — the chain also takes the profile from the client's own config (client() passes it); kept explicit so as not to hang on that
-    this.credentials = fromNodeProviderChain(options.profile ? { profile: options.profile } : {});
     this.cache = options.cache ?? new DataKeyCache();
   }
 
@@ -99,11 +106,12 @@ export class KmsKeyProvider implements KeyService {
     if (!client) {
       client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
           this.endpoints.set(region, endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL);
-          return new KMSClient({
+          return new (sdk().KMSClient)({
             ...(region ? { region } : {}),
             ...(this.options.profile ? { profile: this.options.profile } : {}),
             ...(endpoint ? { endpoint } : {}),
-            credentials: this.credentials,
+            // Stryker disable next-line ObjectLiteral: equivalent with this SDK — the chain also takes the profile from the client's own config (passed above); kept explicit so as not to hang on that
+            credentials: (this.credentials ??= sdk().fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {})),
             maxAttempts: this.options.maxAttempts ?? 3,
             requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
           });
@@ -146,7 +154,7 @@ export class KmsKeyProvider implements KeyService {
     const [first, ...more] = unique;
     const firstRef = refText(first);
     const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c, o) =>
-      c.send(new GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
+      c.send(new (sdk().GenerateDataKeyCommand)({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
     );
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
@@ -171,7 +179,7 @@ export class KmsKeyProvider implements KeyService {
   /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
   private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
     const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c, o) =>
-      c.send(new EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
+      c.send(new (sdk().EncryptCommand)({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
     );
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
@@ -182,7 +190,7 @@ export class KmsKeyProvider implements KeyService {
     await this.mustAllow(keyArn, key);
     const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c, o) =>
       c.send(
-        new ReEncryptCommand({
+        new (sdk().ReEncryptCommand)({
           CiphertextBlob: from.wrapped,
           SourceKeyId: from.keyArn,
           SourceEncryptionContext: { ...context },
@@ -281,16 +289,23 @@ export class KmsKeyProvider implements KeyService {
       const hit = this.cache.get(cacheId(s, header.context));
       if (hit) return { dek: hit, via: s };
     }
+    for (const s of this.options.agent ? usable : []) {
+      const held = await this.options.agent!.get(cacheId(s, header.context));
+      if (!held) continue;
+      this.cache.put(cacheId(s, header.context), held);
+      return { dek: held, via: s };
+    }
     let firstError: unknown;
     for (const s of usable) {
       try {
         const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c, o) =>
-          c.send(new DecryptCommand({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
+          c.send(new (sdk().DecryptCommand)({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
         );
         const dek = Buffer.from(out.Plaintext!);
         out.Plaintext!.fill(0);
         if (dek.length !== 32) throw new KmsEnvelopeError('INVALID_CIPHERTEXT', `the key wrapped under ${s.keyArn} is not a 32-byte data key`);
         this.cache.put(cacheId(s, header.context), dek);
+        await this.options.agent?.put(cacheId(s, header.context), dek);
         return { dek, via: s };
       } catch (err) {
         firstError ??= err;
@@ -301,7 +316,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Key ARN and alias for what the user typed (key id, ARN, alias name or alias ARN). */
   async describe(key: string): Promise<KeyChoice> {
-    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new DescribeKeyCommand({ KeyId: key }), o));
+    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new (sdk().DescribeKeyCommand)({ KeyId: key }), o));
     return { arn: out.KeyMetadata!.Arn!, ...(key.startsWith('alias/') ? { alias: key } : {}) };
   }
 
@@ -309,7 +324,7 @@ export class KmsKeyProvider implements KeyService {
     const aliases: AliasInfo[] = [];
     let marker: string | undefined;
     do {
-      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new ListAliasesCommand({ Marker: marker }), o));
+      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new (sdk().ListAliasesCommand)({ Marker: marker }), o));
       // Stryker disable next-line StringLiteral: equivalent — no account is found in any string that is not an alias ARN (and KMS always sends one)
       for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: accountOf(a.AliasArn ?? '') });
       marker = out.Truncated ? out.NextMarker : undefined;
