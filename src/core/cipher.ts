@@ -107,14 +107,21 @@ function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer):
   const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(counter, last));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+    // GCM's final() only checks the tag (it returns no bytes): the plaintext is update's, not a copy of it
+    const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    decipher.final();
+    return plain;
   } catch {
     return null;
   }
 }
 
-/** Re-cuts any stream of buffers into pieces of exactly `size` bytes (the last one shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+/**
+ * Re-cuts any stream of buffers into pieces of exactly `size` bytes (the last one shorter).
+ * `owned`: the source never reuses a buffer it gave (the armour decoder's fresh ones), so a piece
+ * that lies within one of them is handed on as it is, not copied; otherwise every piece is a copy.
+ */
+async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number, owned = false): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const piece of source) {
@@ -122,7 +129,7 @@ async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
     while (pendingBytes + buf.length >= size) {
       const take = size - pendingBytes;
       pending.push(buf.subarray(0, take));
-      yield Buffer.concat(pending);
+      yield owned && pending.length === 1 ? pending[0] : Buffer.concat(pending);
       buf = buf.subarray(take);
       pending = [];
       pendingBytes = 0;
@@ -165,7 +172,8 @@ export async function* sealStream(dek: Uint8Array, salt: Uint8Array, source: Asy
 
 /**
  * Yields plaintext chunks of the sealed chunks that follow the salt; throws `onError(what)` on a
- * bad tag, a truncation, a full-size final chunk or data after the final chunk.
+ * bad tag, a truncation, a full-size final chunk or data after the final chunk. The source must
+ * not reuse a buffer it gave (a chunk may be read after the next piece was asked for).
  */
 export async function* openStream(
   dek: Uint8Array,
@@ -179,7 +187,7 @@ export async function* openStream(
   try {
     // Each chunk is opened once, as final exactly when it ends the stream: a truncation at a
     // chunk boundary, a dropped or moved chunk and data after the final chunk all fail their tag.
-    for await (const [sealed, last] of withLast(nonEmpty(rechunk(source, CHUNK_BYTES + TAG_BYTES)))) {
+    for await (const [sealed, last] of withLast(nonEmpty(rechunk(source, CHUNK_BYTES + TAG_BYTES, true)))) {
       if (sealed.length < TAG_BYTES) throw onError(`payload chunk ${counter} (file truncated)`);
       if (last && sealed.length === CHUNK_BYTES + TAG_BYTES) throw onError(`payload chunk ${counter} (a full final chunk: truncated, or not written by kms-envelope)`);
       const plain = openChunk(key, counter, last, sealed);

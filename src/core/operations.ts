@@ -41,7 +41,7 @@ import { aliasOf } from './kms/allow-list';
 import type { KeyRef, KeyService } from './kms/key-service';
 import { Kind, kindOf, sidecarApplies } from './kind';
 import { findRule } from './rules';
-import { OpenedFile, openFileStream, sealFileStream } from './whole-file';
+import { OpenedFile, openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from './whole-file';
 
 export { Kind, kindOf };
 
@@ -148,7 +148,7 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
 
 /** Opens a whole-file payload for `use`; the data key is wiped and the file closed whatever happens. */
 async function withWholeFile<T>(file: string, svc: KeyService, use: (opened: OpenedFile) => Promise<T>): Promise<T> {
-  const source = createReadStream(file);
+  const source = createReadStream(file, { highWaterMark: WHOLE_FILE_READ_BYTES });
   try {
     const opened = await openFileStream(source, unwrapper(svc));
     return await withKey(opened.key, () => use(opened));

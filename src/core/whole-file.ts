@@ -35,6 +35,12 @@ export interface OpenedFile {
   readonly plaintext: AsyncGenerator<Buffer>;
 }
 
+/**
+ * How much of a whole file to read at a time: the armour decodes a block at once, and a block of
+ * many chunks lets most sealed chunks be opened where they lie instead of copied together.
+ */
+export const WHOLE_FILE_READ_BYTES = 1024 * 1024;
+
 /** Reads the header off the front of a stream and hands back the rest of the stream. */
 async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header: Header; unsigned: string; rest: AsyncGenerator<Buffer> }> {
   const it = source[Symbol.asyncIterator]();

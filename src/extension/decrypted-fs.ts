@@ -15,7 +15,7 @@ import { HeaderLayout, MAX_HEADER_BYTES, parseHeader, Store } from '../core/head
 import { atomicWrite, decodeUtf8, readHead } from '../core/io';
 import { sealable } from '../core/retired';
 import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
-import { openFileStream, sealFileStream } from '../core/whole-file';
+import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
 
@@ -199,7 +199,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     const kind = await time.wait(kindOf(file));
     if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
     if (kind === 'file') {
-      const source = createReadStream(file);
+      const source = createReadStream(file, { highWaterMark: WHOLE_FILE_READ_BYTES });
       try {
         const opened = await openFileStream(source, unwrapper(keys));
         const parts: Buffer[] = [];

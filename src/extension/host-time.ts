@@ -5,7 +5,7 @@ import type { KeyService } from '../core/kms/key-service';
  * The extension host's own time on one open (or save) of the decrypted view: the CPU time of its
  * slices, the stretches in which it holds the host's thread. Not counted: the waits — on KMS
  * (the SDK's work and the round trip), on the disk, and the pauses in which the host runs other
- * work (an open of a large file yields every thousand values) — nor the time the machine gave to
+ * work (an open of a large file yields every 250 values) — nor the time the machine gave to
  * other processes (on a busy 2-core machine, the workbench's renderer). It also keeps the longest
  * slice in wall time: how long the host could not answer anything else.
  */

@@ -275,6 +275,59 @@ async function cliBench(): Promise<void> {
   }
 }
 
+/**
+ * What a review of history costs: `git log -p` of an encrypted .env over 20 revisions (textconv
+ * cache off: one process per blob), with and without the key agent, next to git without textconv
+ * plus one bare node start per textconv call; and one textconv whose key the agent holds, next to
+ * node's own start.
+ */
+async function gitHistoryBench(): Promise<void> {
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  const sb = await startSandbox();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-git-'));
+  const runtime = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-agent-'));
+  const env = { ...process.env, ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, XDG_RUNTIME_DIR: runtime, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  try {
+    writeFileSync(path.join(dir, '.env'), envText(50));
+    await spawnMsAsync(process.execPath, [cli, 'encrypt', '.env'], { cwd: dir, env });
+    git('init', '-q');
+    git('config', 'diff.kmsenv.textconv', `${process.execPath} ${cli} textconv`);
+    writeFileSync(path.join(dir, '.gitattributes'), '.env diff=kmsenv\n');
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(process.execPath, [cli, 'set', '.env', `REVISION_${i}`], { cwd: dir, env, stdio: ['pipe', 'ignore', 'ignore'] });
+        child.stdin.end(`value-${i}`);
+        child.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`set exited ${c}`))));
+      });
+      git('add', '.');
+      git('commit', '-q', '-m', `revision ${i}`);
+    }
+    const node = medianOf(11, () => spawnMs(process.execPath, ['-e', '0']));
+    const logMs = (args: string[], e: NodeJS.ProcessEnv) => spawnMsAsync('git', ['log', '-p', ...args, '--', '.env'], { cwd: dir, env: e });
+    const plain = median([await logMs(['--no-textconv'], env), await logMs(['--no-textconv'], env), await logMs(['--no-textconv'], env)]);
+    sb.kms.log.length = 0;
+    const without = await logMs([], { ...env, KMS_ENVELOPE_AGENT: '0' });
+    const calls = sb.kms.count('Decrypt'); // without the agent, one Decrypt per textconv call
+    const baseline = plain + calls * node;
+    row(`git log -p -- .env, 20 revisions (${calls} textconv calls), no key agent`, `${fmt(without)}, ${calls} KMS calls`, `--no-textconv + ${calls} × node -e 0: ${fmt(baseline)}`, `${(without / baseline).toFixed(2)}× (goal ≤ 2×)`);
+    await spawnMsAsync(process.execPath, [cli, 'agent', 'start'], { cwd: dir, env });
+    sb.kms.log.length = 0;
+    const first = await logMs([], env);
+    const firstCalls = sb.kms.count('Decrypt');
+    const warm = median([await logMs([], env), await logMs([], env), await logMs([], env)]);
+    row(`the same with the key agent (first run ${fmt(first)}, ${firstCalls} KMS call${firstCalls === 1 ? '' : 's'}; then warm)`, `${fmt(warm)}, 0 KMS calls`, `--no-textconv + ${calls} × node -e 0: ${fmt(baseline)}`, `${(warm / baseline).toFixed(2)}× (goal ≤ 2×)`);
+    const textconv: number[] = [];
+    for (let i = 0; i < 11; i++) textconv.push(await spawnMsAsync(process.execPath, [cli, 'textconv', '.env'], { cwd: dir, env }));
+    row('kms-envelope textconv .env, its key held by the agent (no SDK, no KMS)', fmt(median(textconv)), `node -e 0: ${fmt(node)}`, `${(median(textconv) / node).toFixed(2)}× node (goal ≤ 1.5×)`);
+  } finally {
+    spawnSync(process.execPath, [cli, 'agent', 'stop'], { env, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(runtime, { recursive: true, force: true });
+    await sb.close();
+  }
+}
+
 /** What the marketplace download weighs: the packaged .vsix (bundles, README, screenshots). */
 function vsixBench(): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-bench-vsix-'));
@@ -328,17 +381,21 @@ async function bigFileBench(n: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.error('measuring (about two minutes)…');
-  activationBench();
-  await dotenvBench(1_000, 200);
-  await dotenvBench(10_000, 0);
-  lexerBench();
-  wholeFileBench(16);
-  wholeFileBench(64);
-  classifyBench(100_000, 256);
-  await bigFileBench(10_000);
-  await cliBench();
-  vsixBench();
+  // BENCH_ONLY=git,whole-file runs some sections (while working on one); the README's table is a full run
+  const only = process.env.BENCH_ONLY?.split(',');
+  const sections: [string, () => unknown][] = [
+    ['activation', () => activationBench()],
+    ['dotenv', async () => (await dotenvBench(1_000, 200), await dotenvBench(10_000, 0))],
+    ['lexer', () => lexerBench()],
+    ['whole-file', () => (wholeFileBench(16), wholeFileBench(64))],
+    ['classify', () => classifyBench(100_000, 256)],
+    ['view', () => bigFileBench(10_000)],
+    ['cli', () => cliBench()],
+    ['git', () => gitHistoryBench()],
+    ['vsix', () => vsixBench()],
+  ];
+  console.error(only ? `measuring ${only.join(', ')}…` : 'measuring (about three minutes)…');
+  for (const [name, run] of sections) if (!only || only.includes(name)) await run();
   const header = ['case', 'kms-envelope', 'baseline (same run)', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

@@ -11,7 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { CHUNK_BYTES, TAG_BYTES } from '../../src/core/cipher';
 import { makeFileKey } from '../../src/core/envelope';
 import { defaultContext } from '../../src/core/header';
-import { openFileStream, sealFileStream } from '../../src/core/whole-file';
+import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../../src/core/whole-file';
 import { VECTOR_DEK, VECTOR_STANZA } from '../support/fixtures';
 
 const [mode, input, output] = process.argv.slice(2);
@@ -40,7 +40,8 @@ async function* rawOpen(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
-  const src = () => createReadStream(input, { highWaterMark: mode === 'raw-decrypt' ? CHUNK_BYTES + TAG_BYTES : CHUNK_BYTES });
+  // what each side reads at a time: raw AES-GCM its sealed chunks; ours what the product reads (decryptFile)
+  const src = () => createReadStream(input, { highWaterMark: mode === 'raw-decrypt' ? CHUNK_BYTES + TAG_BYTES : mode === 'ours-decrypt' ? WHOLE_FILE_READ_BYTES : CHUNK_BYTES });
   const sink = createWriteStream(output);
   if (mode === 'ours-encrypt') await pipeline(Readable.from(sealFileStream(src(), key)), sink);
   else if (mode === 'ours-decrypt') await pipeline(Readable.from((await openFileStream(src(), async () => Buffer.from(VECTOR_DEK))).plaintext), sink);

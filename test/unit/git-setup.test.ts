@@ -177,6 +177,16 @@ describe('git setup and undo (git/setup.ts)', () => {
     assert.match(guard, /Reinstall it and run \\`kms-envelope git setup\\` again, or take the integration out of this repository with \\`kms-envelope git setup --undo\\`" >&2/);
   });
 
+  it('a hook of ours that an older version wrote (or a hand edited) is updated in place, and said so', async () => {
+    await setupGit({ cwd: repo, command: COMMAND });
+    const hook = at('.git/hooks/pre-commit');
+    const ours = await fs.readFile(hook, 'utf8');
+    await fs.writeFile(hook, ours.replace('--quiet check --staged', 'check --staged'));
+    assert.deepEqual(await setupGit({ cwd: repo, command: COMMAND }), [HOOK_INSTALLED.replace('installed', 'updated')]);
+    assert.equal(await fs.readFile(hook, 'utf8'), ours);
+    assert.equal(await exists('.git/hooks/pre-commit.before-kms-envelope'), false, 'not chained to itself');
+  });
+
   it('a git config changed by hand is set again, and said, though the launcher is the same', async () => {
     await setupGit({ cwd: repo, command: COMMAND });
     gitc('config', 'diff.kms-envelope.textconv', 'cat');

@@ -53,9 +53,9 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
     for (let i = 0; i < lines; i++) {
       if (block[i * LINE + ARMOR_LINE_CHARS] !== NL) throw onError(`payload armour line ${line + i} (not a line of 64 base64 characters)`);
     }
-    // Node's decoder takes the URL-safe alphabet too, stops at '=' and skips anything else
-    // (which then shows as missing bytes): refuse all of these, so that one payload has one spelling
-    const odd = [0x2d, 0x5f, 0x3d].map((c) => block.indexOf(c)).filter((at) => at >= 0);
+    // Node's decoder takes the URL-safe alphabet too, stops at '=' and skips anything else: the
+    // last two show as missing bytes below, the URL-safe letters must be looked for (one payload, one spelling)
+    const odd = [0x2d, 0x5f].map((c) => block.indexOf(c)).filter((at) => at >= 0);
     const bytes = odd.length ? undefined : Buffer.from(block.toString('latin1'), 'base64');
     if (!bytes || bytes.length !== lines * LINE_BYTES) {
       const at = odd.length ? Math.min(...odd) : firstInvalid(block);
