@@ -91,6 +91,24 @@ describe('the key agent (kms-envelope agent): data keys reused across processes,
     assert.equal(decrypts(), 1, 'git log -p of five revisions: no further KMS call');
   });
 
+  it('a command the agent answers never loads the AWS SDK (its code cache shows what loaded)', async () => {
+    const runtime = await fs.mkdtemp(path.join(sb.dir, 'run-'));
+    await fs.chmod(runtime, 0o700);
+    const caches = [await fs.mkdtemp(path.join(sb.dir, 'cache-a-')), await fs.mkdtemp(path.join(sb.dir, 'cache-b-'))];
+    const at = (cache: string) => ({ XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache });
+    assert.equal((await cli(['agent', 'start'], at(caches[0]))).code, 0);
+    try {
+      assert.equal((await cli(['get', '.env', 'API_KEY'], at(caches[0]))).stdout, 'sk_live_123\n'); // KMS: the SDK loads
+      assert.match((await cli(['textconv', '.env'], at(caches[1]))).stdout, /API_KEY=sk_live_123/);
+      const loaded = async (cache: string) => (await fs.readdir(path.join(cache, 'kms-envelope'))).map((f) => f.replace(/-.*/, '')).sort();
+      assert.deepEqual(await loaded(caches[0]), ['cli', 'kms'], 'the first command: the commands and the SDK');
+      assert.deepEqual(await loaded(caches[1]), ['cli'], 'answered by the agent: the commands only');
+      assert.equal(decrypts(), 1);
+    } finally {
+      await cli(['agent', 'stop'], at(caches[0]));
+    }
+  });
+
   it('the preload (node -r kms-envelope/config) takes the held key too: no KMS call', async () => {
     assert.equal((await cli(['agent', 'start'])).code, 0);
     await cli(['get', '.env', 'API_KEY']);
