@@ -53,12 +53,13 @@ async function readRecord(): Promise<Entry[]> {
     throw e;
   }
   let json: { version?: unknown; retired?: unknown } | undefined;
+  // Stryker disable BlockStatement: equivalent — json is undefined until the parse succeeds
   try {
     json = JSON.parse(bytes.toString('utf8')) as typeof json;
-    // Stryker disable next-line BlockStatement: equivalent — json is undefined until the parse succeeds
   } catch {
     json = undefined;
   }
+  // Stryker restore BlockStatement
   // every entry whole, or the record is damaged: a dropped entry would forget a retirement
   if (json?.version !== 1 || !Array.isArray(json.retired) || !json.retired.every(isEntry)) {
     throw new KmsEnvelopeError('CONFIG', `${recordFile()} is damaged`, 'It lists the data keys you retired; restore it from a backup, or remove it to start a new record (rollbacks of earlier rotations are then no longer detected).');

@@ -4,8 +4,27 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { AgentClient, ask, runningAgent, untrustedSocket } from '../../src/core/agent/client';
 import { agentFolder, agentSocket, notPrivate, privateAgentFolder } from '../../src/core/agent/place';
-import { agentId } from '../../src/core/agent/protocol';
+import net from 'node:net';
+import { agentId, parseRequest } from '../../src/core/agent/protocol';
 import { MAX_KEYS, RunningAgent, serveAgent } from '../../src/core/agent/server';
+import { isKmsEnvelopeError } from '../../src/core/errors';
+
+/** What a local program sending `parts` (with a pause between them) gets back on the socket. */
+function raw(socket: string, ...parts: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const c = net.createConnection(socket, async () => {
+      for (const [i, p] of parts.entries()) {
+        if (i) await new Promise((r) => setTimeout(r, 50));
+        c.write(p);
+      }
+    });
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => (got += d));
+    c.on('error', () => resolve(got));
+    c.on('close', () => resolve(got));
+  });
+}
 
 describe('key agent, in process (core/agent): bounds, wiping, and whom a client trusts', () => {
   let dir: string;
@@ -87,6 +106,16 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
     assert.equal(agentId('x'), '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881');
   });
 
+  it('a folder or socket of another user is not trusted', async () => {
+    await start();
+    const other = (process.getuid?.() ?? 0) + 1;
+    assert.equal(notPrivate(dir, other), 'another user owns it');
+    assert.match(untrustedSocket(socket, other)!, /its folder .* is not private: another user owns it/);
+    // a socket of another user in a folder of ours (a folder this user could not have made so, but the check stands alone)
+    const lstat = await fs.lstat(socket);
+    assert.equal(untrustedSocket(socket, lstat.uid), undefined);
+  });
+
   it('a client trusts only a socket of its user in a private folder', async () => {
     assert.equal(untrustedSocket(socket), 'it is not running');
     await start();
@@ -124,7 +153,10 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
     const made = privateAgentFolder({ XDG_RUNTIME_DIR: dir });
     assert.equal((await fs.stat(made)).mode & 0o777, 0o700);
     await fs.chmod(made, 0o755);
-    assert.throws(() => privateAgentFolder({ XDG_RUNTIME_DIR: dir }), /the key agent's folder .* is not private: others can open it \(mode 755\)/);
+    assert.throws(
+      () => privateAgentFolder({ XDG_RUNTIME_DIR: dir }),
+      (e: unknown) => isKmsEnvelopeError(e) && e.code === 'CONFIG' && /^the key agent's folder .* is not private: others can open it \(mode 755\)$/.test(e.message) && e.hint === 'Make it a folder of your own with mode 700 (chmod 700), or remove it.',
+    );
   });
 
   it('runningAgent: a client only where an agent socket is trusted, and never with KMS_ENVELOPE_AGENT=0', async () => {
@@ -138,7 +170,6 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
   });
 
   it('a client gives up on an agent that does not answer in time, and takes no answer it cannot read', async () => {
-    const net = await import('node:net');
     const silent = net.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(socket, () => r()));
     try {
@@ -157,5 +188,123 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
     } finally {
       garbled.close();
     }
+    for (const answer of ['{"error":"no"}\n', '[1]\n', 'null\n', `{"dek":"${'A'.repeat(5000)}"}\n`, `{"dek":"${Buffer.alloc(16).toString('base64')}"}\n`]) {
+      await fs.rm(socket, { force: true });
+      const odd = net.createServer((c) => c.end(answer));
+      await new Promise<void>((r) => odd.listen(socket, () => r()));
+      try {
+        assert.equal(await new AgentClient(socket).get('a'), undefined, answer.slice(0, 40));
+        if (!answer.includes('dek')) assert.equal(await ask(socket, { op: 'status' }), undefined, answer);
+      } finally {
+        odd.close();
+      }
+    }
+  });
+
+  it('speaks its protocol to any local program: answers, errors, a request in pieces, the 4 KiB line limit to the byte', async () => {
+    await start();
+    const id = 'a'.repeat(64);
+    const dekText = dek(5).toString('base64');
+    assert.equal(await raw(socket, `{"op":"put","id":"${id}","dek":"${dekText}"}\n`), '{"ok":true}\n');
+    assert.equal(await raw(socket, `{"op":"get","id":"${id}"}\n`), `{"dek":"${dekText}"}\n`);
+    assert.equal(await raw(socket, `{"op":"get","id":"${'b'.repeat(64)}"}\n`), '{}\n');
+    assert.equal(await raw(socket, '{"op":"get","id":"zz"}\n'), '{"error":"malformed request"}\n');
+    assert.equal(await raw(socket, '\n'), '{"error":"malformed request"}\n', 'an empty line is answered, not waited on');
+    assert.match(await raw(socket, '{"op":"sta', 'tus"}\n'), /^\{"pid":\d+,"keys":1,/, 'a request in two pieces');
+    assert.match(await raw(socket, '{"op":"status"}\nand more'), /^\{"pid":/, 'the first line is the request');
+    const padded = (n: number) => `{"op":"status"}${' '.repeat(n - 16)}\n`;
+    assert.equal(padded(4096).length, 4096);
+    assert.match(await raw(socket, padded(4096)), /^\{"pid":/, 'a line of exactly 4 KiB is read');
+    assert.equal(await raw(socket, padded(4097)), '', 'a longer one is cut off without an answer');
+    assert.equal(await raw(socket, '{"op":"stop"}\n'), '{"ok":true,"wiped":1}\n');
+  });
+
+  it('closes a connection that says nothing within 2 s', async () => {
+    await start();
+    const started = Date.now();
+    assert.equal(await raw(socket), '');
+    const took = Date.now() - started;
+    assert.ok(took >= 1900 && took < 4000, `closed after ${took} ms`);
+  });
+
+  it('zeroes the buffer of every key it drops: at its age, when replaced, and on stop', async () => {
+    const c = await start({ maxAgeMs: 1000 });
+    await c.put('a', dek(1));
+    const [first] = agent!.rawBuffersForTest();
+    await c.put('a', dek(2));
+    assert.ok(first.every((b) => b === 0), 'the replaced key');
+    const [second] = agent!.rawBuffersForTest();
+    clock += 1000;
+    assert.equal(await c.get('a'), undefined);
+    assert.ok(second.every((b) => b === 0), 'the expired key');
+    await c.put('b', dek(3));
+    await c.put('c', dek(4));
+    const held = agent!.rawBuffersForTest();
+    assert.equal(held.length, 2);
+    await agent!.stop();
+    assert.ok(held.every((k) => k.every((b) => b === 0)), 'every key on stop');
+  });
+
+  it('creates its socket 0600 and gives the process its umask back; a place it cannot listen on is an error', async () => {
+    const before = process.umask();
+    await start();
+    assert.equal(process.umask(), before);
+    assert.equal((await fs.lstat(socket)).mode & 0o777, 0o600);
+    await assert.rejects(serveAgent({ socket: path.join(dir, 'missing', 'agent.sock'), maxAgeMs: 1000, idleMs: 1000 }), /listen EACCES|ENOENT/);
+    assert.equal(process.umask(), before);
+  });
+
+  it('parses requests strictly (protocol.ts)', () => {
+    const id = 'f'.repeat(64);
+    const d = dek(7).toString('base64');
+    assert.deepEqual(parseRequest(JSON.stringify({ op: 'get', id })), { op: 'get', id });
+    assert.deepEqual(parseRequest(JSON.stringify({ op: 'put', id, dek: d })), { op: 'put', id, dek: d });
+    assert.deepEqual(parseRequest('{"op":"stop"}'), { op: 'stop' });
+    assert.deepEqual(parseRequest('{"op":"status"}'), { op: 'status' });
+    for (const bad of ['', 'null', '[]', '"get"', '{"op":"get"}', `{"op":"get","id":"${id.toUpperCase()}"}`, `{"op":"put","id":"${id}","dek":"${d}x"}`, `{"op":"put","id":"${id}"}`, `{"op":"get","id":"${id}","dek":"${d}"}`, '{"op":"other"}', '{"op":"get","id":"__proto__"}', '{"op":"stop","id":1}', `{"op":"status","id":"${id}"}`]) {
+      assert.equal(parseRequest(bad), undefined, bad);
+    }
+  });
+
+  it('a client reads an answer in pieces, up to 4 KiB to the byte, and drops a longer one', async () => {
+    const status = (pad: number) => `{"pid":1,"keys":0,"maxAgeMs":1,"idleMs":1,"startedAt":"${'x'.repeat(pad)}"}\n`;
+    const base = status(0).length;
+    const serve = async (pieces: string[]) => {
+      await fs.rm(socket, { force: true });
+      const s = net.createServer(async (c) => {
+        for (const [i, p] of pieces.entries()) {
+          if (i) await new Promise((r) => setTimeout(r, 50));
+          c.write(p);
+        }
+        c.end();
+      });
+      await new Promise<void>((r) => s.listen(socket, () => r()));
+      return s;
+    };
+    const cases: [string, string[], boolean][] = [
+      ['in two pieces', [status(10).slice(0, 20), status(10).slice(20)], true],
+      ['exactly 4 KiB', [status(4096 - base)], true],
+      ['one byte more', [status(4097 - base)], false],
+    ];
+    for (const [what, pieces, read] of cases) {
+      const s = await serve(pieces);
+      try {
+        const got = await new AgentClient(socket).status();
+        assert.equal(got !== undefined, read, what);
+      } finally {
+        s.close();
+      }
+    }
+  });
+
+  it('takes over a socket file left behind by an agent that died', async () => {
+    const dead = net.createServer();
+    await new Promise<void>((r) => dead.listen(socket, () => r()));
+    await new Promise<void>((r) => dead.close(() => r()));
+    await fs.writeFile(socket, ''); // what a crash can leave: a file where the socket was
+    const c = await start();
+    await c.put('a', dek(3));
+    assert.deepEqual(await c.get('a'), dek(3));
+    assert.equal((await fs.lstat(socket)).mode & 0o777, 0o600);
   });
 });
