@@ -4,7 +4,7 @@
  * profile; the endpoint only from the SDK's standard settings (never from a file).
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
-import type * as Sdk from './sdk';
+import * as Sdk from './sdk';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
@@ -64,11 +64,6 @@ export interface AliasInfo {
   readonly account?: string;
 }
 
-let loadedSdk: typeof Sdk | undefined;
-/** The SDK, required on the first KMS call (see sdk.ts). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdk = (): typeof Sdk => (loadedSdk ??= require('./sdk') as typeof Sdk);
-
 const refText = (k: KeyRef): string => (typeof k === 'string' ? k : k.keyArn);
 
 /** The region of a key ARN or alias ARN: the key lives there, whatever the default region. */
@@ -106,12 +101,12 @@ export class KmsKeyProvider implements KeyService {
     if (!client) {
       client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
           this.endpoints.set(region, endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL);
-          return new (sdk().KMSClient)({
+          return new (Sdk.KMSClient)({
             ...(region ? { region } : {}),
             ...(this.options.profile ? { profile: this.options.profile } : {}),
             ...(endpoint ? { endpoint } : {}),
             // Stryker disable next-line ObjectLiteral,AssignmentOperator: equivalent with this SDK — the chain also takes the profile from the client's own config (passed above); kept explicit so as not to hang on that
-            credentials: (this.credentials ??= sdk().fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {})),
+            credentials: (this.credentials ??= Sdk.fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {})),
             maxAttempts: this.options.maxAttempts ?? 3,
             requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
           });
@@ -154,7 +149,7 @@ export class KmsKeyProvider implements KeyService {
     const [first, ...more] = unique;
     const firstRef = refText(first);
     const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c, o) =>
-      c.send(new (sdk().GenerateDataKeyCommand)({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
+      c.send(new (Sdk.GenerateDataKeyCommand)({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
     );
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
@@ -179,7 +174,7 @@ export class KmsKeyProvider implements KeyService {
   /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
   private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
     const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c, o) =>
-      c.send(new (sdk().EncryptCommand)({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
+      c.send(new (Sdk.EncryptCommand)({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
     );
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
@@ -190,7 +185,7 @@ export class KmsKeyProvider implements KeyService {
     await this.mustAllow(keyArn, key);
     const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c, o) =>
       c.send(
-        new (sdk().ReEncryptCommand)({
+        new (Sdk.ReEncryptCommand)({
           CiphertextBlob: from.wrapped,
           SourceKeyId: from.keyArn,
           SourceEncryptionContext: { ...context },
@@ -300,7 +295,7 @@ export class KmsKeyProvider implements KeyService {
     for (const s of usable) {
       try {
         const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c, o) =>
-          c.send(new (sdk().DecryptCommand)({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
+          c.send(new (Sdk.DecryptCommand)({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
         );
         const dek = Buffer.from(out.Plaintext!);
         out.Plaintext!.fill(0);
@@ -317,7 +312,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Key ARN and alias for what the user typed (key id, ARN, alias name or alias ARN). */
   async describe(key: string): Promise<KeyChoice> {
-    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new (sdk().DescribeKeyCommand)({ KeyId: key }), o));
+    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new (Sdk.DescribeKeyCommand)({ KeyId: key }), o));
     return { arn: out.KeyMetadata!.Arn!, ...(key.startsWith('alias/') ? { alias: key } : {}) };
   }
 
@@ -325,7 +320,7 @@ export class KmsKeyProvider implements KeyService {
     const aliases: AliasInfo[] = [];
     let marker: string | undefined;
     do {
-      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new (sdk().ListAliasesCommand)({ Marker: marker }), o));
+      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new (Sdk.ListAliasesCommand)({ Marker: marker }), o));
       // Stryker disable next-line StringLiteral: equivalent — no account is found in any string that is not an alias ARN (and KMS always sends one)
       for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: accountOf(a.AliasArn ?? '') });
       marker = out.Truncated ? out.NextMarker : undefined;
