@@ -111,9 +111,7 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
     const other = (process.getuid?.() ?? 0) + 1;
     assert.equal(notPrivate(dir, other), 'another user owns it');
     assert.match(untrustedSocket(socket, other)!, /its folder .* is not private: another user owns it/);
-    // a socket of another user in a folder of ours (a folder this user could not have made so, but the check stands alone)
-    const lstat = await fs.lstat(socket);
-    assert.equal(untrustedSocket(socket, lstat.uid), undefined);
+    assert.equal(untrustedSocket(socket, (await fs.lstat(dir)).uid), undefined);
   });
 
   it('a client trusts only a socket of its user in a private folder', async () => {
@@ -246,12 +244,15 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
   });
 
   it('creates its socket 0600 and gives the process its umask back; a place it cannot listen on is an error', async () => {
-    const before = process.umask();
+    const before = process.umask(0o022); // a known mask, whatever an earlier test left
     await start();
-    assert.equal(process.umask(), before);
+    assert.equal(process.umask(), 0o022);
+    process.umask(before);
     assert.equal((await fs.lstat(socket)).mode & 0o777, 0o600);
+    process.umask(0o022);
     await assert.rejects(serveAgent({ socket: path.join(dir, 'missing', 'agent.sock'), maxAgeMs: 1000, idleMs: 1000 }), /listen EACCES|ENOENT/);
-    assert.equal(process.umask(), before);
+    assert.equal(process.umask(0o022), 0o022, 'given back after a failure too');
+    process.umask(before);
   });
 
   it('parses requests strictly (protocol.ts)', () => {
@@ -261,7 +262,7 @@ describe('key agent, in process (core/agent): bounds, wiping, and whom a client 
     assert.deepEqual(parseRequest(JSON.stringify({ op: 'put', id, dek: d })), { op: 'put', id, dek: d });
     assert.deepEqual(parseRequest('{"op":"stop"}'), { op: 'stop' });
     assert.deepEqual(parseRequest('{"op":"status"}'), { op: 'status' });
-    for (const bad of ['', 'null', '[]', '"get"', '{"op":"get"}', `{"op":"get","id":"${id.toUpperCase()}"}`, `{"op":"put","id":"${id}","dek":"${d}x"}`, `{"op":"put","id":"${id}"}`, `{"op":"get","id":"${id}","dek":"${d}"}`, '{"op":"other"}', '{"op":"get","id":"__proto__"}', '{"op":"stop","id":1}', `{"op":"status","id":"${id}"}`]) {
+    for (const bad of ['', 'null', '[]', '"get"', '{"op":"get"}', `{"op":"get","id":"${id.toUpperCase()}"}`, `{"op":"put","id":"${id}","dek":"${d}x"}`, `{"op":"put","id":"${id}"}`, `{"op":"get","id":"${id}","dek":"${d}"}`, '{"op":"other"}', '{"op":"get","id":"__proto__"}', '{"op":"stop","id":1}', `{"op":"status","id":"${id}"}`, `{"op":"put","id":"${id}","dek":"${d}","x":1}`, '1', 'true', '[{"op":"stop"}]']) {
       assert.equal(parseRequest(bad), undefined, bad);
     }
   });

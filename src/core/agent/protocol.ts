@@ -43,8 +43,9 @@ export function parseRequest(line: string): AgentRequest | undefined {
     return undefined;
   }
   // Stryker restore BlockStatement
-  const r = v as Record<string, unknown> | null;
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) return undefined;
+  // whatever JSON gave becomes an object (null an empty one, a string its letters, an array its
+  // indices): only the exact shapes below are requests
+  const r = Object(v) as Record<string, unknown>;
   const keys = Object.keys(r).sort().join(',');
   if (r.op === 'get' && keys === 'id,op' && typeof r.id === 'string' && ID.test(r.id)) return { op: 'get', id: r.id };
   if (r.op === 'put' && keys === 'dek,id,op' && typeof r.id === 'string' && ID.test(r.id) && typeof r.dek === 'string' && DEK.test(r.dek)) return { op: 'put', id: r.id, dek: r.dek };
