@@ -226,14 +226,13 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
       if (e.raw === '') continue;
       const carried = knownTokens.get(e.raw);
       let value: string | null;
+      // a large file is opened in slices, so that an editor's host is never blocked for long (a
+      // save's read-back, whose values are known, included)
+      // Stryker disable next-line UpdateOperator: equivalent — counting down also yields every 250 values
+      if (++opened % YIELD_EVERY === 0) await pause();
       // Stryker disable next-line MethodExpression: equivalent — a token not taken from the last open is decrypted, to the same value or a refusal (this only saves the work)
       if (carried !== undefined && carried.startsWith(`${e.name}\0`)) value = carried.slice(e.name.length + 1);
-      else {
-        // a large file is opened in slices, so that an editor's host is never blocked for long
-        // Stryker disable next-line UpdateOperator: equivalent — counting down also yields every 250 values
-        if (++opened % YIELD_EVERY === 0) await pause();
-        value = e.sealed && openValue(valueKey, e.sealed, e.name);
-      }
+      else value = e.sealed && openValue(valueKey, e.sealed, e.name);
       if (value === null) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
       parts.push(body.slice(at, e.start), value);
