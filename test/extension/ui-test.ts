@@ -338,51 +338,6 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       }
     });
 
-    await step('word suggestions in a plain file of the same language never offer a decrypted value (VS Code\'s default would, and Enter would write it there)', async () => {
-      await runCommand(page, 'View: Close All Editors');
-      const props = path.join(o.folder, 'app', 'settings.properties');
-      const settingsFile = path.join(o.userDataDir, 'User', 'settings.json');
-      const settings = await fs.readFile(settingsFile, 'utf8');
-      await fs.writeFile(props, 'greeting=hello\n');
-      try {
-        await row(page, '.env').click();
-        await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
-        await row(page, 'settings.properties').click();
-        const editor = page.locator('.monaco-editor .view-lines', { hasText: 'greeting=hello' });
-        await editor.waitFor({ timeout: 20_000 });
-        await editor.click();
-        /** What the suggestion widget offers for a new line `prefix` (Ctrl+Space, as a person asks for it). */
-        const offered = async (prefix: string): Promise<string> => {
-          await page.keyboard.press('Control+End');
-          await page.keyboard.type(prefix, { delay: 20 });
-          await page.keyboard.press('Control+Space');
-          await page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: 5000 }).catch(() => undefined);
-          await page.waitForTimeout(300);
-          const rows = await page.locator('.suggest-widget.visible .monaco-list-row').allTextContents();
-          await page.keyboard.press('Escape');
-          await page.keyboard.press('Enter');
-          return rows.join(' | ');
-        };
-        // the widget works here: the file's own word is offered
-        const own = await offered('x=hel');
-        if (!own.includes('hello')) throw new Error(`the file's own word "hello" was not offered (${own || 'nothing'}): the checks below would prove nothing`);
-        // VS Code's default (words of every open document of the language) offers the decrypted value: what the extension's default prevents
-        await fs.writeFile(settingsFile, JSON.stringify({ ...JSON.parse(settings), '[properties]': { 'editor.wordBasedSuggestions': 'matchingDocuments' } }, null, 2));
-        await page.waitForTimeout(1500); // the settings file is watched
-        const withDefault = await offered('y=hun');
-        if (!withDefault.includes('hunter2')) throw new Error(`with VS Code's own default the decrypted word was not offered (${withDefault || 'nothing'}): the check below would prove nothing`);
-        await fs.writeFile(settingsFile, settings);
-        await page.waitForTimeout(1500);
-        const withExtension = await offered('z=hun');
-        if (withExtension.includes('hunter2')) throw new Error(`a value of the decrypted .env was offered in a plain file: ${withExtension}`);
-      } finally {
-        await fs.writeFile(settingsFile, settings);
-        await runCommand(page, 'File: Revert File').catch(() => undefined);
-        await runCommand(page, 'View: Close All Editors');
-        await fs.rm(props, { force: true });
-      }
-    });
-
     await step('the profile of the user settings holds across five window reloads', async () => {
       // no per-workspace choice was made in this window: the user setting decides; set it as a user would
       const settingsFile = path.join(o.userDataDir, 'User', 'settings.json');

@@ -40,6 +40,27 @@ describe('decrypt-on-open and the decrypted view', () => {
     assert.equal(await a.decoration(file('README.md')), undefined);
   });
 
+  it('a plain document of the same language is offered no word of a decrypted view; VS Code\'s own default offers its values', async () => {
+    await until('the decrypted view', () => viewEditor('app/.env'));
+    // a plain file of the language VS Code gives .env files (.properties, .gitconfig, .editorconfig …)
+    const plain = await vscode.workspace.openTextDocument({ language: 'properties', content: 'greeting=hello\ny=hun' });
+    const offered = async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', plain.uri, new vscode.Position(1, 5));
+      return list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+    };
+    const editor = () => vscode.workspace.getConfiguration('editor', { languageId: 'properties' });
+    assert.equal(editor().get('wordBasedSuggestions'), 'currentDocument', 'the extension\'s default for the language');
+    assert.deepEqual((await offered()).sort(), ['greeting', 'hello', 'y'], 'the plain document\'s own words only');
+    // VS Code's own default: words of every open document of the language, the decrypted values among them
+    await editor().update('wordBasedSuggestions', 'matchingDocuments', vscode.ConfigurationTarget.Global, true);
+    try {
+      const words = await until('the changed setting', async () => ((await offered()).includes('hunter2') ? await offered() : undefined));
+      for (const secret of ['hunter2', 'ALPHA', 'BRAVO']) assert.ok(words.includes(secret), `VS Code's default offers ${secret}`);
+    } finally {
+      await editor().update('wordBasedSuggestions', undefined, vscode.ConfigurationTarget.Global, true);
+    }
+  });
+
   it('saves through the provider a moment after typing stops: ciphertext on disk, unchanged values keep their bytes, no KMS call; the CLI reads it back', async () => {
     const editor = viewEditor('app/.env')!;
     const before = await fs.readFile(file('app/.env').fsPath, 'utf8');
