@@ -46,7 +46,11 @@ describe('concurrent edits', () => {
     await sleep(1000); // the automatic save after typing tries too
     assert.deepEqual(await fs.readFile(file('app/.env').fsPath), onDisk, 'their version was not silently overwritten');
     assert.ok(editor.document.isDirty, 'the local edit is kept for the user to compare or overwrite');
+    // the user goes back to that editor and reverts it (the command acts on the active editor: in a
+    // full run another one had focus once, and nothing was reverted)
+    await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preview: false });
     await vscode.commands.executeCommand('workbench.action.files.revert');
+    await until('the view to show their version', () => /^THEIRS=pulled\n/.test(editor.document.getText()), 5000).catch(() => undefined);
     assert.match(editor.document.getText(), /^THEIRS=pulled\n/);
   });
 });
