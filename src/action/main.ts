@@ -13,7 +13,6 @@ import { appendFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { mergeEnv } from '../core/env-policy';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
-import { parseAllowList } from '../core/kms/allow-list';
 import { KmsKeyProvider } from '../core/kms/aws-kms';
 import { loadEnvFiles } from '../core/operations';
 import { exitCodeOf } from '../cli/exit-codes';

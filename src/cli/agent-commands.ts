@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { AgentClient, untrustedSocket } from '../core/agent/client';
+import { AgentClient, trustedAgent, untrustedSocket } from '../core/agent/client';
 import { agentSocket, agentSupported, privateAgentFolder } from '../core/agent/place';
 import { serveAgent } from '../core/agent/server';
 import { KmsEnvelopeError } from '../core/errors';
@@ -22,6 +22,16 @@ const minutes = (name: string, max: number) => (value: string): number => {
 };
 const said = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
+interface Lifetime {
+  readonly maxAge: number;
+  readonly idle: number;
+}
+/** --max-age and --idle, for start and for the serve it runs. */
+const withLifetime = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('--max-age <minutes>', 'how long a data key is kept after KMS unwrapped it (at most 60)').default(5).argParser(minutes('max-age', 60)))
+    .addOption(new Option('--idle <minutes>', 'stop, wiping every key, after this long without a request (at most 1440)').default(30).argParser(minutes('idle', 1440)));
+
 /** The agent that answers on its socket, or undefined. */
 async function answering(socket: string): Promise<AgentClient | undefined> {
   const client = new AgentClient(socket);
@@ -36,12 +46,9 @@ export function registerAgentCommands(program: Command, ctx: AgentCommandContext
     if (!agentSupported()) throw new KmsEnvelopeError('USAGE', 'the key agent needs Unix sockets, which this platform does not have');
   };
 
-  agent
-    .command('start')
+  withLifetime(agent.command('start'))
     .description('start the agent in the background (nothing happens when it runs already)')
-    .addOption(new Option('--max-age <minutes>', 'how long a data key is kept after KMS unwrapped it (at most 60)').default(5).argParser(minutes('max-age', 60)))
-    .addOption(new Option('--idle <minutes>', 'stop, wiping every key, after this long without a request (at most 1440)').default(30).argParser(minutes('idle', 1440)))
-    .action(async (o: { maxAge: number; idle: number }) => {
+    .action(async (o: Lifetime) => {
       requireSupport();
       privateAgentFolder();
       const socket = agentSocket();
@@ -64,12 +71,9 @@ export function registerAgentCommands(program: Command, ctx: AgentCommandContext
       throw new KmsEnvelopeError('USAGE', `the agent did not start: nothing answers on ${socket}`);
     });
 
-  agent
-    .command('serve', { hidden: true })
+  withLifetime(agent.command('serve', { hidden: true }))
     .description('run the agent in the foreground (what start runs)')
-    .addOption(new Option('--max-age <minutes>').default(5).argParser(minutes('max-age', 60)))
-    .addOption(new Option('--idle <minutes>').default(30).argParser(minutes('idle', 1440)))
-    .action(async (o: { maxAge: number; idle: number }) => {
+    .action(async (o: Lifetime) => {
       requireSupport();
       privateAgentFolder();
       const socket = agentSocket();
@@ -101,8 +105,7 @@ export function registerAgentCommands(program: Command, ctx: AgentCommandContext
     .description('wipe every data key the agent holds and stop it')
     .action(async () => {
       requireSupport();
-      const socket = agentSocket();
-      const wiped = untrustedSocket(socket) ? undefined : await new AgentClient(socket).stop();
+      const wiped = await trustedAgent()?.stop();
       ctx.status(wiped === undefined ? 'the agent was not running' : `agent stopped: ${wiped} data key(s) wiped`);
     });
 }

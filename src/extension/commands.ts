@@ -4,7 +4,7 @@ import vscode = require('vscode');
 import { assemble, decryptRanges, encryptRanges, hasTokens, joinSealed, openDocument, splitDocument, wipeFileKey } from '../core/envelope';
 import { findTokens, TOKEN_MARK } from '../core/formats/token';
 import { combineContext, MAX_HEADER_BYTES, parseHeader, prefixOf } from '../core/header';
-import { runningAgent } from '../core/agent/client';
+import { trustedAgent } from '../core/agent/client';
 import { refuseDamaged } from '../core/damage';
 import { sealable } from '../core/retired';
 import { KmsEnvelopeError } from '../core/errors';
@@ -532,7 +532,7 @@ export function createCommands(d: Deps): Commands {
       d.view.forgetAll();
       d.keys.lock();
       // the CLI's key agent (kms-envelope agent start) holds keys for git and the terminal: Lock wipes those too
-      const agentKeys = await runningAgent()?.stop();
+      const agentKeys = await trustedAgent()?.stop();
       d.log.info(`locked: every data key wiped${agentKeys === undefined ? '' : `, and the key agent stopped (${agentKeys} wiped)`}`);
       vscode.window.setStatusBarMessage(`$(lock) KMS Envelope locked (${keys} data key${keys === 1 ? '' : 's'} wiped${agentKeys === undefined ? '' : `; key agent stopped, ${agentKeys} wiped`})`, 4000);
     }),

@@ -81,12 +81,16 @@ export class AgentClient implements DataKeyStore {
   }
 }
 
-/**
- * The agent of this user, when one runs where it should and may be trusted; otherwise undefined
- * (and KMS is asked, as without an agent). KMS_ENVELOPE_AGENT=0 turns its use off.
- */
-export function runningAgent(env: NodeJS.ProcessEnv = process.env): AgentClient | undefined {
-  if (env.KMS_ENVELOPE_AGENT === '0' || !agentSupported()) return undefined;
+/** A client of this user's agent socket, when it is one to talk to (see untrustedSocket); otherwise undefined. */
+export function trustedAgent(env: NodeJS.ProcessEnv = process.env): AgentClient | undefined {
+  if (!agentSupported()) return undefined;
   const socket = agentSocket(env);
   return untrustedSocket(socket) === undefined ? new AgentClient(socket) : undefined;
 }
+
+/**
+ * The agent whose keys commands use, when one runs where it should and may be trusted; otherwise
+ * undefined (and KMS is asked, as without an agent). KMS_ENVELOPE_AGENT=0 turns that use off;
+ * stopping it (agent stop, Lock) goes through trustedAgent, whatever the switch.
+ */
+export const runningAgent = (env: NodeJS.ProcessEnv = process.env): AgentClient | undefined => (env.KMS_ENVELOPE_AGENT === '0' ? undefined : trustedAgent(env));

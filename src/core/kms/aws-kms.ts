@@ -101,7 +101,7 @@ export class KmsKeyProvider implements KeyService {
     if (!client) {
       client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
           this.endpoints.set(region, endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL);
-          return new (Sdk.KMSClient)({
+          return new Sdk.KMSClient({
             ...(region ? { region } : {}),
             ...(this.options.profile ? { profile: this.options.profile } : {}),
             ...(endpoint ? { endpoint } : {}),
@@ -149,7 +149,7 @@ export class KmsKeyProvider implements KeyService {
     const [first, ...more] = unique;
     const firstRef = refText(first);
     const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c, o) =>
-      c.send(new (Sdk.GenerateDataKeyCommand)({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
+      c.send(new Sdk.GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
     );
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
@@ -174,7 +174,7 @@ export class KmsKeyProvider implements KeyService {
   /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
   private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
     const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c, o) =>
-      c.send(new (Sdk.EncryptCommand)({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
+      c.send(new Sdk.EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
     );
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
@@ -185,7 +185,7 @@ export class KmsKeyProvider implements KeyService {
     await this.mustAllow(keyArn, key);
     const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c, o) =>
       c.send(
-        new (Sdk.ReEncryptCommand)({
+        new Sdk.ReEncryptCommand({
           CiphertextBlob: from.wrapped,
           SourceKeyId: from.keyArn,
           SourceEncryptionContext: { ...context },
@@ -285,23 +285,26 @@ export class KmsKeyProvider implements KeyService {
       const hit = this.cache.get(cacheId(s, header.context));
       if (hit) return { dek: hit, via: s };
     }
-    for (const s of this.options.agent ? usable : []) {
-      const held = await this.options.agent!.get(cacheId(s, header.context));
+    const agent = this.options.agent;
+    for (const s of agent ? usable : []) {
+      const id = cacheId(s, header.context);
+      const held = await agent!.get(id);
       if (!held) continue;
-      this.cache.put(cacheId(s, header.context), held);
+      this.cache.put(id, held);
       return { dek: held, via: s };
     }
     let firstError: unknown;
     for (const s of usable) {
       try {
         const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c, o) =>
-          c.send(new (Sdk.DecryptCommand)({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
+          c.send(new Sdk.DecryptCommand({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
         );
         const dek = Buffer.from(out.Plaintext!);
         out.Plaintext!.fill(0);
         if (dek.length !== 32) throw new KmsEnvelopeError('INVALID_CIPHERTEXT', `the key wrapped under ${s.keyArn} is not a 32-byte data key`);
-        this.cache.put(cacheId(s, header.context), dek);
-        await this.options.agent?.put(cacheId(s, header.context), dek);
+        const id = cacheId(s, header.context);
+        this.cache.put(id, dek);
+        await agent?.put(id, dek);
         return { dek, via: s };
       } catch (err) {
         firstError ??= err;
@@ -312,7 +315,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Key ARN and alias for what the user typed (key id, ARN, alias name or alias ARN). */
   async describe(key: string): Promise<KeyChoice> {
-    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new (Sdk.DescribeKeyCommand)({ KeyId: key }), o));
+    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new Sdk.DescribeKeyCommand({ KeyId: key }), o));
     return { arn: out.KeyMetadata!.Arn!, ...(key.startsWith('alias/') ? { alias: key } : {}) };
   }
 
@@ -320,7 +323,7 @@ export class KmsKeyProvider implements KeyService {
     const aliases: AliasInfo[] = [];
     let marker: string | undefined;
     do {
-      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new (Sdk.ListAliasesCommand)({ Marker: marker }), o));
+      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new Sdk.ListAliasesCommand({ Marker: marker }), o));
       // Stryker disable next-line StringLiteral: equivalent — no account is found in any string that is not an alias ARN (and KMS always sends one)
       for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: accountOf(a.AliasArn ?? '') });
       marker = out.Truncated ? out.NextMarker : undefined;
