@@ -9,7 +9,7 @@
  * removes it, and a caught signal removes it at once.
  */
 import { randomBytes } from 'node:crypto';
-import { close, constants, open, promises as fs, read, unlinkSync } from 'node:fs';
+import { close, constants, fstat, open, promises as fs, read, unlinkSync } from 'node:fs';
 import path = require('node:path');
 import { KmsEnvelopeError } from './errors';
 import { SIDECAR_SUFFIX } from './formats/comment-syntax';
@@ -181,6 +181,27 @@ export function readHead(file: string, bytes = 64): Promise<string> {
       const buf = Buffer.allocUnsafe(bytes);
       read(fd, buf, 0, bytes, 0, (readErr, n) => {
         close(fd, () => (readErr ? reject(readErr) : resolve(buf.toString('utf8', 0, n))));
+      });
+    });
+  });
+}
+
+/** A file's first `head` bytes and last `tail` bytes (the whole file when it is shorter), in one open. */
+export function readEnds(file: string, head: number, tail: number): Promise<{ head: string; tail: string }> {
+  return new Promise((resolve, reject) => {
+    open(file, READ_NOW, (err, fd) => {
+      if (err) return reject(err);
+      const buf = Buffer.allocUnsafe(Math.max(head, tail));
+      const done = (e: NodeJS.ErrnoException | null, result?: { head: string; tail: string }) => close(fd, () => (e ? reject(e) : resolve(result!)));
+      read(fd, buf, 0, head, 0, (e1, n1) => {
+        if (e1) return done(e1);
+        const first = buf.toString('utf8', 0, n1);
+        if (n1 < head) return done(null, { head: first, tail: first });
+        fstat(fd, (e2, st) => {
+          if (e2) return done(e2);
+          const from = Math.max(0, st.size - tail);
+          read(fd, buf, 0, tail, from, (e3, n3) => done(e3, { head: first, tail: buf.toString('utf8', 0, n3) }));
+        });
       });
     });
   });

@@ -42,6 +42,8 @@ import type { KeyRef, KeyService } from './kms/key-service';
 import { Kind, kindOf, sidecarApplies } from './kind';
 import { findRule } from './rules';
 import { OpenedFile, openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from './whole-file';
+import { openSops } from './sops/document';
+import { openableStore, openSopsFile, sopsUnwrap, sopsVariables, withSops } from './sops/files';
 
 export { Kind, kindOf };
 
@@ -226,6 +228,10 @@ export async function decryptFile(file: string, svc: KeyService, out: Output): P
   if (out.kind === 'in-place') await regularFile(file);
   const kind = await kindOf(file);
   if (kind === 'plain') throw await noHeader(file);
+  if (kind === 'sops') {
+    await emit(out, file, await withSops(await openSopsFile(file, svc), (o) => o.plaintext));
+    return kind;
+  }
   if (kind === 'file') {
     await withWholeFile(file, svc, (opened) => emit(out, file, opened.plaintext));
     return kind;
@@ -259,6 +265,12 @@ export async function loadEnvFiles(files: readonly string[], svc: KeyService, op
   const env: Record<string, string> = {};
   for (const file of files) {
     const text = await readText(file);
+    const sops = openableStore(text, file);
+    if (sops) {
+      // a SOPS file: its top-level values, as `sops exec-env` gives them
+      Object.assign(env, await withSops(await openSops(text, sops, file, sopsUnwrap(svc, file)), (o) => sopsVariables(o, file)));
+      continue;
+    }
     const doc = splitDocument(text);
     if (!doc) {
       refuseDamaged(file, text); // its values would be token strings, with or without --allow-plaintext

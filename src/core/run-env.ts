@@ -32,7 +32,7 @@ export async function openEnvFiles(files: readonly string[], svc: KeyService): P
     });
     if (kind === 'missing') opened.push({ file, kind });
     else if (kind === 'plain') opened.push({ file, kind, names: Object.keys(parseDotenv(await readText(file))) });
-    else if (kind === 'dotenv') opened.push({ file, kind: 'encrypted', values: await loadEnvFiles([file], svc) });
+    else if (kind === 'dotenv' || kind === 'sops') opened.push({ file, kind: 'encrypted', values: await loadEnvFiles([file], svc) });
     else throw new KmsEnvelopeError('USAGE', `${file} is encrypted whole, not an encrypted .env: it cannot be an env file`, 'Name a .env file, or decrypt this one into a .env.');
   }
   return opened;

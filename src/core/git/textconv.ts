@@ -23,6 +23,9 @@ import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
 import { wipeFileKey, withKey } from '../envelope';
 import { openFileStream } from '../whole-file';
+import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { openSops } from '../sops/document';
+import { OpenableStore, openableStore, sopsAccessLines, sopsUnwrap, withSops } from '../sops/files';
 
 export interface Converted {
   readonly output: Buffer;
@@ -37,20 +40,33 @@ export const MAX_VERSION_BYTES = 256 * 1024 * 1024;
  * The plaintext of one version of a file (its bytes, and its sidecar's text if it has one), or
  * undefined when the version is not encrypted. Throws what a reader throws on a bad version.
  */
-export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<{ plaintext: Buffer; header: Header } | undefined> {
+export async function decryptVersion(bytes: Buffer, name: string, svc: KeyService, sidecar?: string): Promise<{ plaintext: Buffer; header?: Header; access: string[] } | undefined> {
   const store = storeOfBytes(bytes);
+  const sops = store === null && sidecar === undefined ? sopsVersion(bytes, name) : undefined;
+  if (sops) {
+    const opened = await openSops(sops.text, sops.store, name, sopsUnwrap(svc, name));
+    return withSops(opened, (o) => ({ plaintext: Buffer.from(o.plaintext, 'utf8'), access: sopsAccessLines(o) }));
+  }
   if (store === 'file') {
     const opened = await openFileStream((async function* () { yield bytes; })(), unwrapper(svc));
     return withKey(opened.key, async () => {
       const parts: Buffer[] = [];
       for await (const p of opened.plaintext) parts.push(p);
-      return { plaintext: Buffer.concat(parts), header: opened.header };
+      return { plaintext: Buffer.concat(parts), header: opened.header, access: accessLines(opened.header) };
     });
   }
   if (store === null && sidecar === undefined) return undefined;
   const opened = await openText(decodeUtf8(bytes, name), svc, name, sidecar);
   wipeFileKey(opened.key);
-  return { plaintext: Buffer.from(opened.plaintext, 'utf8'), header: opened.doc.header };
+  return { plaintext: Buffer.from(opened.plaintext, 'utf8'), header: opened.doc.header, access: accessLines(opened.doc.header) };
+}
+
+/** A version that is a SOPS file (judged by its metadata, as kindOf does), and its store. */
+function sopsVersion(bytes: Buffer, name: string): { text: string; store: OpenableStore } | undefined {
+  if (!sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), name)) return undefined;
+  const text = decodeUtf8(bytes, name);
+  const store = openableStore(text, name);
+  return store ? { text, store } : undefined;
 }
 
 /** Who can read a version, in words for a reviewer: its keys, and a fingerprint of its data key. */
@@ -63,7 +79,7 @@ export async function textconv(file: string, svc: KeyService): Promise<Converted
   const raw = await readBounded(file, MAX_VERSION_BYTES);
   try {
     const version = await decryptVersion(raw, file, svc);
-    return { output: version ? Buffer.concat([Buffer.from(accessLines(version.header).join('\n') + '\n'), version.plaintext]) : raw };
+    return { output: version ? Buffer.concat([Buffer.from(version.access.join('\n') + '\n'), version.plaintext]) : raw };
   } catch (err) {
     const why = isKmsEnvelopeError(err) ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err);
     return { output: raw, note: why };

@@ -56,7 +56,7 @@ export class HeadVersions implements vscode.TextDocumentContentProvider {
     }
     const sidecar = commentLeader(file) === null ? (await show(rel + SIDECAR_SUFFIX))?.toString('utf8') : undefined;
     const version = await decryptVersion(bytes, `${path.basename(file)} (HEAD)`, this.keys(), sidecar);
-    if (version) this.headers.set(file, version.header);
+    if (version?.header) this.headers.set(file, version.header);
     return (version?.plaintext ?? bytes).toString('utf8');
   }
 }

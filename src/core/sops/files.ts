@@ -1,0 +1,109 @@
+/**
+ * SOPS files on disk: opened through the same KeyService as kms-envelope files (allow-list,
+ * cache, key agent), decrypted to a stream or file, read as variables, and written back
+ * atomically. Nothing of the plaintext is written anywhere but where the user asks.
+ */
+import { createHmac } from 'node:crypto';
+import { KmsEnvelopeError } from '../errors';
+import { decodeUtf8, readBounded } from '../io';
+import type { KeyService } from '../kms/key-service';
+import { MAX_TEXT_BYTES } from '../envelope';
+import { sopsStoreOfText, SopsStoreName } from './detect';
+import { openSops, SopsOpened, SopsUnwrap } from './document';
+import { stanzaGroups } from './metadata';
+import type { Node } from './tree';
+
+/** A SOPS binary file holds its content base64'd in JSON: allowed larger than the structured stores. */
+const MAX_SOPS_BYTES = 64 * 1024 * 1024;
+
+export type OpenableStore = Exclude<SopsStoreName, 'ini'>;
+
+/** The store of a SOPS text, refusing the ones not supported yet. */
+export function openableStore(text: string, name: string): OpenableStore | undefined {
+  const store = sopsStoreOfText(text, name);
+  if (store === 'ini') {
+    throw new KmsEnvelopeError('USAGE', `${name} is a SOPS INI file`, 'SOPS INI files are not supported yet: use sops for this one, or convert it to dotenv or YAML.');
+  }
+  if (store !== 'binary' && store !== undefined && Buffer.byteLength(text) > MAX_TEXT_BYTES) {
+    throw new KmsEnvelopeError('USAGE', `${name} is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for SOPS text files`);
+  }
+  return store;
+}
+
+/** The data key of a SOPS file from its AWS KMS recipients: within the allow-list, through the cache and the agent. */
+export const sopsUnwrap =
+  (svc: KeyService, name: string): SopsUnwrap =>
+  async (metadata) => {
+    if (metadata.kms.length === 0) {
+      throw new KmsEnvelopeError(
+        'KEY_NOT_ALLOWED',
+        `${name} has no AWS KMS key among its recipients${metadata.others ? ` (only ${metadata.others} PGP, age, GCP, Azure or Vault key${metadata.others > 1 ? 's' : ''})` : ''}`,
+        'Decrypt it with sops, or have someone who can add your KMS key to it: sops updatekeys, or kms-envelope rewrap --add-key.',
+      );
+    }
+    // an alias ARN names a key by a name someone else can move: the key ARN it names now is what the allow-list judges
+    const entries = await Promise.all(metadata.kms.map(async (e) => ({ ...e, keyArn: e.arn.includes(':alias/') ? await svc.resolve(e.arn).catch(() => e.arn) : e.arn })));
+    let first: unknown;
+    for (const group of stanzaGroups(entries)) {
+      try {
+        return (await svc.unwrapWith(group)).dek;
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    throw first;
+  };
+
+export async function readSopsFile(file: string): Promise<{ text: string; store: OpenableStore } | undefined> {
+  const text = decodeUtf8(await readBounded(file, MAX_SOPS_BYTES), file);
+  const store = openableStore(text, file);
+  return store ? { text, store } : undefined;
+}
+
+export async function openSopsFile(file: string, svc: KeyService): Promise<SopsOpened> {
+  const read = await readSopsFile(file);
+  if (!read) throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not a SOPS file`);
+  return openSops(read.text, read.store, file, sopsUnwrap(svc, file));
+}
+
+/** Runs `use` with an opened file; its data key is wiped whatever happens. */
+export async function withSops<T>(opened: SopsOpened, use: (o: SopsOpened) => T | Promise<T>): Promise<T> {
+  try {
+    return await use(opened);
+  } finally {
+    opened.key.fill(0);
+  }
+}
+
+/**
+ * The variables of a SOPS file as `sops exec-env` exports them: the top-level values, as text
+ * (numbers in decimal, booleans true/false); a file with nested values is refused, as sops refuses it.
+ */
+export function sopsVariables(opened: SopsOpened, name: string): Record<string, string> {
+  const plainOf = new Map(opened.decrypted.map((d) => [d.visit.node, d.plain]));
+  const env: Record<string, string> = {};
+  for (const item of opened.roots[0]?.items ?? []) {
+    if (item.kind !== 'pair') continue;
+    const v: Node = item.value;
+    if (v !== null && v.kind !== 'leaf') {
+      throw new KmsEnvelopeError('USAGE', `${name}: ${item.key} is a nested value, which cannot be an environment variable`, 'sops exec-env refuses such files too: keep env files flat (KEY: value).');
+    }
+    const plain = v && plainOf.get(v);
+    if (!plain) continue;
+    env[item.key] = plain.type === 'bool' ? plain.text.toLowerCase() : plain.type === 'float' ? String(Number(plain.text)) : plain.text;
+  }
+  return env;
+}
+
+/**
+ * A short fingerprint of a data key for reviewers (a rotation changes it): an HMAC of a fixed
+ * label under the key, like a key check value. It tells nothing about the key itself.
+ */
+export const dataKeyFingerprint = (key: Buffer): string => createHmac('sha256', key).update('kms-envelope sops data key fingerprint').digest('base64').slice(0, 12);
+
+/** Who can read a SOPS version, for textconv: its KMS keys, other recipients, and the data key's fingerprint. */
+export function sopsAccessLines(opened: SopsOpened): string[] {
+  const kms = opened.metadata.kms.map((k) => k.arn);
+  const others = opened.metadata.others ? ` (+${opened.metadata.others} non-KMS recipient${opened.metadata.others > 1 ? 's' : ''})` : '';
+  return [`[kms-envelope] sops keys: ${kms.join(', ') || '(none)'}${others}`, `[kms-envelope] data key: ${dataKeyFingerprint(opened.key)}`];
+}

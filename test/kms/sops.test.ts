@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { decrypt as sopsDecoder } from 'sops-decoder';
+import { parse as parseYaml } from 'yaml';
+import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
+import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
+import { textconv } from '../../src/core/git/textconv';
+import { kindOf } from '../../src/core/kind';
+import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
+import { decryptFile, loadEnvFiles } from '../../src/core/operations';
+import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
+import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
+import { referenceDecrypt } from '../support/sops-reference';
+
+type Store = 'yaml' | 'json' | 'dotenv';
+
+/**
+ * SOPS files (issue 22): files the sops CLI wrote, read through the product's KMS seam (the local
+ * KMS, the real SDK and provider chain), their MAC checked as sops checks it; saves that sops
+ * readers accept, checked by two readers that are not the product's.
+ */
+describe('SOPS files: read as sops reads them, written so sops reads them (local KMS)', function () {
+  this.timeout(30_000);
+  const box = sandboxPerSuite('sops-');
+  const at = box.at;
+  const kms = () => new KmsKeyProvider({ allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+
+  const SAMPLES: { file: string; store: Store; plaintext: string }[] = [
+    { file: 'format.enc.yaml', store: 'yaml', plaintext: 'foo: bar\n' },
+    { file: 'format.enc.json', store: 'json', plaintext: '{\n\t"foo": "bar"\n}\n' },
+    { file: 'format.enc.env', store: 'dotenv', plaintext: 'foo = bar\n' },
+    { file: 'comments.enc.yaml', store: 'yaml', plaintext: '# first comment in file\nlorem: ipsum\n# this-is-a-comment\ndolor: sit\n' },
+  ];
+
+  /** A fixture the sops CLI wrote, with a local KMS recipient added (values and MAC untouched). */
+  async function readable(file: string, store: Store, context?: Record<string, string>): Promise<{ text: string; dataKey: Buffer }> {
+    const original = fixture(file);
+    const dataKey = pgpDataKey(original, store);
+    return { text: withKmsRecipient(original, store, box.sb.keyArn, await kmsWrap(dataKey, box.sb.keyArn, context), context), dataKey };
+  }
+
+  for (const s of SAMPLES) {
+    it(`${s.file} (written by sops ${s.store === 'yaml' && s.file.startsWith('comments') ? '3.6.1' : '3.13.1'}) opens decrypted, its MAC verified, with one KMS call`, async () => {
+      const { text } = await readable(s.file, s.store);
+      const name = s.file.replace('.enc', '');
+      await fs.writeFile(at(name), text);
+      assert.equal(await kindOf(at(name)), 'sops');
+      box.sb.kms.log.length = 0;
+      const opened = await openSopsFile(at(name), kms());
+      assert.equal(opened.plaintext, s.plaintext);
+      assert.equal(box.sb.kms.count('Decrypt'), 1);
+      // unchanged, the file comes back byte for byte
+      assert.equal(sealSops(opened, opened.plaintext, name), text);
+      opened.key.fill(0);
+    });
+  }
+
+  it('a save changes only the edited value, the MAC and lastmodified; sops readers (the reference reader, sops-decoder) accept it; the PGP recipient still opens it', async () => {
+    for (const s of SAMPLES.filter((x) => !x.file.startsWith('comments'))) {
+      const { text, dataKey } = await readable(s.file, s.store);
+      const opened = await openSops(text, s.store, s.file, sopsUnwrap(kms(), s.file));
+      const edited = opened.plaintext.replace('bar', 'changed value');
+      const sealed = sealSops(opened, edited, s.file, new Date('2026-12-07T10:00:00Z'));
+      await readsBack(opened, sealed, edited, s.file);
+      const before = text.split('\n');
+      const after = sealed.split('\n');
+      assert.equal(after.length, before.length);
+      const changed = after.map((l, i) => (l === before[i] ? '' : l.replace(/ENC\[.*\]/, 'ENC').trim())).filter(Boolean);
+      const expected = {
+        yaml: ['foo: ENC', 'lastmodified: "2026-12-07T10:00:00Z"', 'mac: ENC'],
+        json: ['"foo": "ENC",', '"lastmodified": "2026-12-07T10:00:00Z",', '"mac": "ENC",'],
+        dotenv: ['foo =ENC', 'sops_lastmodified=2026-12-07T10:00:00Z', 'sops_mac=ENC'],
+      }[s.store];
+      assert.deepEqual(changed, expected, s.file);
+      const ref = await referenceDecrypt(sealed, s.store);
+      assert.deepEqual(ref.values, s.store === 'dotenv' ? { 'foo ': ' changed value' } : { foo: 'changed value' });
+      if (s.store !== 'dotenv') {
+        const tree = s.store === 'json' ? JSON.parse(sealed) : parseYaml(sealed);
+        assert.deepEqual(await sopsDecoder(tree), { foo: 'changed value' });
+      }
+      // the data key is the one the sops test PGP key unwraps: its holder reads the new version too
+      assert.deepEqual(pgpDataKey(sealed, s.store), dataKey);
+      assert.deepEqual(ref.dataKey, dataKey);
+      opened.key.fill(0);
+    }
+  });
+
+  it('comments that sops encrypted are shown decrypted and sealed again with the additional data sops reads them with', async () => {
+    const { text } = await readable('comments.enc.yaml', 'yaml');
+    const opened = await openSops(text, 'yaml', 'c.yaml', sopsUnwrap(kms(), 'c.yaml'));
+    const edited = opened.plaintext.replace('# this-is-a-comment', '# a new comment').replace('lorem: ipsum', 'lorem: ipsum\nnested:\n  # inside\n  deep: value');
+    const sealed = sealSops(opened, edited, 'c.yaml');
+    assert.doesNotMatch(sealed, /new comment|inside|deep: value/);
+    assert.match(sealed, /^#ENC\[AES256_GCM,data:IYA\+b4ORDq8u9CBQolipWD4HRqoZyA==,/m, 'the unchanged comment keeps its ciphertext');
+    const again = await openSops(sealed, 'yaml', 'c.yaml', async () => Buffer.from(opened.key));
+    assert.equal(again.plaintext, edited);
+    // each comment under the path sops gives it: its container's keys
+    const aads = again.decrypted.filter((d) => d.visit.node.kind === 'comment').map((d) => [d.plain!.text, d.aad]);
+    assert.deepEqual(aads, [[' first comment in file', ':'], [' inside', 'nested:'], [' a new comment', ':']]);
+    assert.deepEqual((await referenceDecrypt(sealed, 'yaml')).values, { lorem: 'ipsum', nested: { deep: 'value' }, dolor: 'sit' });
+    opened.key.fill(0);
+    again.key.fill(0);
+  });
+
+  it('tampering is refused as sops refuses it: a value changed, moved to another key, removed, or in clear where it should be encrypted; the MAC or lastmodified changed', async () => {
+    const { text } = await readable('format.enc.yaml', 'yaml');
+    const opened = await openSops(text, 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml'));
+    const sealed = sealSops(opened, 'foo: bar\nother: value\nkeep_unencrypted: clear\n', 'f.yaml');
+    opened.key.fill(0);
+    const open = (t: string) => openSops(t, 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml'));
+    await open(sealed).then((o) => o.key.fill(0));
+    const foo = /^foo: (ENC\[.*\])$/m.exec(sealed)![1];
+    const other = /^other: (ENC\[.*\])$/m.exec(sealed)![1];
+    const flip = (enc: string) => enc.replace(/data:(.)/, (_m, c: string) => `data:${c === 'A' ? 'B' : 'A'}`);
+    const cases: [string, string, RegExp][] = [
+      ['a changed byte', sealed.replace(foo, flip(foo)), /does not verify/],
+      ['a value moved to another key', sealed.replace(foo, '@').replace(other, foo).replace('@', other), /does not verify/],
+      ['a value removed', sealed.replace(/^other: .*\n/m, ''), /MAC does not match/],
+      ['a value in clear where it should be encrypted', sealed.replace(foo, 'bar'), /not a SOPS encrypted value/],
+      ['an unencrypted value changed', sealed.replace('keep_unencrypted: clear', 'keep_unencrypted: other'), /MAC does not match/],
+      ['a value added', sealed.replace('keep_unencrypted: clear', 'keep_unencrypted: clear\nadded_unencrypted: x'), /MAC does not match/],
+      ['lastmodified changed', sealed.replace(/lastmodified: "[^"]+"/, 'lastmodified: "2020-01-01T00:00:00Z"'), /MAC does not verify/],
+      ['the MAC emptied', sealed.replace(/mac: .*$/m, 'mac: ""'), /has no MAC/],
+    ];
+    for (const [what, t, message] of cases) await assert.rejects(open(t), (e: Error) => message.test(e.message) && (e as { code?: string }).code !== undefined, what);
+  });
+
+  it('a KMS recipient outside the allow-list is never asked; a file for PGP only says so', async () => {
+    const { text } = await readable('format.enc.yaml', 'yaml');
+    box.sb.kms.log.length = 0;
+    const strict = new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn] });
+    await assert.rejects(openSops(text, 'yaml', 'f.yaml', sopsUnwrap(strict, 'f.yaml')), { code: 'KEY_NOT_ALLOWED' });
+    assert.equal(box.sb.kms.count('Decrypt'), 0);
+    await assert.rejects(openSops(fixture('format.enc.yaml'), 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml')), /no AWS KMS key among its recipients \(only 1 PGP/);
+  });
+
+  it('the encryption context of a KMS entry is used as sops uses it', async () => {
+    const { text } = await readable('format.enc.json', 'json', { team: 'payments' });
+    const opened = await openSops(text, 'json', 'f.json', sopsUnwrap(kms(), 'f.json'));
+    assert.equal(opened.plaintext, '{\n\t"foo": "bar"\n}\n');
+    opened.key.fill(0);
+    // the same blob under another context does not unwrap
+    await assert.rejects(openSops(text.replace('"payments"', '"other"'), 'json', 'f.json', sopsUnwrap(kms(), 'f.json')), { code: 'INVALID_CIPHERTEXT' });
+  });
+
+  it('decrypt, get/run variables and textconv read SOPS files; a nested file is refused as an env file, as sops exec-env refuses it', async () => {
+    const { text } = await readable('format.enc.env', 'dotenv');
+    await fs.writeFile(at('sops.env'), text);
+    const chunks: Buffer[] = [];
+    const stream = new (await import('node:stream')).Writable({ write: (c, _e, cb) => (chunks.push(Buffer.from(c)), cb()) });
+    await decryptFile(at('sops.env'), kms(), { kind: 'stream', stream });
+    assert.equal(Buffer.concat(chunks).toString(), 'foo = bar\n');
+    assert.deepEqual(await loadEnvFiles([at('sops.env')], kms()), { 'foo ': ' bar' });
+    const conv = await textconv(at('sops.env'), kms());
+    assert.match(conv.output.toString(), new RegExp(`^\\[kms-envelope\\] sops keys: ${box.sb.keyArn} \\(\\+1 non-KMS recipient\\)\\n\\[kms-envelope\\] data key: [A-Za-z0-9+/]{12}\\nfoo = bar\\n$`));
+
+    const yaml = await readable('format.enc.yaml', 'yaml');
+    const opened = await openSops(yaml.text, 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml'));
+    const nested = sealSops(opened, 'foo: bar\nport: 8080\nratio: 1.5\non: true\ndb:\n  password: x\n', 'f.yaml');
+    const flat = sealSops(opened, 'foo: bar\nport: 8080\nratio: 1.5\non: true\n', 'f.yaml');
+    opened.key.fill(0);
+    await fs.writeFile(at('nested.yaml'), nested);
+    await fs.writeFile(at('flat.yaml'), flat);
+    await assert.rejects(loadEnvFiles([at('nested.yaml')], kms()), /db is a nested value/);
+    assert.deepEqual(await loadEnvFiles([at('flat.yaml')], kms()), { foo: 'bar', port: '8080', ratio: '1.5', on: 'true' });
+    assert.deepEqual(await withSops(await openSopsFile(at('flat.yaml'), kms()), (o) => sopsVariables(o, 'flat.yaml')), { foo: 'bar', port: '8080', ratio: '1.5', on: 'true' });
+    // types kept: an int, a float and a bool are encrypted as such, and sops-decoder reads them back
+    assert.deepEqual(await sopsDecoder(parseYaml(flat)), { foo: 'bar', port: 8080, ratio: 1.5, on: true });
+    assert.match(flat, /^port: ENC\[AES256_GCM,[^\]]*type:int\]$/m);
+  });
+});
