@@ -10,8 +10,9 @@
  */
 import { SIDECAR_SUFFIX } from './formats/comment-syntax';
 import { storeOf } from './header';
-import { hasSidecar, readHead } from './io';
+import { hasSidecar, readEnds, readHead } from './io';
 import { sidecarApplies } from './kind';
+import { SOPS_TAIL_BYTES, sopsStoreOfText } from './sops/detect';
 
 /** What the first bytes of an encrypted file tell: its store and the labels of its keys. */
 export interface EncryptedFacts {
@@ -31,10 +32,18 @@ export function factsOf(head: string): EncryptedFacts | null {
   return { store, keys };
 }
 
-/** Reads what a file is: its header's first lines (or its sidecar's, for types without comments). */
+/** What the end of a SOPS file says: its KMS keys (an alias ARN by its alias, a key by its id), or null when it is none. */
+export function sopsFactsOf(tail: string, name: string): EncryptedFacts | null {
+  if (!sopsStoreOfText(tail, name)) return null;
+  const arns = new Set([...tail.matchAll(/arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:((?:key|alias)\/[A-Za-z0-9/_-]+)/g)].map((m) => m[1]));
+  return { store: 'sops', keys: [...arns] };
+}
+
+/** Reads what a file is: its header's first lines (or its sidecar's, for types without comments), or its SOPS metadata. */
 export async function sniffFile(file: string): Promise<EncryptedFacts | null> {
   if (sidecarApplies(file) && (await hasSidecar(file))) return factsOf(await readHead(file + SIDECAR_SUFFIX, 2048));
-  return factsOf(await readHead(file, 2048));
+  const { head, tail } = await readEnds(file, 2048, SOPS_TAIL_BYTES);
+  return factsOf(head) ?? sopsFactsOf(tail, file);
 }
 
 /** A verdict: the facts of an encrypted file, null for a plain one, undefined when it could not be read. */

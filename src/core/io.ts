@@ -191,16 +191,16 @@ export function readEnds(file: string, head: number, tail: number): Promise<{ he
   return new Promise((resolve, reject) => {
     open(file, READ_NOW, (err, fd) => {
       if (err) return reject(err);
-      const buf = Buffer.allocUnsafe(Math.max(head, tail));
       const done = (e: NodeJS.ErrnoException | null, result?: { head: string; tail: string }) => close(fd, () => (e ? reject(e) : resolve(result!)));
+      const buf = Buffer.allocUnsafe(head);
       read(fd, buf, 0, head, 0, (e1, n1) => {
         if (e1) return done(e1);
         const first = buf.toString('utf8', 0, n1);
         if (n1 < head) return done(null, { head: first, tail: first });
         fstat(fd, (e2, st) => {
           if (e2) return done(e2);
-          const from = Math.max(0, st.size - tail);
-          read(fd, buf, 0, tail, from, (e3, n3) => done(e3, { head: first, tail: buf.toString('utf8', 0, n3) }));
+          const end = Buffer.allocUnsafe(Math.min(tail, st.size));
+          read(fd, end, 0, end.length, st.size - end.length, (e3, n3) => done(e3, { head: first, tail: end.toString('utf8', 0, n3) }));
         });
       });
     });

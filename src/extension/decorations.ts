@@ -18,7 +18,9 @@ export const DECRYPTED_TEXT_TOOLTIP = 'Decrypted by KMS Envelope, in memory only
 
 const STORES: Record<string, string> = { dotenv: 'each value', text: 'encrypted selections', file: 'the whole file' };
 export const encryptedTooltip = (facts: EncryptedFacts): string =>
-  `Encrypted with KMS Envelope (${STORES[facts.store] ?? facts.store}${facts.keys.length ? `, for ${facts.keys.join(', ')}` : ''}): Open Decrypted to read it`;
+  facts.store === 'sops'
+    ? `Encrypted with SOPS${facts.keys.length ? `, for ${facts.keys.join(', ')}` : ''}: Open Decrypted to read it (KMS Envelope reads its AWS KMS keys)`
+    : `Encrypted with KMS Envelope (${STORES[facts.store] ?? facts.store}${facts.keys.length ? `, for ${facts.keys.join(', ')}` : ''}): Open Decrypted to read it`;
 
 export class Decorations implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri | vscode.Uri[] | undefined>();

@@ -67,11 +67,11 @@ export class DecryptOnOpen implements vscode.Disposable {
     if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;
     if (this.showCiphertext.has(uri.path) || this.busy.has(uri.path)) return;
     const dotenv = matchesPattern(path.basename(uri.path), patterns);
-    if (!dotenv && !wholeFiles) return;
     this.busy.add(uri.path); // before any await: tab events come in bursts
     try {
+      // any file may be a SOPS file (sops reads every other name as binary): its metadata says so
       const kind = await kindOf(uri.fsPath).catch(() => 'plain');
-      if ((dotenv && kind === 'dotenv') || (wholeFiles && kind === 'file')) await this.replace(tab, uri);
+      if ((dotenv && kind === 'dotenv') || (wholeFiles && kind === 'file') || kind === 'sops') await this.replace(tab, uri);
     } finally {
       this.busy.delete(uri.path);
     }

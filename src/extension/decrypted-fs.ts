@@ -18,6 +18,8 @@ import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
+import { openSops, readsBack, sealSops, SopsOpened, wipeSops } from '../core/sops/document';
+import { OpenableStore, readSopsFile, sopsUnwrap } from '../core/sops/files';
 
 
 /** How soon a change on disk is verified (a burst of events is one check). */
@@ -26,17 +28,31 @@ const CHECK_AFTER_CHANGE_MS = 150;
 /** The largest encrypted file the view opens: its plaintext lives in the extension host's memory. */
 const MAX_VIEW_BYTES = 64 * 1024 * 1024;
 
-interface Session {
-  readonly store: Store;
-  readonly key: FileKey;
-  reuse: ReuseMap;
-  readonly layout: HeaderLayout;
+interface ViewState {
   plaintext: Uint8Array;
   /** mtime of the encrypted file when the plaintext was read or written. */
   mtime: number;
   /** Why the file on disk, changed since, is refused (it does not verify): the view is not saved over it. */
   refused?: string;
 }
+
+/** A view of a kms-envelope file. */
+interface OwnSession extends ViewState {
+  readonly store: Store;
+  readonly key: FileKey;
+  reuse: ReuseMap;
+  readonly layout: HeaderLayout;
+}
+
+/** A view of a SOPS file (core/sops): the file as read, its data key and the IVs of its values. */
+interface SopsSession extends ViewState {
+  readonly store: 'sops';
+  opened: SopsOpened;
+}
+
+type Session = OwnSession | SopsSession;
+
+const wipeSession = (s: Session): void => (s.store === 'sops' ? wipeSops(s.opened) : wipeFileKey(s.key));
 
 export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable {
   private readonly sessions = new Map<string, Session>();
@@ -140,7 +156,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   /** Opens the file on disk as a reader would (verifying every byte), and lets go of what it opened. */
   private async verify(file: string): Promise<void> {
     const opened = await this.open(file, 0, new HostTime());
-    wipeFileKey(opened.key);
+    wipeSession(opened);
     opened.plaintext.fill(0);
   }
 
@@ -198,6 +214,12 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     const keys = time.keys(this.keys());
     const kind = await time.wait(kindOf(file));
     if (kind === 'plain') throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not encrypted by kms-envelope`);
+    if (kind === 'sops') {
+      const read = await time.wait(readSopsFile(file));
+      if (!read) throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not a SOPS file`);
+      const opened = await openSops(read.text, read.store, file, sopsUnwrap(keys, file));
+      return { store: 'sops', opened, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
+    }
     if (kind === 'file') {
       const source = createReadStream(file, { highWaterMark: WHOLE_FILE_READ_BYTES });
       try {
@@ -226,8 +248,9 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     if (!session) {
       throw options.create ? vscode.FileSystemError.NoPermissions('create the file, then encrypt it with KMS Envelope: Encrypt File') : vscode.FileSystemError.FileNotFound(uri);
     }
-    if (session.store !== 'dotenv' && session.store !== 'file') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
+    if (session.store !== 'dotenv' && session.store !== 'file' && session.store !== 'sops') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
     if (session.refused) throw vscode.FileSystemError.NoPermissions(`${path.basename(file)} changed on disk and does not verify (${session.refused}): not saved over it. Restore the file, then reopen it.`);
+    if (session.store === 'sops') return this.writeSops(uri, session, content, time);
     await time.wait(this.sameDataKey(file, session));
     // a header that names a key outside the allow-list, or a data key retired by a key's removal (a rollback)
     await time.wait(sealable(file, session.key, this.keys()));
@@ -255,11 +278,49 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   }
 
   /**
+   * A SOPS save: sealed locally with the view's data key (values unchanged keep their ciphertext,
+   * a new MAC and lastmodified), read back with the same key, then written atomically. The file
+   * on disk must still be the version the view read, or one sealed under the same data key (its
+   * MAC decrypts with it): a rotation by sops or another window is never undone.
+   */
+  private async writeSops(uri: vscode.Uri, session: SopsSession, content: Uint8Array, time: HostTime): Promise<void> {
+    const file = uri.path;
+    const st = await time.wait(fs.stat(file).catch(() => undefined));
+    let base = session.opened;
+    if (!st || st.mtimeMs !== session.mtime) {
+      const read = await time.wait(readSopsFile(file).catch(() => undefined));
+      const key = Buffer.from(session.opened.key);
+      const current = read && (await openSops(read.text, read.store, file, async () => key).catch(() => undefined));
+      key.fill(0);
+      if (!current) {
+        throw vscode.FileSystemError.NoPermissions(
+          `${path.basename(file)} was changed on disk under another data key (sops rotate or updatekeys, or a key removed) or no longer verifies, since this view read it: not saved over it. Copy your edits, close the view and reopen the file.`,
+        );
+      }
+      base = current; // saved against the version on disk: its recipients and metadata are kept
+    }
+    const text = decodeUtf8(content, path.basename(file));
+    const sealed = sealSops(base, text, file);
+    await time.pause();
+    await readsBack(base, sealed, text, file);
+    await time.wait(atomicWrite(file, sealed));
+    // the next save starts from what is on disk now (its IVs, metadata and lastmodified)
+    const next = await openSops(sealed, base.store.name as OpenableStore, file, async () => Buffer.from(base.key));
+    if (base !== session.opened) wipeSops(base);
+    wipeSops(session.opened);
+    session.opened = next;
+    session.plaintext = content;
+    session.mtime = (await time.wait(fs.stat(file))).mtimeMs;
+    this.log.info(`saved ${file} (SOPS, ${next.store.name}) in ${Math.round(time.ownMs)} ms of the host's CPU time (no KMS call)`);
+    this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  /**
    * The file on disk must still be sealed under the view's data key: a save never puts back the
    * data key and stanzas of a version it read before someone rotated the file or removed a key
    * (VS Code's "Overwrite" in its conflict flow included).
    */
-  private async sameDataKey(file: string, session: Session): Promise<void> {
+  private async sameDataKey(file: string, session: OwnSession): Promise<void> {
     const st = await fs.stat(file).catch(() => undefined);
     if (st && st.mtimeMs === session.mtime) return;
     const parsed = parseHeader(await readHead(file, MAX_HEADER_BYTES).catch(() => ''));
@@ -276,7 +337,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     this.checks.delete(file);
     const s = this.sessions.get(file);
     if (!s) return;
-    wipeFileKey(s.key);
+    wipeSession(s);
     s.plaintext = new Uint8Array(0);
     this.sessions.delete(file);
   }

@@ -52,7 +52,7 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     const { on, patterns } = d.enabled();
     const wanted = on && vscode.workspace.isTrusted && uri.scheme === 'file' && matchesPattern(path.basename(uri.path), patterns);
     const kind = wanted ? await kindOf(uri.fsPath).catch(() => 'plain') : 'plain';
-    const encrypted = kind === 'dotenv';
+    const encrypted = kind === 'dotenv' || kind === 'sops';
     if (wanted && kind === 'plain') {
       const remnants = await remnantsOfFile(uri.fsPath, { tokens: true });
       if (remnants) d.damaged(uri, remnants);
@@ -79,7 +79,7 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     const file = vscode.Uri.file(gitPath(uri) ?? uri.path);
     const column = panel.viewColumn ?? vscode.ViewColumn.Active;
     await vscode.window.tabGroups.close(tab, true);
-    if ((await kindOf(file.fsPath).catch(() => 'plain')) === 'dotenv') await d.openChanges(file);
+    if (['dotenv', 'sops'].includes(await kindOf(file.fsPath).catch(() => 'plain'))) await d.openChanges(file);
     else await openTextDiff(uri, file, tab.label, column);
   }
 

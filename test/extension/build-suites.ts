@@ -10,7 +10,7 @@ export async function buildSuites(): Promise<string> {
   rmSync(OUT, { recursive: true, force: true });
   const dir = path.join(__dirname, 'suite');
   const entries = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts').map((f) => path.join(dir, f));
-  await build({ entryPoints: entries, outdir: OUT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], logLevel: 'warning' });
+  await build({ entryPoints: entries, outdir: OUT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], logLevel: 'warning', mainFields: ['module', 'main'] });
   return path.join(OUT, 'index.js');
 }
 

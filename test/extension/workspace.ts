@@ -6,9 +6,16 @@ import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { encryptFile } from '../../src/core/operations';
 import type { Sandbox } from '../support/aws-sandbox';
 import { withEnv } from '../support/with-env';
+import { sopsSample } from '../support/sops-fixtures';
 
 /** Secrets that must never reach disk in plaintext, anywhere (the suites type some of them). */
-export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC', 'run-secret-ROMEO', 'history-secret-SIERRA', 'history-secret-TANGO', 'edited-secret-VICTOR'];
+export const NEVER_ON_DISK = ['hunter2-ALPHA', 'sk-live-BRAVO', 'typed-secret-GOLF', 'typed-secret-HOTEL', 'yaml-secret-CHARLIE', 'fresh-secret-ECHO', 'pem-secret-FOXTROT', 'rotated-secret-INDIA', 'denied-secret-JULIET', 'notes-secret-MIKE', 'outside-account-value', 'git-secret-NOVEMBER', 'git-secret-OSCAR', 'theirs-PAPA', 'ours-QUEBEC', 'run-secret-ROMEO', 'history-secret-SIERRA', 'history-secret-TANGO', 'edited-secret-VICTOR', 'sops-secret-UNIFORM', 'sops-secret-WHISKEY', 'sops-typed-XRAY', 'sops-env-YANKEE'];
+
+/** SOPS files of the workspace: made from the sops CLI's own fixtures (see test/support/sops-fixtures.ts). */
+export const SOPS_FILES: Record<string, { base: string; store: 'yaml' | 'dotenv'; plaintext: string }> = {
+  'sops/secrets.yaml': { base: 'comments.enc.yaml', store: 'yaml', plaintext: '# database\ndb:\n    user: admin\n    password: sops-secret-UNIFORM\n    port: 5432\napi_key: sops-secret-WHISKEY\n' },
+  'sops/.env': { base: 'format.enc.env', store: 'dotenv', plaintext: 'SOPS_TOKEN=sops-env-YANKEE\n' },
+};
 
 export const FILES: Record<string, string> = {
   'app/.env': '# application settings\nDB_HOST=localhost\nDB_PASSWORD="hunter2-ALPHA"\nexport API_KEY=sk-live-BRAVO # billing\n',
@@ -53,6 +60,11 @@ export async function makeWorkspace(dir: string, sb: Sandbox, only?: readonly st
       if (!only || only.includes(rel)) await encryptFile(path.join(dir, rel), kms, { keys: [key] });
     };
     for (const rel of ['app/.env', 'rotate/.env.production', 'to-decrypt.env', 'run/.env']) await encrypt(rel, 'alias/test');
+    for (const [rel, s] of Object.entries(SOPS_FILES)) {
+      if (only && !only.includes(rel)) continue;
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), await sopsSample(s.base, s.store, s.plaintext, sb.keyArn));
+    }
     await encrypt('denied/.env', 'alias/other');
     kms.destroy();
     // a file a stranger made under a key of their own account, committed into the workspace

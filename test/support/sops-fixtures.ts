@@ -50,3 +50,20 @@ export function withKmsRecipient(text: string, store: 'yaml' | 'json' | 'dotenv'
   const entry = `    kms:\n        - arn: ${arn}\n          aws_profile: ""\n${ctx}          created_at: "${at}"\n          enc: ${enc}\n`;
   return /^ {4}kms: \[\]\n/m.test(text) ? text.replace(/^ {4}kms: \[\]\n/m, entry) : text.replace(/^sops:\n/m, `sops:\n${entry}`);
 }
+
+/**
+ * A SOPS file with the given plaintext, grown from a fixture the sops CLI wrote: its data key (and
+ * so its PGP recipient) kept, a local-KMS recipient added, the values sealed by the product.
+ */
+export async function sopsSample(base: string, store: 'yaml' | 'json' | 'dotenv', plaintext: string, keyArn: string): Promise<string> {
+  const { openSops, sealSops } = await import('../../src/core/sops/document');
+  const original = fixture(base);
+  const dataKey = pgpDataKey(original, store);
+  const text = withKmsRecipient(original, store, keyArn, await kmsWrap(dataKey, keyArn));
+  const opened = await openSops(text, store, base, async () => Buffer.from(dataKey));
+  try {
+    return sealSops(opened, plaintext, base);
+  } finally {
+    opened.key.fill(0);
+  }
+}
