@@ -15,6 +15,9 @@ import { mergeEnv } from '../core/env-policy';
 import { stanzaLabel } from '../core/header';
 import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, rotateFile, setEnvValue } from '../core/operations';
 import { runningAgent } from '../core/agent/client';
+import { kindOf } from '../core/kind';
+import { findCreationRule } from '../core/sops/creation-rules';
+import { addSopsKey, encryptSopsFile, planSopsKeys, removeSopsKey, rotateSopsFile, setSopsValue } from '../core/sops/recipients';
 import { registerAgentCommands } from './agent-commands';
 import { registerGitCommands } from './git-commands';
 import { readSecret } from './prompt';
@@ -111,10 +114,23 @@ run passes its command's exit code through.`,
     .argument('<files...>')
     .option('-k, --key <key>', 'KMS key ARN, id or alias (repeatable; default: the rules file .kms-envelope.json, then KMS_ENVELOPE_KEY)', collect)
     .option('-c, --context <key=value>', 'extra encryption context pair (repeatable)', collect, [])
-    .action(async (files: string[], o: { key?: string[]; context: string[] }) => {
+    .addOption(new Option('--format <format>', 'kms-envelope (default), or sops: a SOPS file any sops user reads, keys and rules from the repository\'s .sops.yaml').choices(['kms-envelope', 'sops']))
+    .action(async (files: string[], o: { key?: string[]; context: string[]; format?: 'kms-envelope' | 'sops' }) => {
       const keys = keysOrEnv(o.key);
       const kms = provider(keys);
       for (const file of files) {
+        if (o.format === 'sops') {
+          const plan = await planSopsKeys(file, kms, { keys, explicit: o.key !== undefined });
+          if (plan.refused.length) status(`warning: ${plan.config} names keys for ${file} that are not allowed, not used: ${plan.refused.join(', ')} (--allowed-keys)`);
+          else if (plan.config) status(`${file}: keys and rules from ${plan.config}`);
+          if (plan.others.length) status(`warning: ${plan.config} also names ${plan.others.join(', ')} recipients, which kms-envelope cannot add: run sops updatekeys ${file} to add them`);
+          const context = { ...(plan.context ?? {}), ...parseContext(o.context) };
+          const store = await encryptSopsFile(file, kms, { keys: plan.keys, context, crypt: plan.crypt });
+          status(`encrypted ${file} as a SOPS ${store} file`);
+          continue;
+        }
+        const sopsRule = o.format === undefined ? await findCreationRule(file).catch(() => undefined) : undefined;
+        if (sopsRule) status(`note: ${sopsRule.config} has a creation rule for ${file}; --format sops makes a SOPS file that follows it`);
         const plan = await planKeys(file, kms, { keys, context: parseContext(o.context), explicit: o.key !== undefined });
         if (plan.refused.length) status(`warning: ${plan.rulesFile} names keys for ${file} that are not allowed, not used: ${plan.refused.join(', ')} (--allowed-keys)`);
         else if (plan.rulesFile) status(`${file}: keys and context from ${plan.rulesFile}`);
@@ -157,7 +173,8 @@ run passes its command's exit code through.`,
     .argument('<name>')
     .action(async (file: string, name: string) => {
       const v = await readSecret(`value for ${name}: `, io.stderr);
-      await setEnvValue(file, provider(), name, v);
+      if ((await kindOf(file)) === 'sops') await setSopsValue(file, provider(), name, v);
+      else await setEnvValue(file, provider(), name, v);
       status(`set ${name} in ${file}`);
     });
 
@@ -191,6 +208,12 @@ run passes its command's exit code through.`,
     .argument('<file>')
     .option('-k, --key <key>', 'also wrap the new data key for this key (repeatable)', collect, [])
     .action(async (file: string, o: { key: string[] }) => {
+      if ((await kindOf(file)) === 'sops') {
+        const r = await rotateSopsFile(file, provider(o.key), { keys: o.key });
+        for (const k of r.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
+        status(`rotated ${file} (SOPS): new data key for ${r.arns.join(', ')}`);
+        return;
+      }
       const result = await rotateFile(file, provider(o.key), { keys: o.key });
       for (const k of result.refused) status(`warning: not wrapping the new data key for ${k}: the file names it, but it is not allowed (--allowed-keys)`);
       status(`rotated ${file}: new data key for ${result.stanzas.map(stanzaLabel).join(', ')}`);
@@ -204,6 +227,16 @@ run passes its command's exit code through.`,
     .option('--remove-key <key>', 'remove this key (ARN, or an alias resolved to its ARN): a new data key for the other keys')
     .action(async (file: string, o: { addKey?: string; removeKey?: string }) => {
       if (!o.addKey === !o.removeKey) throw new KmsEnvelopeError('USAGE', 'give exactly one of --add-key or --remove-key');
+      if ((await kindOf(file)) === 'sops') {
+        if (o.addKey) {
+          const arns = await addSopsKey(file, provider([o.addKey]), o.addKey);
+          status(`added ${arns[arns.length - 1]} to ${file} (SOPS); its KMS keys: ${arns.join(', ')}`);
+          return;
+        }
+        const r = await removeSopsKey(file, provider(), o.removeKey!);
+        status(`removed ${o.removeKey} from ${file} (SOPS): a new data key for ${r.arns.join(', ')}; the removed key can still read older versions in version control`);
+        return;
+      }
       if (o.addKey) {
         const stanzas = await addKey(file, provider([o.addKey]), o.addKey);
         status(`added ${stanzaLabel(stanzas[stanzas.length - 1])} to ${file}; it is wrapped for ${stanzas.map(stanzaLabel).join(', ')}`);

@@ -12,18 +12,15 @@
  * folder (glob.ts). The file is committed, so it is untrusted: its size and shape are checked,
  * and its keys are used only where the user's allow-list accepts them (operations.ts).
  */
-import { promises as fs } from 'node:fs';
-import path = require('node:path');
 import { KmsEnvelopeError } from './errors';
 import { matchesGlob } from './glob';
 import { LIMITS } from './header';
 import { readBounded } from './io';
-import { succeeds } from './succeeds';
+import { findUp } from './find-up';
 
 export const RULES_FILE = '.kms-envelope.json';
 const MAX_RULES_BYTES = 64 * 1024;
 const MAX_RULES = 200;
-const MAX_DEPTH = 32;
 
 export interface Rule {
   readonly path: string;
@@ -74,22 +71,9 @@ export function matchRule(rules: readonly Rule[], relPath: string): Rule | undef
 
 /** The nearest rules file above `file` (up to the repository root) and its rule for it, if any. */
 export async function findRule(file: string): Promise<FoundRule | undefined> {
-  let dir = path.dirname(path.resolve(file));
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const candidate = path.join(dir, RULES_FILE);
-    const st = await fs.lstat(candidate).catch(() => undefined);
-    if (st) {
-      if (!st.isFile()) throw invalid(candidate, 'not a regular file');
-      const rules = parseRules((await readBounded(candidate, MAX_RULES_BYTES)).toString('utf8'), candidate);
-      const rel = path.relative(dir, path.resolve(file)).split(path.sep).join('/');
-      const rule = matchRule(rules, rel);
-      return rule ? { file: candidate, rule } : undefined;
-    }
-    const atRoot = await succeeds(fs.lstat(path.join(dir, '.git')));
-    const parent = path.dirname(dir);
-    // Stryker disable next-line ConditionalExpression: equivalent — past the file system's root, the root is looked at again, to the depth limit
-    if (atRoot || parent === dir) return undefined;
-    dir = parent;
-  }
-  return undefined;
+  const near = await findUp(file, RULES_FILE);
+  if (!near) return undefined;
+  const rules = parseRules((await readBounded(near.found, MAX_RULES_BYTES)).toString('utf8'), near.found);
+  const rule = matchRule(rules, near.rel);
+  return rule ? { file: near.found, rule } : undefined;
 }

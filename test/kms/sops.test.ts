@@ -4,6 +4,7 @@ import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
 import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
 import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
+import { encryptSopsFile } from '../../src/core/sops/recipients';
 import { textconv } from '../../src/core/git/textconv';
 import { kindOf } from '../../src/core/kind';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
@@ -100,6 +101,24 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     assert.deepEqual((await referenceDecrypt(sealed, 'yaml')).values, { lorem: 'ipsum', nested: { deep: 'value' }, dolor: 'sit' });
     opened.key.fill(0);
     again.key.fill(0);
+  });
+
+  it('a new YAML file keeps its layout: quotes, flow lists, comments and nesting come back as written (a block scalar comes back double-quoted, the same value)', async () => {
+    const plain = '# settings\ndb:\n  host: "db.internal"   # the primary\n  user: \'admin\'\n  password: hunter2\n  ports: [5432, 5433]\nfeatures:\n  - name: beta\n    enabled: true\nratio: 0.5\nnothing: null\nempty: ""\nnote: |\n  multi\n  line\n';
+    await fs.writeFile(at('new.yaml'), plain);
+    await encryptSopsFile(at('new.yaml'), kms(), { keys: [box.sb.keyArn] });
+    const text = await fs.readFile(at('new.yaml'), 'utf8');
+    for (const secret of ['db.internal', 'admin', 'hunter2', '5432', 'beta', 'the primary', 'settings', 'multi']) assert.ok(!text.includes(secret), secret);
+    assert.match(text, /^ {2}host: "ENC\[.*type:str\]" {3}#ENC\[.*type:comment\]$/m, 'quotes and the line comment\'s place kept');
+    assert.match(text, /^ {2}ports: \["ENC\[.*type:int\]", "ENC\[.*type:int\]"\]$/m);
+    assert.match(text, /^nothing: null$/m);
+    assert.match(text, /^empty: ""$/m);
+    const opened = await openSopsFile(at('new.yaml'), kms());
+    assert.equal(opened.plaintext, plain.replace('note: |\n  multi\n  line\n', 'note: "multi\\nline\\n"\n'));
+    opened.key.fill(0);
+    const ref = await referenceDecrypt(text, 'yaml');
+    assert.deepEqual(ref.values, { db: { host: 'db.internal', user: 'admin', password: 'hunter2', ports: [5432n, 5433n] }, features: [{ name: 'beta', enabled: true }], ratio: 0.5, nothing: null, empty: '', note: 'multi\nline\n' });
+    assert.deepEqual(await sopsDecoder(parseYaml(text)), { db: { host: 'db.internal', user: 'admin', password: 'hunter2', ports: [5432, 5433] }, features: [{ name: 'beta', enabled: true }], ratio: 0.5, nothing: null, empty: '', note: 'multi\nline\n' });
   });
 
   it('tampering is refused as sops refuses it: a value changed, moved to another key, removed, or in clear where it should be encrypted; the MAC or lastmodified changed', async () => {

@@ -22,6 +22,8 @@ import { dearmor } from '../formats/armor';
 import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
 import { conflictMarkerLines } from '../formats/dotenv-merge';
 import { MAX_HEADER_BYTES, parseHeader, storeOfBytes } from '../header';
+import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { sopsProblem } from '../sops/files';
 import { decodeUtf8, readBounded } from '../io';
 import { GitError, gitBytes, gitList, GitOptions, repoRoot } from './git';
 import { isSecretPath, SECRET_PATTERNS } from './patterns';
@@ -53,6 +55,11 @@ export async function inspect(relPath: string, bytes: Buffer, patterns: readonly
     return [];
   }
   const store = storeOfBytes(bytes);
+  if (store === null && sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), relPath)) {
+    // a SOPS file is encrypted too: checked as sops would read it, without its key
+    const problem = sopsProblem(decodeUtf8(bytes, relPath), relPath);
+    return problem ? found(problem, 'restore it from version control, or open it decrypted in VS Code (or sops) and save it so that every value is encrypted') : [];
+  }
   if (store === null) {
     const remnants = remnantsOf(bytes.subarray(0, REMNANT_BYTES).toString('utf8'), { tokens: isDotenvName(relPath) });
     if (remnants) return found(`damaged: holds ${remnants} but no valid kms-envelope header`, `restore the header or the file from version control (\`git checkout -- ${relPath}\`); do not encrypt it again`);

@@ -156,12 +156,22 @@ export function sealSops(opened: SopsOpened, view: string, name: string, now = n
   return splice(view, [...edits, { start: place.at, end: place.at, text: place.text }]);
 }
 
-/** Opens the sealed text again with the view's key: proof that what is written reads back as the view. */
-export async function readsBack(opened: SopsOpened, sealed: string, view: string, name: string): Promise<void> {
-  const again = await openSops(sealed, opened.store.name as Exclude<StoreName, 'ini'>, name, async () => Buffer.from(opened.key));
+/**
+ * Opens the sealed text again with the key: proof that what is written decrypts to the view's
+ * values (the same text, or where a store writes a value in another style than the view had it,
+ * such as a YAML block scalar, the same value at the same path).
+ */
+export async function readsBackWith(key: Buffer, store: Exclude<StoreName, 'ini'>, sealed: string, view: string, name: string): Promise<void> {
+  const again = await openSops(sealed, store, name, async () => Buffer.from(key));
   again.key.fill(0);
-  if (again.plaintext !== view) throw new Error('internal error: the re-encrypted SOPS file does not read back');
+  if (again.plaintext === view) return;
+  const values = (d: readonly Decrypted[]) => JSON.stringify(d.map((x) => [x.visit.path, x.visit.node.kind, x.plain]));
+  const fromView = store === 'binary' ? [] : visits(STORES[store].parse(view, name).roots, again.metadata.rules).map((visit) => ({ visit, plain: visit.node.kind === 'comment' ? { type: 'comment', text: visit.node.text } : visit.node.value }));
+  if (store === 'binary' || values(again.decrypted) !== values(fromView as Decrypted[])) throw new Error('internal error: the re-encrypted SOPS file does not read back');
 }
+
+export const readsBack = (opened: SopsOpened, sealed: string, view: string, name: string): Promise<void> =>
+  readsBackWith(opened.key, opened.store.name as Exclude<StoreName, 'ini'>, sealed, view, name);
 
 export const wipeSops = (opened: SopsOpened): void => {
   opened.key.fill(0);

@@ -9,9 +9,9 @@ import { decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { MAX_TEXT_BYTES } from '../envelope';
 import { sopsStoreOfText, SopsStoreName } from './detect';
-import { openSops, SopsOpened, SopsUnwrap } from './document';
+import { openSops, readSops, SopsOpened, SopsUnwrap } from './document';
 import { stanzaGroups } from './metadata';
-import type { Node } from './tree';
+import { Node, visits } from './tree';
 
 /** A SOPS binary file holds its content base64'd in JSON: allowed larger than the structured stores. */
 const MAX_SOPS_BYTES = 64 * 1024 * 1024;
@@ -106,4 +106,23 @@ export function sopsAccessLines(opened: SopsOpened): string[] {
   const kms = opened.metadata.kms.map((k) => k.arn);
   const others = opened.metadata.others ? ` (+${opened.metadata.others} non-KMS recipient${opened.metadata.others > 1 ? 's' : ''})` : '';
   return [`[kms-envelope] sops keys: ${kms.join(', ') || '(none)'}${others}`, `[kms-envelope] data key: ${dataKeyFingerprint(opened.key)}`];
+}
+
+/**
+ * What is wrong with a SOPS file without its key (the pre-commit guard): metadata that does not
+ * parse, or a value in clear where the file's rules say it is encrypted (a hand edit that sops
+ * itself would refuse to decrypt). Undefined when nothing is.
+ */
+export function sopsProblem(text: string, name: string): string | undefined {
+  try {
+    const store = openableStore(text, name);
+    if (!store) return undefined;
+    const { parsed, metadata } = readSops(text, store, name);
+    const clear = visits(parsed.roots, metadata.rules).filter(
+      (v) => v.encrypted && v.node.kind === 'leaf' && v.node.value !== null && !(v.node.value.type === 'str' && (v.node.value.text === '' || v.node.value.text.startsWith('ENC[AES256_GCM,'))),
+    );
+    return clear.length ? `a SOPS file with ${clear.length} value${clear.length > 1 ? 's' : ''} in clear where it should be encrypted (${clear.map((v) => v.path.join('.')).slice(0, 3).join(', ')})` : undefined;
+  } catch (err) {
+    return err instanceof KmsEnvelopeError ? err.message : String(err);
+  }
 }

@@ -62,8 +62,11 @@ export const yamlStore: SopsStore = {
       if (anchored.anchor) throw refuse(name, 'anchors and aliases are not supported');
       if (anchored.tag && !/^tag:yaml\.org,2002:(?:str|int|float|bool|null|map|seq)$/.test(anchored.tag)) throw refuse(name, `the tag ${anchored.tag} is not supported`);
       if (isScalar(n)) {
-        const [start, end] = n.range!;
-        return { kind: 'leaf', value: plainOf(n, name), start, end, style: flow ? 'flow' : 'block' };
+        const [start, valueEnd] = n.range!;
+        // a block scalar's range takes its last line break: the span stops before it, so the text after stays
+        let end = valueEnd;
+        while (end > start && /\s/.test(text[end - 1])) end--;
+        return { kind: 'leaf', value: plainOf(n, name), start, end, style: `${flow ? 'flow' : 'block'} ${n.type ?? 'PLAIN'}` };
       }
       if (isMap(n)) return branch(n, path, flow);
       if (isSeq(n)) return list(n, path, flow);
@@ -92,8 +95,18 @@ export const yamlStore: SopsStore = {
   },
 
   valueText(leaf, value) {
-    const flow = leaf.style === 'flow';
-    if (typeof value === 'string') return value === '' ? '""' : flow ? JSON.stringify(value) : value;
+    // a value keeps the quotes it had (the view's and the file's text then match line for line)
+    const [context, type] = (leaf.style ?? 'block PLAIN').split(' ');
+    const flow = context === 'flow';
+    const single = (s: string) => `'${s.replace(/'/g, "''")}'`;
+    if (typeof value === 'string') {
+      if (type === 'QUOTE_SINGLE') return single(value);
+      return value === '' || flow || type === 'QUOTE_DOUBLE' ? JSON.stringify(value) : value;
+    }
+    if (value.type === 'str' || value.type === 'bytes') {
+      if (type === 'QUOTE_DOUBLE') return JSON.stringify(value.text);
+      if (type === 'QUOTE_SINGLE' && !value.text.includes('\n')) return single(value.text);
+    }
     switch (value.type) {
       case 'int':
         return value.text;

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { decrypt as sopsDecoder } from 'sops-decoder';
+import { parse as parseYaml } from 'yaml';
+import { startSandbox, Sandbox } from '../support/aws-sandbox';
+import { runCli } from '../support/cli';
+import { withEnv } from '../support/with-env';
+import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
+import { referenceDecrypt } from '../support/sops-reference';
+
+/**
+ * The CLI on SOPS files (issue 22): new files that follow the repository's .sops.yaml, re-keying,
+ * set, run, and the pre-commit guard. Every file the product writes is read back by the reference
+ * reader and sops-decoder, never by the product alone.
+ */
+describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
+  this.timeout(60_000);
+  let sb: Sandbox;
+  let cwd: string;
+  const cli = (args: string[], env: Record<string, string> = {}, input?: string) =>
+    runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, KMS_ENVELOPE_ALLOWED_KEYS: 'arn:aws:kms:*:000000000000:key/*', ...env }, input });
+  const read = (f: string) => fs.readFile(path.join(cwd, f), 'utf8');
+  const write = (f: string, text: string) => fs.mkdir(path.dirname(path.join(cwd, f)), { recursive: true }).then(() => fs.writeFile(path.join(cwd, f), text));
+  const reference = (text: string, store: 'yaml' | 'json' | 'dotenv' | 'binary') => withEnv(sb.env, () => referenceDecrypt(text, store));
+
+  before(async () => {
+    sb = await startSandbox();
+  });
+  after(() => sb.close());
+  beforeEach(async () => {
+    cwd = await fs.mkdtemp(path.join(sb.dir, 'cwd-'));
+    await fs.mkdir(path.join(cwd, '.git'));
+  });
+
+  it('encrypt --format sops follows .sops.yaml: the first matching path_regex chooses the keys and encrypted_regex; other readers decrypt the result', async () => {
+    await write('.sops.yaml', `creation_rules:\n  - path_regex: ^k8s/.*\\.yaml$\n    kms: ${sb.otherKeyArn}\n    encrypted_regex: ^(data|stringData)$\n  - path_regex: .*\n    kms: ${sb.keyArn}\n`);
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n    name: db # the database\nstringData:\n    password: yaml-sops-secret\n    port: 5432\n';
+    await write('k8s/secret.yaml', secret);
+    const r = await cli(['encrypt', '--format', 'sops', 'k8s/secret.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /keys and rules from .*\.sops\.yaml/);
+    const text = await read('k8s/secret.yaml');
+    assert.doesNotMatch(text, /yaml-sops-secret/);
+    assert.match(text, /^kind: Secret$/m, 'keys outside encrypted_regex stay in clear');
+    assert.match(text, /^ {4}encrypted_regex: \^\(data\|stringData\)\$$/m);
+    assert.ok(text.includes(`arn: ${sb.otherKeyArn}`), 'the rule\'s key');
+    const ref = await reference(text, 'yaml');
+    assert.deepEqual(ref.values, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'yaml-sops-secret', port: 5432n } });
+    await withEnv(sb.env, async () => assert.deepEqual(await sopsDecoder(parseYaml(text)), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'yaml-sops-secret', port: 5432 } }));
+    // and the product reads back the same layout
+    assert.equal((await cli(['decrypt', '--stdout', 'k8s/secret.yaml'])).stdout, secret);
+
+    // the catch-all rule for a .env, a .json and any other file (binary, as sops stores it)
+    await write('app.env', 'TOKEN=env-sops-secret\nMODE=prod\n');
+    await write('config.json', '{\n  "token": "json-sops-secret",\n  "n": 1.5,\n  "on": true\n}\n');
+    await write('id_rsa', '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n');
+    for (const f of ['app.env', 'config.json', 'id_rsa']) assert.equal((await cli(['encrypt', '--format', 'sops', f])).code, 0);
+    assert.deepEqual((await reference(await read('app.env'), 'dotenv')).values, { TOKEN: 'env-sops-secret', MODE: 'prod' });
+    assert.deepEqual((await reference(await read('config.json'), 'json')).values, { token: 'json-sops-secret', n: 1.5, on: true });
+    assert.deepEqual((await reference(await read('id_rsa'), 'binary')).values, { data: '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n' });
+    await withEnv(sb.env, async () => assert.deepEqual(await sopsDecoder(JSON.parse(await read('config.json'))), { token: 'json-sops-secret', n: 1.5, on: true }));
+    for (const f of ['app.env', 'config.json', 'id_rsa']) assert.ok((await read(f)).includes(`arn: ${sb.keyArn}`) || (await read(f)).includes(`"arn": "${sb.keyArn}"`) || (await read(f)).includes(`sops_kms__list_0__map_arn=${sb.keyArn}`), f);
+    assert.equal((await cli(['decrypt', '--stdout', 'id_rsa'])).stdout, '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n');
+  });
+
+  it('a .sops.yaml key outside the allow-list is not used (the user\'s key is), and a pattern that could backtrack without bound is refused', async () => {
+    await write('.sops.yaml', `creation_rules:\n  - kms: arn:aws:kms:us-east-1:999999999999:key/11111111-1111-1111-1111-111111111111\n`);
+    await write('a.env', 'A=1\n');
+    const r = await cli(['encrypt', '--format', 'sops', 'a.env']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /names keys for a\.env that are not allowed, not used: arn:aws:kms:us-east-1:999999999999/);
+    assert.ok((await read('a.env')).includes(`sops_kms__list_0__map_arn=${sb.keyArn}`));
+    await write('.sops.yaml', 'creation_rules:\n  - path_regex: (a+)+$\n');
+    await write('b.env', 'B=1\n');
+    const slow = await cli(['encrypt', '--format', 'sops', 'b.env']);
+    assert.equal(slow.code, 3);
+    assert.match(slow.stderr, /can take exponential time/);
+    assert.equal(await read('b.env'), 'B=1\n', 'untouched');
+  });
+
+  it('rewrap --add-key keeps values, MAC and the PGP recipient; rotate and --remove-key make a new data key; the PGP file is refused a rotation', async () => {
+    const original = fixture('format.enc.yaml');
+    const dataKey = pgpDataKey(original, 'yaml');
+    await write('s.yaml', withKmsRecipient(original, 'yaml', sb.keyArn, await withEnv(sb.env, () => kmsWrap(dataKey, sb.keyArn))));
+    const before = await read('s.yaml');
+    const add = await cli(['rewrap', 's.yaml', '--add-key', 'alias/other']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stderr, new RegExp(`added ${sb.otherKeyArn}`));
+    const added = await read('s.yaml');
+    assert.equal(/^foo: .*$/m.exec(added)![0], /^foo: .*$/m.exec(before)![0], 'the value keeps its ciphertext');
+    assert.equal(/mac: .*$/m.exec(added)![0], /mac: .*$/m.exec(before)![0], 'and the MAC');
+    assert.deepEqual(pgpDataKey(added, 'yaml'), dataKey, 'the PGP recipient still opens it');
+    // the new key alone opens it
+    assert.equal((await cli(['decrypt', '--stdout', 's.yaml'], { KMS_ENVELOPE_ALLOWED_KEYS: sb.otherKeyArn })).stdout, 'foo: bar\n');
+    const rotate = await cli(['rotate', 's.yaml']);
+    assert.equal(rotate.code, 2);
+    assert.match(rotate.stderr, /also encrypted for 1 PGP.*sops rotate/s);
+
+    await write('k.env', 'K=kept-value\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 'k.env'])).code, 0);
+    assert.equal((await cli(['rewrap', 'k.env', '--add-key', 'alias/other'])).code, 0);
+    const two = await reference(await read('k.env'), 'dotenv');
+    const removed = await cli(['rewrap', 'k.env', '--remove-key', 'alias/other']);
+    assert.equal(removed.code, 0, removed.stderr);
+    const after = await read('k.env');
+    assert.ok(!after.includes(sb.otherKeyArn), 'the removed key is gone');
+    const one = await reference(after, 'dotenv');
+    assert.deepEqual(one.values, { K: 'kept-value' });
+    assert.notDeepEqual(one.dataKey, two.dataKey, 'a new data key');
+    assert.equal((await cli(['rotate', 'k.env'])).code, 0);
+    assert.notDeepEqual((await reference(await read('k.env'), 'dotenv')).dataKey, one.dataKey);
+  });
+
+  it('set changes one variable of a SOPS .env (the others keep their ciphertext); run and get give the values as sops exec-env does', async () => {
+    await write('s.env', 'A=first\nB=second\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 's.env'])).code, 0);
+    const before = await read('s.env');
+    const set = await cli(['set', 's.env', 'B'], {}, 'changed\n');
+    assert.equal(set.code, 0, set.stderr);
+    const after = await read('s.env');
+    assert.equal(/^A=.*$/m.exec(after)![0], /^A=.*$/m.exec(before)![0]);
+    assert.notEqual(/^B=.*$/m.exec(after)![0], /^B=.*$/m.exec(before)![0]);
+    assert.deepEqual((await reference(after, 'dotenv')).values, { A: 'first', B: 'changed' });
+    assert.equal((await cli(['get', 's.env', 'B'])).stdout, 'changed\n');
+    const run = await cli(['run', '-f', 's.env', '--', process.execPath, '-e', 'process.stdout.write(process.env.A + "," + process.env.B)']);
+    assert.equal(run.stdout, 'first,changed');
+  });
+
+  it('the pre-commit guard takes SOPS files for encrypted, and flags a value left in clear in one', async () => {
+    await write('prod.env', 'SECRET=guard-sops-secret\nNAME_unencrypted=visible\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 'prod.env'])).code, 0);
+    const ok = await cli(['check', 'prod.env']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    await write('prod.env', (await read('prod.env')).replace(/^SECRET=.*$/m, 'SECRET=typed-in-clear'));
+    const bad = await cli(['check', 'prod.env']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stdout + bad.stderr, /1 value in clear where it should be encrypted \(SECRET\)/);
+    assert.doesNotMatch(bad.stdout + bad.stderr, /typed-in-clear/);
+  });
+});
