@@ -4,10 +4,13 @@ import path from 'node:path';
 import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
 import { startSandbox, Sandbox } from '../support/aws-sandbox';
-import { runCli } from '../support/cli';
+import { runCli, runProgram } from '../support/cli';
 import { withEnv } from '../support/with-env';
 import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
 import { referenceDecrypt } from '../support/sops-reference';
+import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
+import { sealSops } from '../../src/core/sops/document';
+import { openSopsFile } from '../../src/core/sops/files';
 
 /**
  * The CLI on SOPS files (issue 22): new files that follow the repository's .sops.yaml, re-keying,
@@ -137,5 +140,43 @@ describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stdout + bad.stderr, /1 value in clear where it should be encrypted \(SECRET\)/);
     assert.doesNotMatch(bad.stdout + bad.stderr, /typed-in-clear/);
+  });
+
+  it('in git: setup gives tracked SOPS files the driver; git diff shows them decrypted; git merge merges them value by value into a file sops readers accept', async () => {
+    const env = { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, KMS_ENVELOPE_ALLOWED_KEYS: 'arn:aws:kms:*:000000000000:key/*', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid', HOME: sb.env.HOME };
+    const git = async (...args: string[]) => {
+      const r = await runProgram('git', args, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+      assert.equal(r.code, 0, `git ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await fs.rm(path.join(cwd, '.git'), { recursive: true });
+    await git('init', '-q', '-b', 'main');
+    await write('deploy/secrets.yaml', 'db:\n    password: merge-base\n    user: app\nport: 5432\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 'deploy/secrets.yaml'])).code, 0);
+    assert.equal((await cli(['git', 'setup'])).code, 0);
+    assert.match(await read('.gitattributes'), /^\/deploy\/secrets\.yaml diff=kms-envelope merge=kms-envelope -text$/m);
+    await git('add', '-A');
+    await git('commit', '-q', '-m', 'sops file');
+    // a change on a branch, another on main: each through the product's SOPS set-up, as an editor save would
+    const editTo = async (from: string, to: string) => {
+      await withEnv(sb.env, async () => {
+        const o = await openSopsFile(path.join(cwd, 'deploy/secrets.yaml'), new KmsKeyProvider({ allowedKeys: ['arn:aws:kms:*:000000000000:key/*'] }));
+        await fs.writeFile(path.join(cwd, 'deploy/secrets.yaml'), sealSops(o, o.plaintext.replace(from, to), 'secrets.yaml'));
+        o.key.fill(0);
+      });
+    };
+    await git('checkout', '-q', '-b', 'feature');
+    await editTo('user: app', 'user: feature-user');
+    await git('commit', '-qam', 'feature');
+    await git('checkout', '-q', 'main');
+    await editTo('merge-base', 'main-password');
+    const diff = await git('diff');
+    assert.match(diff, /^-    password: merge-base$/m);
+    assert.match(diff, /^\+    password: main-password$/m);
+    await git('commit', '-qam', 'main');
+    await git('merge', '-q', '--no-edit', 'feature');
+    const merged = await read('deploy/secrets.yaml');
+    assert.deepEqual((await reference(merged, 'yaml')).values, { db: { password: 'main-password', user: 'feature-user' }, port: 5432n });
+    assert.equal((await cli(['check', 'deploy/secrets.yaml'])).code, 0);
   });
 });

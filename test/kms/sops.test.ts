@@ -4,7 +4,8 @@ import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
 import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
 import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
-import { encryptSopsFile } from '../../src/core/sops/recipients';
+import { encryptSopsFile, rotateSopsFile } from '../../src/core/sops/recipients';
+import { mergeEncrypted } from '../../src/core/git/merge-driver';
 import { textconv } from '../../src/core/git/textconv';
 import { kindOf } from '../../src/core/kind';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
@@ -186,5 +187,81 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     // types kept: an int, a float and a bool are encrypted as such, and sops-decoder reads them back
     assert.deepEqual(await sopsDecoder(parseYaml(flat)), { foo: 'bar', port: 8080, ratio: 1.5, on: true });
     assert.match(flat, /^port: ENC\[AES256_GCM,[^\]]*type:int\]$/m);
+  });
+
+  describe('the merge driver on SOPS files', () => {
+    const L = { ours: 'HEAD', theirs: 'feature' };
+    /** A SOPS file with this YAML (a new data key each time unless `from` gives the file to edit). */
+    async function sops(plain: string, name = 'm.yaml'): Promise<string> {
+      await fs.writeFile(at(name), plain);
+      await encryptSopsFile(at(name), kms(), { keys: [box.sb.keyArn] });
+      return fs.readFile(at(name), 'utf8');
+    }
+    /** The file edited as the decrypted view saves it (same data key, unchanged values keep their bytes). */
+    async function edit(text: string, change: (plain: string) => string): Promise<string> {
+      const o = await openSops(text, 'yaml', 'e.yaml', sopsUnwrap(kms(), 'e.yaml'));
+      try {
+        return sealSops(o, change(o.plaintext), 'e.yaml');
+      } finally {
+        o.key.fill(0);
+      }
+    }
+    async function merge(base: string, ours: string, theirs: string) {
+      await fs.writeFile(at('base'), base);
+      await fs.writeFile(at('ours'), ours);
+      await fs.writeFile(at('theirs'), theirs);
+      const outcome = await mergeEncrypted({ base: at('base'), ours: at('ours'), theirs: at('theirs'), path: 'secrets.yaml' }, kms(), L);
+      return { outcome, text: await fs.readFile(at('ours'), 'utf8') };
+    }
+
+    it('values changed on different sides merge into a SOPS file every reader accepts, sealed under ours\' key; a value added on one side comes along', async () => {
+      const base = await sops('a: one\nb: two\nlist:\n  - x\n  - y\n');
+      const ours = await edit(base, (p) => p.replace('a: one', 'a: ONE'));
+      const theirs = await edit(base, (p) => p.replace('  - y', '  - Y').replace('b: two', 'b: two\nc: three'));
+      const { outcome, text } = await merge(base, ours, theirs);
+      assert.deepEqual(outcome, { clean: true, conflicts: [], message: undefined });
+      assert.deepEqual((await referenceDecrypt(text, 'yaml')).values, { a: 'ONE', b: 'two', list: ['x', 'Y'], c: 'three' });
+      assert.equal(/^b: .*$/m.exec(text)![0], /^b: .*$/m.exec(base)![0], 'an unchanged value keeps its ciphertext');
+      assert.equal((await referenceDecrypt(text, 'yaml')).dataKey.toString('hex'), (await referenceDecrypt(ours, 'yaml')).dataKey.toString('hex'));
+    });
+
+    it('one value changed differently on both sides, or changed on one and removed on the other: ours kept, the path named, never a value', async () => {
+      const base = await sops('db:\n  password: base-value\nother: x\n');
+      const ours = await edit(base, (p) => p.replace('base-value', 'ours-value'));
+      const theirs = await edit(base, (p) => p.replace('base-value', 'theirs-value'));
+      const r = await merge(base, ours, theirs);
+      assert.deepEqual(r.outcome.conflicts, ['db.password']);
+      assert.equal(r.outcome.clean, false);
+      assert.equal(r.text, ours);
+      assert.doesNotMatch(r.outcome.message ?? '', /value/);
+      const removed = await edit(base, (p) => p.replace('other: x\n', ''));
+      const changed = await edit(base, (p) => p.replace('other: x', 'other: y'));
+      const r2 = await merge(base, changed, removed);
+      assert.deepEqual(r2.outcome.conflicts, ['other']);
+      assert.equal(r2.text, changed);
+    });
+
+    it('when only theirs made a new data key (a key removed), the result is sealed under theirs\' key', async () => {
+      const base = await sops('a: one\nb: two\n', 'r.yaml');
+      const ours = await edit(base, (p) => p.replace('a: one', 'a: ONE'));
+      await fs.writeFile(at('r.yaml'), base);
+      await rotateSopsFile(at('r.yaml'), kms());
+      const theirs = await fs.readFile(at('r.yaml'), 'utf8');
+      const { outcome, text } = await merge(base, ours, theirs);
+      assert.equal(outcome.clean, true);
+      assert.match(outcome.message ?? '', /sealed under theirs' key/);
+      const read = await referenceDecrypt(text, 'yaml');
+      assert.deepEqual(read.values, { a: 'ONE', b: 'two' });
+      assert.deepEqual(read.dataKey, (await referenceDecrypt(theirs, 'yaml')).dataKey);
+    });
+
+    it('a side that is not a SOPS file while the others are is not merged in: ours kept', async () => {
+      const base = await sops('a: one\n');
+      const ours = await edit(base, (p) => p.replace('one', 'two'));
+      const r = await merge(base, ours, 'a: forged\n');
+      assert.equal(r.outcome.clean, false);
+      assert.match(r.outcome.message ?? '', /theirs is not a SOPS file while another side is; kept ours/);
+      assert.equal(r.text, ours);
+    });
   });
 });

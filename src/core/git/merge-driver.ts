@@ -31,6 +31,9 @@ import type { KeyService } from '../kms/key-service';
 import { openText, OpenedText } from '../operations';
 import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
+import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { OpenableStore, openableStore, sopsUnwrap } from '../sops/files';
+import { mergeSops } from '../sops/merge';
 
 export interface MergeFiles {
   readonly base: string;
@@ -77,6 +80,8 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     await atomicWrite(files.ours, b);
     return { clean: true, conflicts: [] };
   }
+  const sops = [o, a, b].map((bytes) => (storeOfBytes(bytes) === null ? sopsStoreOf(bytes, files.path) : undefined));
+  if (sops.some(Boolean)) return mergeSopsFiles(files, [o, a, b], sops, svc);
   const sides: Side[] = ([['base', o], ['ours', a], ['theirs', b]] as const).map(([label, bytes]) => ({ label, name: `${files.path} (${label})`, bytes, encrypted: storeOfBytes(bytes) !== null }));
   const [base, ours, theirs] = sides;
   const big = isDotenvName(files.path) ? sides.find((x) => x.bytes.length > MAX_DOTENV_MERGE_BYTES || lineCount(x.bytes) > MAX_MERGE_LINES) : undefined;
@@ -131,6 +136,26 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
   } finally {
     keys.forEach(wipeFileKey);
   }
+}
+
+/** The SOPS store of a version, judged by its metadata (as kindOf does). */
+function sopsStoreOf(bytes: Buffer, name: string): OpenableStore | undefined {
+  if (!sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), name)) return undefined;
+  return openableStore(decodeUtf8(bytes, name), name);
+}
+
+/** A SOPS file merged value by value (sops/merge.ts); a side that is not SOPS while another is keeps ours. */
+async function mergeSopsFiles(files: MergeFiles, bytes: Buffer[], stores: (OpenableStore | undefined)[], svc: KeyService): Promise<MergeOutcome> {
+  const labels = ['base', 'ours', 'theirs'];
+  const missing = stores.findIndex((s) => !s);
+  if (missing >= 0) {
+    return keep(`${files.path}: ${labels[missing]} is not a SOPS file while another side is; kept ours. Merge it by hand in the decrypted view (VS Code) or with sops, then \`git add\` it.`);
+  }
+  const [base, ours, theirs] = bytes.map((b, i) => ({ name: `${files.path} (${labels[i]})`, text: decodeUtf8(b, files.path), store: stores[i]! }));
+  const result = await mergeSops(base, ours, theirs, (name) => sopsUnwrap(svc, name));
+  if (result.text === undefined) return { clean: false, conflicts: result.conflicts, message: result.message };
+  await atomicWrite(files.ours, result.text);
+  return { clean: true, conflicts: [], message: result.message };
 }
 
 const lineCount = (bytes: Buffer): number => {

@@ -21,7 +21,8 @@ import path = require('node:path');
 import { Classifier } from '../classify';
 import { matchesAny } from '../glob';
 import { storeOf } from '../header';
-import { atomicWrite, readHead } from '../io';
+import { atomicWrite, readEnds } from '../io';
+import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
 import { missingGuard, SECRET_PATTERNS, shellQuote } from './patterns';
 
 export { missingGuard, shellQuote };
@@ -54,7 +55,14 @@ const ATTRIBUTES = `diff=${DRIVER} merge=${DRIVER} -text`;
 async function encryptedFiles(root: string, opts: GitOptions): Promise<string[]> {
   const listed = await gitList(['ls-files', '-co', '--exclude-standard', '-z'], { ...opts, cwd: root });
   const files = [...new Set(listed)].filter((f) => !matchesAny(SECRET_PATTERNS, f));
-  const inline = new Classifier<string>({ sniff: async (f) => ((await fs.lstat(f)).isFile() ? storeOf(await readHead(f, 400)) : null) });
+  // an inline header, or SOPS metadata at the end: both take the driver
+  const inline = new Classifier<string>({
+    sniff: async (f) => {
+      if (!(await fs.lstat(f)).isFile()) return null;
+      const { head, tail } = await readEnds(f, 400, SOPS_TAIL_BYTES);
+      return storeOf(head) ?? (sopsStoreOfText(tail, f) ? 'sops' : null);
+    },
+  });
   const stores = await Promise.all(files.map((f) => inline.classify(path.join(root, f))));
   return files.filter((_, i) => stores[i]);
 }

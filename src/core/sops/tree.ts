@@ -54,41 +54,44 @@ export type Node = Branch | List | Leaf | null;
 export interface Visit {
   readonly node: Leaf | Comment;
   readonly path: readonly string[];
+  /** The path with list indices: which value this is, for a merge. */
+  readonly at: readonly (string | number)[];
   readonly encrypted: boolean;
 }
 
 /** Every scalar and comment in document order, with its path and whether the rules encrypt it. */
 export function visits(roots: readonly Branch[], rules: CryptRules): Visit[] {
   const out: Visit[] = [];
-  const onLeaf = (node: Leaf | Comment, path: readonly string[], stack: string[][]) =>
-    out.push({ node, path, encrypted: shouldEncrypt(rules, path, stack, node.kind === 'comment') });
-  const value = (v: Node | Comment, path: readonly string[], stack: string[][]): void => {
+  type At = readonly (string | number)[];
+  const onLeaf = (node: Leaf | Comment, path: readonly string[], at: At, stack: string[][]) =>
+    out.push({ node, path, at, encrypted: shouldEncrypt(rules, path, stack, node.kind === 'comment') });
+  const value = (v: Node | Comment, path: readonly string[], at: At, stack: string[][]): void => {
     if (v === null) return;
-    if (v.kind === 'leaf' || v.kind === 'comment') onLeaf(v, path, stack);
-    else if (v.kind === 'branch') branch(v, path, stack);
-    else list(v, path, stack);
+    if (v.kind === 'leaf' || v.kind === 'comment') onLeaf(v, path, at, stack);
+    else if (v.kind === 'branch') branch(v, path, at, stack);
+    else list(v, path, at, stack);
   };
-  const list = (l: List, path: readonly string[], outer: string[][]): void => {
+  const list = (l: List, path: readonly string[], at: At, outer: string[][]): void => {
     const stack = [...outer, []];
-    for (const item of l.items) {
+    l.items.forEach((item, i) => {
       if (item?.kind === 'comment') stack[stack.length - 1].push(item.text);
-      value(item, path, stack);
+      value(item, path, [...at, i], stack);
       if (item?.kind !== 'comment') stack[stack.length - 1] = [];
-    }
+    });
   };
-  const branch = (b: Branch, path: readonly string[], outer: string[][]): void => {
+  const branch = (b: Branch, path: readonly string[], at: At, outer: string[][]): void => {
     const stack = [...outer, []];
     for (const item of b.items) {
       if (item.kind === 'comment') {
         stack[stack.length - 1].push(item.text);
-        onLeaf(item, path, stack);
+        onLeaf(item, path, at, stack);
         continue;
       }
-      value(item.value, [...path, item.key], stack);
+      value(item.value, [...path, item.key], [...at, item.key], stack);
       stack[stack.length - 1] = [];
     }
   };
-  for (const root of roots) branch(root, [], []);
+  roots.forEach((root, i) => branch(root, [], roots.length > 1 ? [i] : [], []));
   return out;
 }
 
