@@ -17,6 +17,7 @@ import { addKey, decryptFile, encryptFile, loadEnvFiles, planKeys, removeKey, ro
 import { runningAgent } from '../core/agent/client';
 import { kindOf } from '../core/kind';
 import { findCreationRule } from '../core/sops/creation-rules';
+import { importFile, ImportTarget } from '../core/convert/import';
 import { addSopsKey, encryptSopsFile, planSopsKeys, removeSopsKey, rotateSopsFile, setSopsValue } from '../core/sops/recipients';
 import { registerAgentCommands } from './agent-commands';
 import { registerGitCommands } from './git-commands';
@@ -138,6 +139,27 @@ run passes its command's exit code through.`,
           status(`warning: ${file}: line ${clear.join(', ')} look like assignments but are not variables for dotenv (a name outside A-Z a-z 0-9 _ . -?): left in clear`);
         const kind = await encryptFile(file, kms, { keys: plan.keys, context: plan.context, onClearLines });
         status(`encrypted ${file} (${kind === 'dotenv' ? 'each value' : 'whole file'})`);
+      }
+    });
+
+  program
+    .command('import')
+    .description('turn files into kms-envelope or SOPS files in place: from SOPS, kms-envelope, dotenvx-encrypted or plaintext files (nothing written in clear)')
+    .argument('<files...>')
+    .addOption(new Option('--to <format>', 'the format to write (default: kms-envelope for a SOPS file, else kms-envelope)').choices(['kms-envelope', 'sops']))
+    .option('-k, --key <key>', 'KMS key ARN, id or alias (repeatable; default: .kms-envelope.json or .sops.yaml rules, then KMS_ENVELOPE_KEY)', collect)
+    .option('-c, --context <key=value>', 'extra encryption context pair (repeatable)', collect, [])
+    .action(async (files: string[], o: { to?: ImportTarget; key?: string[]; context: string[] }) => {
+      const keys = keysOrEnv(o.key);
+      const kms = provider(keys);
+      for (const file of files) {
+        const to: ImportTarget = o.to ?? 'kms-envelope';
+        const explicit = o.key !== undefined;
+        const plan = to === 'sops' ? await planSopsKeys(file, kms, { keys, explicit }) : await planKeys(file, kms, { keys, context: parseContext(o.context), explicit });
+        if (plan.refused.length) status(`warning: the rules name keys for ${file} that are not allowed, not used: ${plan.refused.join(', ')} (--allowed-keys)`);
+        const context = { ...(plan.context ?? {}), ...parseContext(o.context) };
+        const done = await importFile(file, kms, { to, keys: plan.keys, context, crypt: 'crypt' in plan ? plan.crypt : undefined });
+        status(`imported ${file}: ${done.from} → ${done.to}`);
       }
     });
 

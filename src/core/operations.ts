@@ -127,15 +127,35 @@ async function regularFile(file: string): Promise<void> {
 /** A text file's content, bounded and valid UTF-8. */
 export const readText = async (file: string): Promise<string> => decodeUtf8(await readBounded(file, MAX_TEXT_BYTES), file);
 
-/** Encrypts a plaintext file in place: values of a .env, the whole of anything else. */
-export async function encryptFile(file: string, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
+/**
+ * A file about to be encrypted in place (in any format): a regular file named by the user, not
+ * already encrypted (kms-envelope or SOPS), and not a kms-envelope file that lost its header (its
+ * tokens would be wrapped again). Returns its text when it is a `.env`.
+ */
+export async function plainToEncrypt(file: string): Promise<string | undefined> {
   await regularFile(file);
-  if ((await kindOf(file)) !== 'plain') {
-    throw new KmsEnvelopeError('ALREADY_ENCRYPTED', `${file} is already encrypted`, 'Use rotate for a new data key, or rewrap to change keys.');
+  const kind = await kindOf(file);
+  if (kind !== 'plain') {
+    throw new KmsEnvelopeError('ALREADY_ENCRYPTED', `${file} is already encrypted${kind === 'sops' ? ' (a SOPS file)' : ''}`, 'Use rotate for a new data key, or rewrap to change keys; kms-envelope import converts between kms-envelope and SOPS.');
   }
   const text = isDotenvName(file) ? await readText(file) : undefined;
   // tokens or header lines without a header: the file lost its header, and must not be wrapped again
   refuseDamaged(file, text ?? (await readHead(file, REMNANT_BYTES)), { tokens: text !== undefined });
+  return text;
+}
+
+/** Encrypts a plaintext file in place: values of a .env, the whole of anything else. */
+export async function encryptFile(file: string, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
+  const text = await plainToEncrypt(file);
+  return encryptContent(file, text ?? createReadStream(file), svc, opts);
+}
+
+/**
+ * Writes `content` to `file` encrypted (kms-envelope): a `.env` text value by value, anything else
+ * whole. The plaintext comes from memory or the file itself; only ciphertext is written.
+ */
+export async function encryptContent(file: string, content: string | Buffer | NodeJS.ReadableStream, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
+  const text = typeof content === 'string' && isDotenvName(file) ? content : undefined;
   return withKey(await newFileKey(svc, opts), async (key) => {
     if (text !== undefined) {
       await atomicWrite(file, joinSealed(sealDotenv(text, key, { layout: layoutFor(text), random: opts.random })));
@@ -143,7 +163,8 @@ export async function encryptFile(file: string, svc: KeyService, opts: EncryptOp
       if (clear.length) opts.onClearLines!(clear);
       return 'dotenv';
     }
-    await atomicWrite(file, sealFileStream(createReadStream(file), key, opts.random));
+    const source = typeof content === 'string' ? [Buffer.from(content, 'utf8')] : Buffer.isBuffer(content) ? [content] : (content as AsyncIterable<Buffer>);
+    await atomicWrite(file, sealFileStream(source, key, opts.random));
     return 'file';
   });
 }

@@ -16,6 +16,7 @@ import { emitMetadata, MetadataMap, SOPS_VERSION } from './emit';
 import { OpenableStore, openSopsFile, readSopsFile, sopsUnwrap, withSops } from './files';
 import { readMetadata } from './metadata';
 import { findCreationRule } from './creation-rules';
+import { plainToEncrypt } from '../operations';
 
 /** The store sops gives a new file by its name (cmd/sops/common: .yaml/.yml, .json, .env; any other is binary). */
 export function storeForName(file: string): OpenableStore {
@@ -67,8 +68,13 @@ export interface SopsCreateOptions {
 
 /** Encrypts a plaintext file in place as a SOPS file (its store by its name, as sops chooses it). */
 export async function encryptSopsFile(file: string, svc: KeyService, opts: SopsCreateOptions): Promise<OpenableStore> {
+  await plainToEncrypt(file);
+  return createSopsFile(file, decodeUtf8(await readBounded(file, 64 * 1024 * 1024), file), svc, opts);
+}
+
+/** Writes `view` (a plaintext in the store's syntax) to `file` as a new SOPS file; only ciphertext is written. */
+export async function createSopsFile(file: string, view: string, svc: KeyService, opts: SopsCreateOptions): Promise<OpenableStore> {
   const store = storeForName(file);
-  const view = decodeUtf8(await readBounded(file, 64 * 1024 * 1024), file);
   STORES[store].parse(store === 'binary' ? '{"data": ""}' : view, file); // a view the store cannot read is refused before any KMS call
   const context = opts.context ?? {};
   const { dek, stanzas } = await svc.generate(opts.keys, context);
