@@ -10,7 +10,10 @@ import { sealable } from '../core/retired';
 import { KmsEnvelopeError } from '../core/errors';
 import { commentLeader, SIDECAR_SUFFIX } from '../core/formats/comment-syntax';
 import { atomicWrite, readHead, readSidecar } from '../core/io';
-import { addKey, decryptFile, encryptFile, layoutFor, newFileKey, planKeys, removeKey, rotateFile, unwrapper } from '../core/operations';
+import { addKey, decryptFile, encryptFile, kindOf, layoutFor, newFileKey, planKeys, removeKey, rotateFile, unwrapper } from '../core/operations';
+import { findCreationRule } from '../core/sops/creation-rules';
+import { sopsKmsKeys } from '../core/sops/files';
+import { addSopsKey, encryptSopsFile, planSopsKeys, removeSopsKey, rotateSopsFile } from '../core/sops/recipients';
 import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
@@ -189,6 +192,27 @@ export function createCommands(d: Deps): Commands {
     return { keys: plan.keys.length ? [...plan.keys] : await keyToUse(plan.context ?? {}), context: plan.context };
   }
 
+  /** Encrypt File where .sops.yaml has a creation rule: a SOPS file, its keys from the rule within the allow-list. */
+  async function encryptAsSops(uri: vscode.Uri): Promise<void> {
+    const name = path.basename(uri.path);
+    const svc = d.keys.service();
+    const plan = await planSopsKeys(uri.fsPath, svc, { keys: [] });
+    if (plan.refused.length) warn(`${plan.config} names keys for ${name} that are not allowed, so they were not used: ${plan.refused.join(', ')}. Allow them (user setting kmsEnvelope.allowedKeys) if you trust them.`);
+    if (plan.others.length) warn(`${plan.config} also names ${plan.others.join(', ')} recipients for ${name}, which KMS Envelope cannot add: run sops updatekeys on it to add them.`);
+    const keys = plan.keys.length ? [...plan.keys] : await keyToUse(plan.context ?? {});
+    const store = await withProgress(`encrypting ${name} as SOPS`, () => encryptSopsFile(uri.fsPath, svc, { keys, context: plan.context, crypt: plan.crypt }));
+    await d.encrypted.check(uri);
+    const purged = await forgetHistory(uri);
+    d.log.info(`encrypted ${uri.fsPath} as a SOPS ${store} file (rule of ${plan.config})`);
+    d.decryptOnOpen.sweep();
+    void vscode.window
+      .showInformationMessage(
+        `KMS Envelope: ${name} is encrypted on disk as a SOPS file (the rule of ${path.basename(plan.config ?? '.sops.yaml')}), for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}.${purged ? ` ${purged} earlier version${purged === 1 ? '' : 's'} in clear removed from VS Code's Local History.` : ''}`,
+        'Open Decrypted',
+      )
+      .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));
+  }
+
   /** Removes VS Code's Local History copies of a file just encrypted (its earlier saves were in clear). */
   async function forgetHistory(uri: vscode.Uri): Promise<number> {
     const purged = await purgeLocalHistory(d.globalStorage, uri).catch((err: unknown) => {
@@ -321,6 +345,8 @@ export function createCommands(d: Deps): Commands {
     encryptFile: run('Encrypt File', async (arg) => {
       const uri = await need(target(arg), 'plain');
       await saveFirst(uri);
+      // a repository that keeps this file with sops (.sops.yaml has a rule for it) gets a SOPS file
+      if (await findCreationRule(uri.fsPath)) return encryptAsSops(uri);
       const plan = await planFor(uri.fsPath);
       const keys = plan.keys;
       const onClearLines = (clear: number[]) =>
@@ -386,7 +412,7 @@ export function createCommands(d: Deps): Commands {
         'Add Key',
       );
       if (ok !== 'Add Key') return;
-      await withProgress(`adding ${ref} to ${name}`, () => addKey(uri.fsPath, svc, ref));
+      await withProgress(`adding ${ref} to ${name}`, async () => ((await kindOf(uri.fsPath)) === 'sops' ? addSopsKey(uri.fsPath, svc, ref) : addKey(uri.fsPath, svc, ref)));
       d.log.info(`added ${label} to ${uri.fsPath}`);
       void vscode.window.showInformationMessage(`KMS Envelope: added ${label} to ${name}.`);
     }),
@@ -395,8 +421,9 @@ export function createCommands(d: Deps): Commands {
       const uri = await need(target(arg), 'encrypted');
       await saveFirst(toView(uri));
       const name = path.basename(uri.path);
-      const head = commentLeader(uri.path) === null ? ((await readSidecar(uri.fsPath)) ?? (await readHead(uri.fsPath, MAX_HEADER_BYTES))) : await readHead(uri.fsPath, MAX_HEADER_BYTES);
-      const stanzas = parseHeader(head)?.header.stanzas ?? [];
+      const sops = (await kindOf(uri.fsPath)) === 'sops';
+      const head = sops ? '' : commentLeader(uri.path) === null ? ((await readSidecar(uri.fsPath)) ?? (await readHead(uri.fsPath, MAX_HEADER_BYTES))) : await readHead(uri.fsPath, MAX_HEADER_BYTES);
+      const stanzas: readonly { keyArn: string; alias?: string }[] = sops ? (await sopsKmsKeys(uri.fsPath)).map((keyArn) => ({ keyArn })) : (parseHeader(head)?.header.stanzas ?? []);
       if (stanzas.length < 2) throw new KmsEnvelopeError('USAGE', `${name} is wrapped for ${stanzas.length} key: there is none to remove`, 'A file needs one key at least; add another first.');
       const items = stanzas.map((s) => ({ label: s.alias ?? s.keyArn.replace(/^.*:key\//, 'key/'), description: s.keyArn, arn: s.keyArn }));
       const given = keyOf(options);
@@ -412,7 +439,9 @@ export function createCommands(d: Deps): Commands {
         'Remove Key',
       );
       if (ok !== 'Remove Key') return;
-      const result = await withProgress(`removing ${picked.label} from ${name}`, () => removeKey(uri.fsPath, d.keys.service(), picked.arn));
+      const result = await withProgress(`removing ${picked.label} from ${name}`, async () =>
+        sops ? removeSopsKey(uri.fsPath, d.keys.service(), picked.arn).then((r) => ({ refused: r.refused, stanzas: r.arns.map((keyArn) => ({ keyArn, alias: undefined as string | undefined })) })) : removeKey(uri.fsPath, d.keys.service(), picked.arn),
+      );
       if (result.refused.length) warn(`the new data key of ${name} is not wrapped for ${result.refused.join(', ')} either: the file named it, but it is not allowed (user setting kmsEnvelope.allowedKeys).`);
       d.log.info(`removed ${label} from ${uri.fsPath}`);
       void vscode.window.showInformationMessage(`KMS Envelope: removed ${label} from ${name}; a new data key for ${result.stanzas.map((s) => s.alias ?? s.keyArn).join(', ')}.`);
@@ -423,7 +452,11 @@ export function createCommands(d: Deps): Commands {
       await saveFirst(toView(uri));
       const s = d.keys.settings();
       const keys = s.key ? await keyToUse() : [];
-      const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, () => rotateFile(uri.fsPath, d.keys.service(), { keys }));
+      const result = await withProgress(`rotating the data key of ${path.basename(uri.path)}`, async () =>
+        (await kindOf(uri.fsPath)) === 'sops'
+          ? rotateSopsFile(uri.fsPath, d.keys.service(), { keys }).then((r) => ({ refused: r.refused, stanzas: r.arns.map((keyArn) => ({ keyArn })) }))
+          : rotateFile(uri.fsPath, d.keys.service(), { keys }),
+      );
       if (result.refused.length) {
         const one = result.refused.length === 1;
         warn(`the new data key of ${path.basename(uri.path)} is not wrapped for ${result.refused.join(', ')}: the file named ${one ? 'it' : 'them'}, but ${one ? 'it is' : 'they are'} not allowed (user setting kmsEnvelope.allowedKeys).`);

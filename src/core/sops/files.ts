@@ -126,3 +126,10 @@ export function sopsProblem(text: string, name: string): string | undefined {
     return err instanceof KmsEnvelopeError ? err.message : String(err);
   }
 }
+
+/** The KMS key ARNs a SOPS file names (no key needed: for pickers and messages). */
+export async function sopsKmsKeys(file: string): Promise<string[]> {
+  const read = await readSopsFile(file);
+  if (!read) throw new KmsEnvelopeError('NOT_ENCRYPTED', `${file} is not a SOPS file`);
+  return readSops(read.text, read.store, file).metadata.kms.map((k) => k.arn);
+}

@@ -45,4 +45,50 @@ describe('SOPS files in the editor', () => {
     assert.equal(editor.document.getText(), SOPS_FILES['sops/.env'].plaintext);
     await closeAll();
   });
+
+  it('Encrypt File follows the workspace\'s .sops.yaml: a SOPS file for the rule\'s key, which opens decrypted', async () => {
+    const keyArn = /^sops_kms__list_0__map_arn=(.*)$/m.exec(await fs.readFile(file('sops/.env').fsPath, 'utf8'))![1];
+    await fs.writeFile(file('.sops.yaml').fsPath, `creation_rules:\n  - path_regex: ^sops/.*\\.yaml$\n    kms: ${keyArn}\n    encrypted_regex: ^secret$\n`);
+    try {
+      await fs.writeFile(file('sops/new.yaml').fsPath, 'name: visible\nsecret: sops-typed-ZULU\n');
+      await vscode.commands.executeCommand('kmsEnvelope.encryptFile', file('sops/new.yaml'));
+      const text = await fs.readFile(file('sops/new.yaml').fsPath, 'utf8');
+      assert.doesNotMatch(text, /sops-typed-ZULU/);
+      assert.match(text, /^name: visible$/m, 'the rule\'s encrypted_regex: only "secret" is encrypted');
+      assert.match(text, /^ {4}encrypted_regex: \^secret\$$/m);
+      assert.deepEqual((await referenceDecrypt(text, 'yaml')).values, { name: 'visible', secret: 'sops-typed-ZULU' });
+      await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('sops/new.yaml'));
+      const view = await until('the decrypted view', () => viewOf('sops/new.yaml'));
+      assert.equal(view.document.getText(), 'name: visible\nsecret: sops-typed-ZULU\n');
+    } finally {
+      await fs.rm(file('.sops.yaml').fsPath, { force: true });
+      await closeAll();
+    }
+  });
+
+  it('Add Key and Remove Key work on a SOPS file: a kms entry added (values, MAC and the PGP recipient kept); removing one makes a new data key, refused while PGP can also open the file', async () => {
+    const rel = 'sops/.env';
+    const before = await fs.readFile(file(rel).fsPath, 'utf8');
+    await vscode.commands.executeCommand('kmsEnvelope.addKeyToFile', file(rel), { key: 'alias/other', confirmed: true });
+    const added = await fs.readFile(file(rel).fsPath, 'utf8');
+    assert.equal((added.match(/^sops_kms__list_\d+__map_arn=/gm) ?? []).length, 2);
+    assert.equal(/^SOPS_TOKEN=.*$/m.exec(added)![0], /^SOPS_TOKEN=.*$/m.exec(before)![0], 'the value keeps its ciphertext');
+    assert.equal(/^sops_pgp__list_0__map_enc=.*$/m.exec(added)![0], /^sops_pgp__list_0__map_enc=.*$/m.exec(before)![0], 'the PGP recipient is kept');
+    const other = /^sops_kms__list_1__map_arn=(.*)$/m.exec(added)![1];
+    // a new data key cannot be wrapped for the PGP recipient here: refused, the file untouched
+    await vscode.commands.executeCommand('kmsEnvelope.removeKeyFromFile', file(rel), { key: other, confirmed: true });
+    assert.equal(await fs.readFile(file(rel).fsPath, 'utf8'), added);
+
+    // a SOPS file made here (KMS keys only): the key goes, under a new data key
+    const made = 'sops/new.yaml';
+    await vscode.commands.executeCommand('kmsEnvelope.addKeyToFile', file(made), { key: 'alias/other', confirmed: true });
+    const two = await fs.readFile(file(made).fsPath, 'utf8');
+    assert.ok(two.includes(other));
+    await vscode.commands.executeCommand('kmsEnvelope.removeKeyFromFile', file(made), { key: other, confirmed: true });
+    const removed = await fs.readFile(file(made).fsPath, 'utf8');
+    assert.ok(!removed.includes(other));
+    const read = await referenceDecrypt(removed, 'yaml');
+    assert.deepEqual(read.values, { name: 'visible', secret: 'sops-typed-ZULU' });
+    assert.notDeepEqual(read.dataKey, (await referenceDecrypt(two, 'yaml')).dataKey, 'a new data key');
+  });
 });
