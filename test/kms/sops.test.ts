@@ -41,6 +41,16 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     return { text: withKmsRecipient(original, store, box.sb.keyArn, await kmsWrap(dataKey, box.sb.keyArn, context), context), dataKey };
   }
 
+  it('the data keys of the fixtures are the test vectors docs/SOPS.md gives', () => {
+    const vectors: Record<string, string> = {
+      'format.enc.yaml': 'af5e68dd342b72c6a0475f81a50da4fde898f4b7742c92cbcf1668211411f4e4',
+      'format.enc.json': '9f6aeda6383502c38f7dae6fbbb8cb6890582adb0335effa8952fe590d7a9596',
+      'format.enc.env': '322d9a97997823fb2bf42f55a6c26100cbaf0520cf88bb7ebee1cf47dd6d318d',
+      'comments.enc.yaml': '61bec946f5783fd4cea3d1b1ce407fce2b6e81fc301cc539c422015e27f6d1be',
+    };
+    for (const s of SAMPLES) assert.equal(pgpDataKey(fixture(s.file), s.store).toString('hex'), vectors[s.file], s.file);
+  });
+
   for (const s of SAMPLES) {
     it(`${s.file} (written by sops ${s.store === 'yaml' && s.file.startsWith('comments') ? '3.6.1' : '3.13.1'}) opens decrypted, its MAC verified, with one KMS call`, async () => {
       const { text } = await readable(s.file, s.store);
