@@ -25,7 +25,7 @@ describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
     runCli(args, { cwd, env: { ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_KEY: sb.keyArn, KMS_ENVELOPE_ALLOWED_KEYS: 'arn:aws:kms:*:000000000000:key/*', ...env }, input });
   const read = (f: string) => fs.readFile(path.join(cwd, f), 'utf8');
   const write = (f: string, text: string) => fs.mkdir(path.dirname(path.join(cwd, f)), { recursive: true }).then(() => fs.writeFile(path.join(cwd, f), text));
-  const reference = (text: string, store: 'yaml' | 'json' | 'dotenv' | 'binary') => withEnv(sb.env, () => referenceDecrypt(text, store));
+  const reference = (text: string, store: 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary') => withEnv(sb.env, () => referenceDecrypt(text, store));
 
   before(async () => {
     sb = await startSandbox();
@@ -65,6 +65,13 @@ describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
     await withEnv(sb.env, async () => assert.deepEqual(await sopsDecoder(JSON.parse(await read('config.json'))), { token: 'json-sops-secret', n: 1.5, on: true }));
     for (const f of ['app.env', 'config.json', 'id_rsa']) assert.ok((await read(f)).includes(`arn: ${sb.keyArn}`) || (await read(f)).includes(`"arn": "${sb.keyArn}"`) || (await read(f)).includes(`sops_kms__list_0__map_arn=${sb.keyArn}`), f);
     assert.equal((await cli(['decrypt', '--stdout', 'id_rsa'])).stdout, '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n');
+    await write('db.ini', '; database\n[db]\nhost = db.internal\npassword = ini-sops-secret\n\n[cache]\nurl = redis://x\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 'db.ini'])).code, 0);
+    const ini = await read('db.ini');
+    assert.doesNotMatch(ini, /ini-sops-secret|db\.internal|database/);
+    assert.match(ini, /^\[sops\]$/m);
+    assert.deepEqual((await reference(ini, 'ini')).values, { db: { host: 'db.internal', password: 'ini-sops-secret' }, cache: { url: 'redis://x' } });
+    assert.equal((await cli(['decrypt', '--stdout', 'db.ini'])).stdout, '; database\n[db]\nhost = db.internal\npassword = ini-sops-secret\n\n[cache]\nurl = redis://x\n');
   });
 
   it('a .sops.yaml key outside the allow-list is not used (the user\'s key is), and a pattern that could backtrack without bound is refused', async () => {

@@ -14,7 +14,7 @@ import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
 import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
 import { referenceDecrypt } from '../support/sops-reference';
 
-type Store = 'yaml' | 'json' | 'dotenv';
+type Store = 'yaml' | 'json' | 'dotenv' | 'ini';
 
 /**
  * SOPS files (issue 22): files the sops CLI wrote, read through the product's KMS seam (the local
@@ -32,6 +32,8 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     { file: 'format.enc.json', store: 'json', plaintext: '{\n\t"foo": "bar"\n}\n' },
     { file: 'format.enc.env', store: 'dotenv', plaintext: 'foo = bar\n' },
     { file: 'comments.enc.yaml', store: 'yaml', plaintext: '# first comment in file\nlorem: ipsum\n# this-is-a-comment\ndolor: sit\n' },
+    { file: 'format.enc.ini', store: 'ini', plaintext: '[foo]\nbar = baz\n' },
+    { file: 'format-2.enc.ini', store: 'ini', plaintext: '[foo]\nbar = baz\n' },
   ];
 
   /** A fixture the sops CLI wrote, with a local KMS recipient added (values and MAC untouched). */
@@ -47,12 +49,14 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
       'format.enc.json': '9f6aeda6383502c38f7dae6fbbb8cb6890582adb0335effa8952fe590d7a9596',
       'format.enc.env': '322d9a97997823fb2bf42f55a6c26100cbaf0520cf88bb7ebee1cf47dd6d318d',
       'comments.enc.yaml': '61bec946f5783fd4cea3d1b1ce407fce2b6e81fc301cc539c422015e27f6d1be',
+      'format.enc.ini': 'ce46fd76883106d55913ff2207e160bbeac65a71d6e1cf84c510614bed6f8ccd',
+      'format-2.enc.ini': '200b251d35608cb3451d26d95d0f6c4580575d8f61d908b6d224fc488c65263f',
     };
     for (const s of SAMPLES) assert.equal(pgpDataKey(fixture(s.file), s.store).toString('hex'), vectors[s.file], s.file);
   });
 
   for (const s of SAMPLES) {
-    it(`${s.file} (written by sops ${s.store === 'yaml' && s.file.startsWith('comments') ? '3.6.1' : '3.13.1'}) opens decrypted, its MAC verified, with one KMS call`, async () => {
+    it(`${s.file} (written by sops ${s.file.startsWith('comments') ? '3.6.1' : s.file === 'format.enc.ini' ? '3.13.2' : '3.13.1'}) opens decrypted, its MAC verified, with one KMS call`, async () => {
       const { text } = await readable(s.file, s.store);
       const name = s.file.replace('.enc', '');
       await fs.writeFile(at(name), text);
@@ -71,7 +75,7 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     for (const s of SAMPLES.filter((x) => !x.file.startsWith('comments'))) {
       const { text, dataKey } = await readable(s.file, s.store);
       const opened = await openSops(text, s.store, s.file, sopsUnwrap(kms(), s.file));
-      const edited = opened.plaintext.replace('bar', 'changed value');
+      const edited = s.store === 'ini' ? opened.plaintext.replace('baz', 'changed value') : opened.plaintext.replace('bar', 'changed value');
       const sealed = sealSops(opened, edited, s.file, new Date('2026-12-07T10:00:00Z'));
       await readsBack(opened, sealed, edited, s.file);
       const before = text.split('\n');
@@ -82,11 +86,12 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
         yaml: ['foo: ENC', 'lastmodified: "2026-12-07T10:00:00Z"', 'mac: ENC'],
         json: ['"foo": "ENC",', '"lastmodified": "2026-12-07T10:00:00Z",', '"mac": "ENC",'],
         dotenv: ['foo =ENC', 'sops_lastmodified=2026-12-07T10:00:00Z', 'sops_mac=ENC'],
+        ini: ['bar = ENC', 'lastmodified                = 2026-12-07T10:00:00Z', 'mac                         = ENC'],
       }[s.store];
       assert.deepEqual(changed, expected, s.file);
       const ref = await referenceDecrypt(sealed, s.store);
-      assert.deepEqual(ref.values, s.store === 'dotenv' ? { 'foo ': ' changed value' } : { foo: 'changed value' });
-      if (s.store !== 'dotenv') {
+      assert.deepEqual(ref.values, s.store === 'dotenv' ? { 'foo ': ' changed value' } : s.store === 'ini' ? { foo: { bar: 'changed value' } } : { foo: 'changed value' });
+      if (s.store === 'yaml' || s.store === 'json') {
         const tree = s.store === 'json' ? JSON.parse(sealed) : parseYaml(sealed);
         assert.deepEqual(await sopsDecoder(tree), { foo: 'changed value' });
       }

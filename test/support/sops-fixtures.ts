@@ -16,9 +16,13 @@ export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'sops');
 export const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
 
 /** The PGP-wrapped data key of a fixture, unwrapped by gpg with the sops test key (fails loudly without gpg). */
-export function pgpDataKey(text: string, store: 'yaml' | 'json' | 'dotenv'): Buffer {
+export function pgpDataKey(text: string, store: 'yaml' | 'json' | 'dotenv' | 'ini'): Buffer {
+  const iniEnc = (): string => {
+    const m = /^pgp__list_0__map_enc *= *("{3}[\s\S]*?"{3}|.*)$/m.exec(text)![1];
+    return m.startsWith('"'.repeat(3)) ? m.slice(3, -3) : m.replace(/\\n/g, '\n');
+  };
   const enc =
-    store === 'yaml' ? parse(text).sops.pgp[0].enc : store === 'json' ? JSON.parse(text).sops.pgp[0].enc : /^sops_pgp__list_0__map_enc=(.*)$/m.exec(text)![1].replace(/\\n/g, '\n');
+    store === 'yaml' ? parse(text).sops.pgp[0].enc : store === 'json' ? JSON.parse(text).sops.pgp[0].enc : store === 'ini' ? iniEnc() : /^sops_pgp__list_0__map_enc=(.*)$/m.exec(text)![1].replace(/\\n/g, '\n');
   const home = mkdtempSync(path.join(tmpdir(), 'kms-envelope-gpg-'));
   try {
     const env = { ...process.env, GNUPGHOME: home };
@@ -36,8 +40,9 @@ export async function kmsWrap(dataKey: Buffer, keyArn: string, context?: Record<
 }
 
 /** The text with one more `kms` recipient, written the way sops writes it in each store. */
-export function withKmsRecipient(text: string, store: 'yaml' | 'json' | 'dotenv', arn: string, enc: string, context?: Record<string, string>): string {
+export function withKmsRecipient(text: string, store: 'yaml' | 'json' | 'dotenv' | 'ini', arn: string, enc: string, context?: Record<string, string>): string {
   const at = '2026-12-01T00:00:00Z';
+  if (store === 'ini') return text.replace('[sops]\n', `[sops]\nkms__list_0__map_arn = ${arn}\nkms__list_0__map_aws_profile = \nkms__list_0__map_created_at = ${at}\nkms__list_0__map_enc = ${enc}\n`);
   if (store === 'dotenv') {
     const ctx = Object.entries(context ?? {}).map(([k, v]) => `sops_kms__list_0__map_context__map_${k}=${v}\n`).join('');
     return `${text}sops_kms__list_0__map_arn=${arn}\nsops_kms__list_0__map_aws_profile=\n${ctx}sops_kms__list_0__map_created_at=${at}\nsops_kms__list_0__map_enc=${enc}\n`;

@@ -92,9 +92,34 @@ function unflatten(flat: Record<string, string>): Record<string, unknown> {
 }
 
 /** Reads a SOPS file's text (store by name: .yaml/.yml, .json, .env; else binary) and returns its values. */
-export async function referenceDecrypt(text: string, store: 'yaml' | 'json' | 'dotenv' | 'binary'): Promise<ReferenceResult> {
+export async function referenceDecrypt(text: string, store: 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary'): Promise<ReferenceResult> {
   let doc: Record<string, unknown>;
-  if (store === 'dotenv') {
+  if (store === 'ini') {
+    // sections of key = value lines (go-ini: values trimmed, triple quotes around line breaks); [sops] flattened
+    const TRIPLE = '"'.repeat(3);
+    const sections: Record<string, Record<string, string>> = {};
+    let section = 'DEFAULT';
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (line === '' || /^[;#]/.test(line)) continue;
+      const header = /^\[(.+)\]$/.exec(line);
+      if (header) {
+        section = header[1];
+        sections[section] ??= {};
+        continue;
+      }
+      const eq = line.indexOf('=');
+      let value = line.slice(eq + 1).trim();
+      if (value.startsWith(TRIPLE)) {
+        while (!value.endsWith(TRIPLE) || value.length < 6) value += '\n' + lines[++i];
+        value = value.slice(3, -3);
+      }
+      (sections[section] ??= {})[line.slice(0, eq).trim()] = value;
+    }
+    const { sops, ...data } = sections;
+    doc = { ...data, sops: unflatten(sops) };
+  } else if (store === 'dotenv') {
     const data: Record<string, string> = {};
     const meta: Record<string, string> = {};
     for (const line of text.split('\n')) {

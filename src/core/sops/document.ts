@@ -16,13 +16,14 @@ import { KmsEnvelopeError } from '../errors';
 import { readMetadata, SopsMetadata } from './metadata';
 import { binaryStore } from './stores/binary';
 import { dotenvStore } from './stores/dotenv';
+import { iniStore } from './stores/ini';
 import { jsonStore } from './stores/json';
 import type { Parsed, SopsStore, StoreName } from './stores/store';
 import { yamlStore } from './stores/yaml';
 import { Branch, Decrypted, decryptAll, encryptAll, macOf, Span, visits } from './tree';
 import { aadOf, decryptValue, encryptValue, IvStash } from './value';
 
-export const STORES: Record<Exclude<StoreName, 'ini'>, SopsStore> = { yaml: yamlStore, json: jsonStore, dotenv: dotenvStore, binary: binaryStore };
+export const STORES: Record<StoreName, SopsStore> = { yaml: yamlStore, json: jsonStore, dotenv: dotenvStore, ini: iniStore, binary: binaryStore };
 
 /** The data key of a file, from one of its KMS recipients (the caller applies the allow-list). */
 export type SopsUnwrap = (metadata: SopsMetadata) => Promise<Buffer>;
@@ -58,7 +59,7 @@ export function splice(text: string, edits: readonly { start: number; end: numbe
 }
 
 /** Reads a SOPS file's text (no KMS call): the store's tree and the metadata, checked. */
-export function readSops(text: string, storeName: Exclude<StoreName, 'ini'>, name: string): { store: SopsStore; parsed: Parsed; metadata: SopsMetadata } {
+export function readSops(text: string, storeName: StoreName, name: string): { store: SopsStore; parsed: Parsed; metadata: SopsMetadata } {
   const store = STORES[storeName];
   const parsed = store.parse(text, name);
   if (!parsed.metadata) throw new KmsEnvelopeError('NOT_ENCRYPTED', `${name} has no sops metadata`, 'It is not a SOPS file.');
@@ -67,7 +68,7 @@ export function readSops(text: string, storeName: Exclude<StoreName, 'ini'>, nam
 }
 
 /** Decrypts a SOPS file's text in memory and checks its MAC (1 KMS call, 0 with a warm cache). */
-export async function openSops(text: string, storeName: Exclude<StoreName, 'ini'>, name: string, unwrap: SopsUnwrap): Promise<SopsOpened> {
+export async function openSops(text: string, storeName: StoreName, name: string, unwrap: SopsUnwrap): Promise<SopsOpened> {
   const { store, parsed, metadata } = readSops(text, storeName, name);
   const key = await unwrap(metadata);
   try {
@@ -161,7 +162,7 @@ export function sealSops(opened: SopsOpened, view: string, name: string, now = n
  * values (the same text, or where a store writes a value in another style than the view had it,
  * such as a YAML block scalar, the same value at the same path).
  */
-export async function readsBackWith(key: Buffer, store: Exclude<StoreName, 'ini'>, sealed: string, view: string, name: string): Promise<void> {
+export async function readsBackWith(key: Buffer, store: StoreName, sealed: string, view: string, name: string): Promise<void> {
   const again = await openSops(sealed, store, name, async () => Buffer.from(key));
   again.key.fill(0);
   if (again.plaintext === view) return;
@@ -171,7 +172,7 @@ export async function readsBackWith(key: Buffer, store: Exclude<StoreName, 'ini'
 }
 
 export const readsBack = (opened: SopsOpened, sealed: string, view: string, name: string): Promise<void> =>
-  readsBackWith(opened.key, opened.store.name as Exclude<StoreName, 'ini'>, sealed, view, name);
+  readsBackWith(opened.key, opened.store.name as StoreName, sealed, view, name);
 
 export const wipeSops = (opened: SopsOpened): void => {
   opened.key.fill(0);

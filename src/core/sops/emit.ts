@@ -42,6 +42,11 @@ export function emitMetadata(meta: MetadataMap, store: OpenableStore): { text: s
     text = doc.toString({ indent: 4, lineWidth: 0 });
   } else if (store === 'dotenv') {
     text = flatten(sorted).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `sops_${k}=${v}\n`).join('');
+  } else if (store === 'ini') {
+    // go-ini's pretty format: the = signs of a section aligned
+    const lines = flatten(sorted).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const width = Math.max(...lines.map(([k]) => k.length));
+    text = `\n[sops]\n${lines.map(([k, v]) => `${k.padEnd(width)} = ${v}\n`).join('')}`;
   } else {
     text = `,\n\t"sops": ${JSON.stringify(sorted, null, '\t').replace(/\n/g, '\n\t')}`;
   }

@@ -16,14 +16,11 @@ import { Node, visits } from './tree';
 /** A SOPS binary file holds its content base64'd in JSON: allowed larger than the structured stores. */
 const MAX_SOPS_BYTES = 64 * 1024 * 1024;
 
-export type OpenableStore = Exclude<SopsStoreName, 'ini'>;
+export type OpenableStore = SopsStoreName;
 
-/** The store of a SOPS text, refusing the ones not supported yet. */
+/** The store of a SOPS text (within the size limits). */
 export function openableStore(text: string, name: string): OpenableStore | undefined {
   const store = sopsStoreOfText(text, name);
-  if (store === 'ini') {
-    throw new KmsEnvelopeError('USAGE', `${name} is a SOPS INI file`, 'SOPS INI files are not supported yet: use sops for this one, or convert it to dotenv or YAML.');
-  }
   if (store !== 'binary' && store !== undefined && Buffer.byteLength(text) > MAX_TEXT_BYTES) {
     throw new KmsEnvelopeError('USAGE', `${name} is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for SOPS text files`);
   }

@@ -18,12 +18,13 @@ import { readMetadata } from './metadata';
 import { findCreationRule } from './creation-rules';
 import { plainToEncrypt } from '../operations';
 
-/** The store sops gives a new file by its name (cmd/sops/common: .yaml/.yml, .json, .env; any other is binary). */
+/** The store sops gives a new file by its name (cmd/sops/common: .yaml/.yml, .json, .env, .ini; any other is binary). */
 export function storeForName(file: string): OpenableStore {
   const name = path.basename(file).toLowerCase();
   if (/\.ya?ml$/.test(name)) return 'yaml';
   if (name.endsWith('.json')) return 'json';
   if (name.endsWith('.env')) return 'dotenv';
+  if (name.endsWith('.ini')) return 'ini';
   return 'binary';
 }
 
