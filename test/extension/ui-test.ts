@@ -13,6 +13,8 @@ import { CLI } from '../support/cli';
 import { folderUrl } from '../support/workbench';
 import { scanForPlaintext } from './scan';
 import { NEVER_ON_DISK } from './workspace';
+import { referenceDecrypt } from '../support/sops-reference';
+import { withEnv } from '../support/with-env';
 
 export interface UiResult {
   title: string;
@@ -202,6 +204,39 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       // now that the file holds encrypted text, its menu offers Decrypt Selection
       await contextMenuWith(page, () => page.locator('.monaco-editor .view-line span', { hasText: 'ENC[' }).first(), 'Decrypt Selection');
       await page.keyboard.press('Escape');
+    });
+
+    await step('SOPS files (from the sops CLI\'s fixtures) open decrypted from the explorer, and a typed edit is saved as SOPS: another reader decrypts it, with only the value, the MAC and lastmodified changed', async () => {
+      const edit = async (name: string, word: string, ui: string): Promise<{ before: string; after: string }> => {
+        const file = path.join(o.folder, 'sops', name);
+        const before = await fs.readFile(file, 'utf8');
+        // the last row of that name: app/.env, above, is open too
+        await page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${name}"]`).last().click();
+        const value = page.locator('.monaco-editor .view-line span', { hasText: word }).first();
+        await value.waitFor({ timeout: 20_000 });
+        await value.click();
+        await page.keyboard.press('End');
+        await page.keyboard.type(ui);
+        await page.keyboard.press('Escape'); // a suggestion widget, if one opened, is not accepted
+        await page.keyboard.press('Control+s');
+        let after = before;
+        await until(`${name} saved`, async () => (after = await fs.readFile(file, 'utf8')) !== before && !after.includes(ui));
+        return { before, after };
+      };
+      await row(page, 'sops').click();
+      const yaml = await edit('secrets.yaml', 'sops-secret-WHISKEY', '-UI');
+      await shot('sops-yaml.png');
+      const changed = (x: { before: string; after: string }) => x.after.split('\n').map((l, i) => (l === x.before.split('\n')[i] ? '' : l.trim().replace(/[:=].*/, ''))).filter(Boolean);
+      if (changed(yaml).join(',') !== 'api_key,lastmodified,mac') throw new Error(`secrets.yaml: changed lines ${changed(yaml).join(', ')}`);
+      const read = await withEnv(o.cliEnv, () => referenceDecrypt(yaml.after, 'yaml'));
+      if ((read.values as { api_key?: string }).api_key !== 'sops-secret-WHISKEY-UI') throw new Error('the reference reader does not read the typed value');
+      const env = await edit('.env', 'sops-env-YANKEE', '-UI');
+      if (changed(env).join(',') !== 'SOPS_TOKEN,sops_lastmodified,sops_mac') throw new Error(`sops/.env: changed lines ${changed(env).join(', ')}`);
+      const readEnv = await withEnv(o.cliEnv, () => referenceDecrypt(env.after, 'dotenv'));
+      if ((readEnv.values as { SOPS_TOKEN?: string }).SOPS_TOKEN !== 'sops-env-YANKEE-UI') throw new Error('the reference reader does not read the typed .env value');
+      // back to the editor the next steps expect (config.yaml, a file with encrypted selections)
+      await row(page, 'config.yaml').click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'config.yaml' }).waitFor();
     });
 
     await step('the command palette lists the KMS Envelope commands, and Lock closes the decrypted views', async () => {

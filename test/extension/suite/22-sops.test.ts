@@ -23,6 +23,27 @@ describe('SOPS files in the editor', () => {
     assert.match(mark?.tooltip ?? '', /^Encrypted with SOPS, for key\/[0-9a-f-]+: Open Decrypted/);
   });
 
+  it('a plain YAML document is offered no word of the decrypted SOPS view (the extension\'s default for word suggestions, every language)', async () => {
+    await until('the decrypted view', () => viewOf('sops/secrets.yaml'));
+    const plain = await vscode.workspace.openTextDocument({ language: 'yaml', content: 'name: x\ny: sop' });
+    const offered = async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', plain.uri, new vscode.Position(1, 6));
+      return list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+    };
+    const editor = () => vscode.workspace.getConfiguration('editor', { languageId: 'yaml' });
+    assert.equal(editor().get('wordBasedSuggestions'), 'currentDocument');
+    const words = await offered();
+    for (const secret of ['sops-secret-UNIFORM', 'UNIFORM', 'WHISKEY', 'admin']) assert.ok(!words.includes(secret), `offered ${secret}`);
+    // VS Code's own default would offer them
+    await editor().update('wordBasedSuggestions', 'matchingDocuments', vscode.ConfigurationTarget.Global, true);
+    try {
+      const leaked = await until('the changed setting', async () => ((await offered()).includes('UNIFORM') ? await offered() : undefined));
+      for (const secret of ['UNIFORM', 'WHISKEY']) assert.ok(leaked.includes(secret), `VS Code's default offers ${secret}`);
+    } finally {
+      await editor().update('wordBasedSuggestions', undefined, vscode.ConfigurationTarget.Global, true);
+    }
+  });
+
   it('a save writes SOPS that another reader decrypts: only the edited value, the MAC and lastmodified change, with no KMS call', async () => {
     const editor = await until('the decrypted view', () => viewOf('sops/secrets.yaml'));
     const before = await fs.readFile(file('sops/secrets.yaml').fsPath, 'utf8');
