@@ -38,6 +38,19 @@ describe('Node preload: node -r kms-envelope/config and import "kms-envelope/con
     sb.kms.log.length = 0;
   });
 
+  it('-r reads a SOPS .env too: its values, as sops exec-env gives them, with one KMS call (issue 22)', async () => {
+    await fs.writeFile(path.join(app, 'sops.env'), 'DB_PASSWORD=sops preload value\nAPI_KEY=sk_sops\n');
+    const made = await runCli(['encrypt', '--format', 'sops', 'sops.env', '--key', sb.keyArn], { cwd: app, env: { ...sb.env, AWS_PROFILE: 'default' } });
+    assert.equal(made.code, 0, made.stderr);
+    sb.kms.log.length = 0;
+    const r = await node(['-r', 'kms-envelope/config', 'app.js'], { KMS_ENVELOPE_CONFIG_PATH: 'sops.env' });
+    assert.equal(r.code, 0, r.stderr);
+    const seen = JSON.parse(r.stdout);
+    assert.equal(seen.db, 'sops preload value');
+    assert.equal(seen.api, 'sk_sops');
+    assert.equal(sb.kms.count('Decrypt'), 1);
+  });
+
   it('-r loads the decrypted values before the program runs, with one KMS call; variables already set win; loader variables are left out and named', async () => {
     const r = await node(['-r', 'kms-envelope/config', 'app.js'], { HOME_SET: 'from-parent' });
     assert.equal(r.code, 0, r.stderr);

@@ -6,6 +6,7 @@ import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
 import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
 import { encryptSopsFile, rotateSopsFile } from '../../src/core/sops/recipients';
 import { mergeEncrypted } from '../../src/core/git/merge-driver';
+import { openEnvFiles } from '../../src/core/run-env';
 import { textconv } from '../../src/core/git/textconv';
 import { kindOf } from '../../src/core/kind';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
@@ -202,6 +203,13 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     // types kept: an int, a float and a bool are encrypted as such, and sops-decoder reads them back
     assert.deepEqual(await sopsDecoder(parseYaml(flat)), { foo: 'bar', port: 8080, ratio: 1.5, on: true });
     assert.match(flat, /^port: ENC\[AES256_GCM,[^\]]*type:int\]$/m);
+  });
+
+  it('a debug, task or terminal env file may be a SOPS file: its values go into the program\'s environment', async () => {
+    await fs.writeFile(at('launch.env'), 'RUN_SECRET=from-sops\nMODE=debug\n');
+    await encryptSopsFile(at('launch.env'), kms(), { keys: [box.sb.keyArn] });
+    const opened = await openEnvFiles([at('launch.env')], kms());
+    assert.deepEqual(opened, [{ file: at('launch.env'), kind: 'encrypted', values: { RUN_SECRET: 'from-sops', MODE: 'debug' } }]);
   });
 
   describe('the merge driver on SOPS files', () => {
