@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly allowedKeys?: readonly string[];
   /** Accept files without a kms-envelope header (their values are then not authenticated). */
   readonly allowPlaintext?: boolean;
+  /** Let a SOPS file's aws_profile choose the AWS profile for its key, as sops does. Default: KMS_ENVELOPE_SOPS_PROFILES=1. */
+  readonly sopsProfiles?: boolean;
 }
 
 /** The variables of the file(s), decrypted; process.env is left alone. */
@@ -42,6 +44,7 @@ export async function load(options: LoadOptions = {}): Promise<Record<string, st
     chosenKeys: options.keys ?? parseAllowList(process.env.KMS_ENVELOPE_KEY),
     allowedKeys: options.allowedKeys ?? parseAllowList(process.env.KMS_ENVELOPE_ALLOWED_KEYS),
     agent: runningAgent(),
+    fileProfiles: options.sopsProfiles ?? process.env.KMS_ENVELOPE_SOPS_PROFILES === '1',
   });
   try {
     return await loadEnvFiles(files, kms, { allowPlaintext: options.allowPlaintext });

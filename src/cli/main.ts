@@ -27,6 +27,7 @@ import { EXIT, exitCodeOf } from './exit-codes';
 
 interface Globals {
   profile?: string;
+  sopsProfiles?: boolean;
   region?: string;
   allowedKeys?: string;
   quiet?: boolean;
@@ -80,6 +81,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
       requestTimeoutMs: timeout,
       onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
       agent: runningAgent(),
+      fileProfiles: g.sopsProfiles === true,
       onUnchosenOnly: (keys) => status(`warning: the file is wrapped only for keys you did not choose (${keys.join(', ')}); your allow-list accepts them, but anyone who can create a key there could have made it`),
     });
   };
@@ -93,6 +95,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(
       new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the keys of --key / KMS_ENVELOPE_KEY; a pattern such as arn:aws:kms:*:111122223333:key/* trusts an account)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
+    .addOption(new Option('--sops-profiles', 'let a SOPS file\'s aws_profile choose the AWS profile for its key, as sops does (default: your profile for every file)').env('KMS_ENVELOPE_SOPS_PROFILES'))
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()

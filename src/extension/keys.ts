@@ -51,6 +51,7 @@ export class Keys implements vscode.Disposable {
         region: s.region,
         allowedKeys: s.allowedKeys,
         chosenKeys: s.chosenKeys,
+        fileProfiles: s.sopsFileProfiles,
         deadlineMs: s.kmsTimeoutSeconds * 1000,
         cache: new rt.DataKeyCache({ maxAgeMs: s.cacheMaxAgeSeconds * 1000, maxUses: 10_000 }, () => this.changed.fire()),
         onIgnoredKeys: (keys) => this.warnIgnored(keys),

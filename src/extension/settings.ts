@@ -58,6 +58,8 @@ export interface Settings {
   readonly decryptOnOpen: boolean;
   readonly decryptOnOpenPatterns: string[];
   readonly decryptWholeFiles: boolean;
+  /** Whether a SOPS file's aws_profile may choose the profile (user settings only). */
+  readonly sopsFileProfiles: boolean;
 }
 
 const blank = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
@@ -94,6 +96,7 @@ export function readSettings(state: vscode.Memento, global: vscode.Memento): Set
     decryptOnOpen: c.get<boolean>('decryptOnOpen.enabled') ?? true,
     decryptOnOpenPatterns: usableGlobs(c.get<unknown>('decryptOnOpen.patterns') ?? SECRET_PATTERNS),
     decryptWholeFiles: c.get<boolean>('decryptOnOpen.wholeFiles') ?? true,
+    sopsFileProfiles: c.inspect<boolean>('sops.fileProfiles')?.globalValue === true,
   };
 }
 

@@ -11,7 +11,7 @@ import { textconv } from '../../src/core/git/textconv';
 import { kindOf } from '../../src/core/kind';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { decryptFile, loadEnvFiles } from '../../src/core/operations';
-import { LOCAL_ACCOUNT_KEYS, sandboxPerSuite } from '../support/aws-sandbox';
+import { ADMIN, LOCAL_ACCOUNT_KEYS, READER, sandboxPerSuite } from '../support/aws-sandbox';
 import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
 import { referenceDecrypt } from '../support/sops-reference';
 
@@ -168,6 +168,26 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     await assert.rejects(openSops(text, 'yaml', 'f.yaml', sopsUnwrap(strict, 'f.yaml')), { code: 'KEY_NOT_ALLOWED' });
     assert.equal(box.sb.kms.count('Decrypt'), 0);
     await assert.rejects(openSops(fixture('format.enc.yaml'), 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml')), /no AWS KMS key among its recipients \(only 1 PGP/);
+  });
+
+  it('an entry\'s aws_profile chooses the profile only when the user allows files to (fileProfiles); never otherwise', async () => {
+    const { text } = await readable('format.enc.yaml', 'yaml');
+    const naming = (profile: string) => text.replace('aws_profile: ""', `aws_profile: ${profile}`);
+    const open = (t: string, svc: KmsKeyProvider) => openSops(t, 'yaml', 'f.yaml', sopsUnwrap(svc, 'f.yaml')).then((o) => (o.key.fill(0), o.plaintext));
+    // the user's own profile (default: the ADMIN credentials) whatever the file says
+    box.sb.kms.log.length = 0;
+    assert.equal(await open(naming('nobody'), kms()), 'foo: bar\n');
+    assert.deepEqual(box.sb.kms.log.map((e) => e.accessKeyId), [ADMIN.accessKeyId]);
+    // allowed: the file's profile unwraps (reader), or fails as that profile (nobody may not decrypt)
+    box.sb.kms.log.length = 0;
+    const allowing = () => new KmsKeyProvider({ allowedKeys: [LOCAL_ACCOUNT_KEYS], fileProfiles: true });
+    assert.equal(await open(naming('reader'), allowing()), 'foo: bar\n');
+    assert.deepEqual(box.sb.kms.log.map((e) => e.accessKeyId), [READER.accessKeyId]);
+    await assert.rejects(open(naming('nobody'), allowing()), { code: 'ACCESS_DENIED' });
+    // and the allow-list still rules: a key outside it is not asked under any profile
+    box.sb.kms.log.length = 0;
+    await assert.rejects(open(naming('reader'), new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn], fileProfiles: true })), { code: 'KEY_NOT_ALLOWED' });
+    assert.equal(box.sb.kms.log.length, 0);
   });
 
   it('the encryption context of a KMS entry is used as sops uses it', async () => {

@@ -44,6 +44,12 @@ export interface KmsOptions {
    * allow-list already applied) are asked for.
    */
   readonly agent?: DataKeyStore;
+  /**
+   * Use the profile a SOPS file names for its KMS entry (`aws_profile`), as sops does. Off unless
+   * the user turns it on (--sops-profiles, KMS_ENVELOPE_SOPS_PROFILES=1, a user setting): a file
+   * is committed text, and must not choose whose credentials act without the user's say.
+   */
+  readonly fileProfiles?: boolean;
 }
 
 /** Data keys by the cache's id (a stanza's key ARN, wrapped blob and encryption context). */
@@ -331,9 +337,20 @@ export class KmsKeyProvider implements KeyService {
     return aliases;
   }
 
+  private readonly byProfile = new Map<string, KmsKeyProvider>();
+  /** This provider under a file's profile (the cache and allow-list shared), if the user allowed files to choose one. */
+  forFileProfile(profile: string): KmsKeyProvider | undefined {
+    if (!this.options.fileProfiles || profile === this.options.profile) return this.options.fileProfiles ? this : undefined;
+    let p = this.byProfile.get(profile);
+    if (!p) this.byProfile.set(profile, (p = new KmsKeyProvider({ ...this.options, profile, cache: this.cache })));
+    return p;
+  }
+
   destroy(): void {
     for (const c of this.clients.values()) void c.then((client) => client.destroy(), () => undefined);
     this.clients.clear();
+    for (const p of this.byProfile.values()) p.destroy();
+    this.byProfile.clear();
   }
 }
 

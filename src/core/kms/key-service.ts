@@ -26,4 +26,9 @@ export interface KeyService {
   allows(keyArn: string): Promise<boolean>;
   /** The key ARN a key id, alias or ARN names (an ARN is returned as it is). */
   resolve(key: string): Promise<string>;
+  /**
+   * The same provider under a profile a SOPS file names (`aws_profile`), when the user has allowed
+   * files to choose it; undefined otherwise (the user's own profile is then used).
+   */
+  forFileProfile?(profile: string): KeyService | undefined;
 }

@@ -41,11 +41,20 @@ export const sopsUnwrap =
     // an alias ARN names a key by a name someone else can move: the key ARN it names now is what the allow-list judges
     const entries = await Promise.all(metadata.kms.map(async (e) => ({ ...e, keyArn: e.arn.includes(':alias/') ? await svc.resolve(e.arn).catch(() => e.arn) : e.arn })));
     let first: unknown;
-    for (const group of stanzaGroups(entries)) {
-      try {
-        return (await svc.unwrapWith(group)).dek;
-      } catch (err) {
-        first ??= err;
+    // an entry's aws_profile is used only where the user allowed files to choose one (forFileProfile)
+    const byProfile = new Map<string, typeof entries>();
+    for (const e of entries) {
+      const id = e.profile && svc.forFileProfile?.(e.profile) ? e.profile : '';
+      byProfile.set(id, [...(byProfile.get(id) ?? []), e]);
+    }
+    for (const [profile, some] of byProfile) {
+      const provider = profile ? svc.forFileProfile!(profile)! : svc;
+      for (const group of stanzaGroups(some)) {
+        try {
+          return (await provider.unwrapWith(group)).dek;
+        } catch (err) {
+          first ??= err;
+        }
       }
     }
     throw first;
