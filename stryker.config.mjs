@@ -23,7 +23,7 @@ export default {
   mutate: ['src/core/**/*.ts'],
   mochaOptions: {
     config: '.mocharc.json',
-    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/cli.test.ts', 'test/cli/hostile-repository.test.ts', 'test/cli/hostile-repository-2.test.ts', 'test/cli/agent.test.ts'],
+    spec: ['test/unit/**/*.test.ts', 'test/kms/**/*.test.ts', 'test/cli/cli.test.ts', 'test/cli/hostile-repository.test.ts', 'test/cli/hostile-repository-2.test.ts', 'test/cli/agent.test.ts', 'test/cli/sops.test.ts', 'test/cli/import.test.ts'],
   },
   buildCommand: 'node scripts/build.mjs',
   coverageAnalysis: 'perTest',

@@ -79,7 +79,7 @@ describe('file operations, case by case (local KMS)', function () {
 
   it('refuses to encrypt what is encrypted already, a symlink (naming its target, or that it has none) and a folder', async () => {
     const file = await encrypted('.env', 'A=1\n');
-    await assert.rejects(encryptFile(file, kms(), { keys: [box.sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('ALREADY_ENCRYPTED', `${file} is already encrypted`)(e) && e.hint === 'Use rotate for a new data key, or rewrap to change keys.');
+    await assert.rejects(encryptFile(file, kms(), { keys: [box.sb.keyArn] }), (e: Error & { hint?: string }) => refusedAs('ALREADY_ENCRYPTED', `${file} is already encrypted`)(e) && e.hint === 'Use rotate for a new data key, or rewrap to change keys; kms-envelope import converts between kms-envelope and SOPS.');
     await fs.symlink(file, at('link.env'));
     await fs.symlink(at('gone.env'), at('dangling.env'));
     const SYMLINK_HINT = 'Name the file it points to, so that the plaintext is replaced where it lives.';

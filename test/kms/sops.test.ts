@@ -232,6 +232,66 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     assert.deepEqual(opened, [{ file: at('launch.env'), kind: 'encrypted', values: { RUN_SECRET: 'from-sops', MODE: 'debug' } }]);
   });
 
+  describe('a hostile committer (design §7) and SOPS files', () => {
+    const open = (t: string, store: 'yaml' | 'json' | 'dotenv' = 'yaml') => openSops(t, store, 'h', sopsUnwrap(kms(), 'h')).then((o) => (o.key.fill(0), o.plaintext));
+
+    it('a document nested past 100 levels, or past what a parser recurses through, is refused without a KMS call', async () => {
+      box.sb.kms.log.length = 0;
+      const deepJson = `{"a": ${'['.repeat(2_000_000)}${']'.repeat(2_000_000)}, "sops": {"mac": "", "lastmodified": "x"}}`;
+      await assert.rejects(open(deepJson, 'json'), (e: Error & { code?: string }) => e.code === 'FORMAT' && /nested/.test(e.message));
+      const json200 = `{"a": ${'['.repeat(200)}${']'.repeat(200)}, "sops": {"mac": "", "lastmodified": "x"}}`;
+      await assert.rejects(open(json200, 'json'), /nested deeper than 100 levels/);
+      const deepYaml = `a: ${'['.repeat(200)}${']'.repeat(200)}\nsops:\n    mac: x\n    lastmodified: x\n`;
+      await assert.rejects(open(deepYaml), /nested (?:deeper|too deeply)/);
+      assert.equal(box.sb.kms.log.length, 0);
+    });
+
+    it('rules that could run for long on text from the file are refused: repeated groups, backreferences, more than two * or +', async () => {
+      const { text } = await readable('format.enc.yaml', 'yaml');
+      for (const rule of ['(a+)+$', '(a|aa)*b', '\\\\w*\\\\w*\\\\w*x', '(x)\\\\1', '(?=a)b']) {
+        const t = text.replace('unencrypted_suffix: _unencrypted', () => `encrypted_regex: '${rule}'`);
+        await assert.rejects(open(t), (e: Error) => /can take exponential time/.test(e.message), rule);
+      }
+      // a plain rule of the kind sops users write is read
+      assert.equal(await open(text.replace('unencrypted_suffix: _unencrypted', () => "encrypted_regex: '^(data|stringData|foo)$'")), 'foo: bar\n');
+    });
+
+    it('metadata changed to move a value in or out of encryption is refused (the values no longer verify)', async () => {
+      const { text } = await readable('format.enc.yaml', 'yaml');
+      const opened = await openSops(text, 'yaml', 'h', sopsUnwrap(kms(), 'h'));
+      const sealed = sealSops(opened, 'foo: bar\nvisible_unencrypted: shown\n', 'h');
+      opened.key.fill(0);
+      // a clear value now counted as encrypted, and an encrypted one as clear
+      await assert.rejects(open(sealed.replace('unencrypted_suffix: _unencrypted', 'unencrypted_suffix: _nothing')), { code: 'TAMPERED' });
+      await assert.rejects(open(sealed.replace('unencrypted_suffix: _unencrypted', 'encrypted_suffix: _unencrypted')), { code: 'TAMPERED' });
+      // and where only an encrypted value is counted clear, the MAC (over its ciphertext then) does not match
+      await assert.rejects(open(sealed.replace('unencrypted_suffix: _unencrypted', () => "unencrypted_regex: '^(foo|visible_unencrypted)$'")), /MAC does not match/);
+      await assert.rejects(open(sealed.replace('version: 3.13.1', 'version: 3.13.1\n    mac_only_encrypted: "yes"')), /mac_only_encrypted is not true or false/);
+    });
+
+    it('a kms entry naming an alias ARN is judged by the key it resolves to; an oversized blob is refused', async () => {
+      const { text } = await readable('format.enc.yaml', 'yaml');
+      const alias = box.sb.keyArn.replace(/key\/.*$/, 'alias/test');
+      box.sb.kms.log.length = 0;
+      assert.equal(await open(text.replace(`arn: ${box.sb.keyArn}`, `arn: ${alias}`)), 'foo: bar\n');
+      assert.deepEqual(box.sb.kms.log.map((e) => e.action), ['DescribeKey', 'Decrypt']);
+      await assert.rejects(openSops(text.replace(`arn: ${box.sb.keyArn}`, `arn: ${alias}`), 'yaml', 'h', sopsUnwrap(new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn] }), 'h')), { code: 'KEY_NOT_ALLOWED' });
+      await assert.rejects(open(text.replace(/^( {10}enc: )[A-Za-z0-9+/=]+$/m, (_m, lead: string) => `${lead}${'A'.repeat(9000)}`)), /enc is not a KMS ciphertext blob/);
+    });
+
+    it('encrypt --format sops never follows a symlink, and never wraps a file that is already encrypted', async () => {
+      await fs.writeFile(at('real.yaml'), 'a: 1\n');
+      await fs.rm(at('link.yaml'), { force: true });
+      await fs.symlink(at('real.yaml'), at('link.yaml'));
+      await assert.rejects(encryptSopsFile(at('link.yaml'), kms(), { keys: [box.sb.keyArn] }), /is a symlink/);
+      assert.equal(await fs.readFile(at('real.yaml'), 'utf8'), 'a: 1\n');
+      await encryptSopsFile(at('real.yaml'), kms(), { keys: [box.sb.keyArn] });
+      const once = await fs.readFile(at('real.yaml'), 'utf8');
+      await assert.rejects(encryptSopsFile(at('real.yaml'), kms(), { keys: [box.sb.keyArn] }), { code: 'ALREADY_ENCRYPTED' });
+      assert.equal(await fs.readFile(at('real.yaml'), 'utf8'), once);
+    });
+  });
+
   describe('the merge driver on SOPS files', () => {
     const L = { ours: 'HEAD', theirs: 'feature' };
     /** A SOPS file with this YAML (a new data key each time unless `from` gives the file to edit). */

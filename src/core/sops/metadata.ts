@@ -72,8 +72,9 @@ export function committedRegex(pattern: unknown, where: string, field: string): 
   let source = pattern;
   let flags = '';
   if (source.startsWith('(?i)')) [source, flags] = [source.slice(4), 'i'];
-  if (/\\[1-9k]|\(\?[=!<]/.test(source) || /\((?:[^()\\]|\\.)*[*+?{|](?:[^()\\]|\\.)*\)[*+?{]/.test(source) || /\)[*+{][*+?{]/.test(source)) {
-    throw bad(where, `${field} "${pattern}" is a pattern that can take exponential time; write it without a repeated group`);
+  const unbounded = source.replace(/\\./g, '').replace(/\[[^\]]*\]/g, 'x').match(/[*+]|\{\d+,\}/g)?.length ?? 0;
+  if (/\\[1-9k]|\(\?[=!<]/.test(source) || /\((?:[^()\\]|\\.)*[*+?{|](?:[^()\\]|\\.)*\)[*+?{]/.test(source) || /\)[*+{][*+?{]/.test(source) || unbounded > 2) {
+    throw bad(where, `${field} "${pattern}" is a pattern that can take exponential time (a repeated group, a backreference, a lookaround, or more than two * or +); write it more simply`);
   }
   try {
     return new RegExp(source, flags);

@@ -8,14 +8,14 @@ import { Node as JsonNode, parseTree, ParseError, printParseErrorCode } from 'js
 import { KmsEnvelopeError } from '../../errors';
 import type { Branch, List, Node } from '../tree';
 import { formatFloat, Plain } from '../value';
-import type { MetadataText, Parsed, SopsStore } from './store';
+import { MAX_DEPTH, MetadataText, Parsed, SopsStore, withinStack } from './store';
 
 const refuse = (name: string, what: string): KmsEnvelopeError => new KmsEnvelopeError('FORMAT', `${name}: ${what}`, 'Make the file valid JSON whose top level is an object, as sops reads it.');
 
 /** A JSON text as a node tree with offsets; strict JSON only. */
 export function parseJson(text: string, name: string): JsonNode | undefined {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const root = withinStack(name, () => parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false }));
   if (errors.length) throw refuse(name, `not valid JSON (${printParseErrorCode(errors[0].error)} at offset ${errors[0].offset})`);
   return root;
 }
@@ -44,14 +44,15 @@ function members(n: JsonNode, name: string): { key: string; prop: JsonNode; valu
 }
 
 export function jsonTree(root: JsonNode, text: string, name: string): { branch: Branch; sops?: { prop: JsonNode; value: JsonNode; index: number; props: JsonNode[] } } {
-  const node = (n: JsonNode): Node => {
-    if (n.type === 'object') return { kind: 'branch', items: members(n, name).map((m) => ({ kind: 'pair', key: m.key, value: node(m.value) })) };
-    if (n.type === 'array') return { kind: 'list', items: (n.children ?? []).map(node) } satisfies List;
+  const node = (n: JsonNode, depth: number): Node => {
+    if (depth > MAX_DEPTH) throw refuse(name, `nested deeper than ${MAX_DEPTH} levels`);
+    if (n.type === 'object') return { kind: 'branch', items: members(n, name).map((m) => ({ kind: 'pair', key: m.key, value: node(m.value, depth + 1) })) };
+    if (n.type === 'array') return { kind: 'list', items: (n.children ?? []).map((c) => node(c, depth + 1)) } satisfies List;
     return { kind: 'leaf', value: plainOf(n, text), start: n.offset, end: n.offset + n.length };
   };
   const all = members(root, name);
   const index = all.findIndex((m) => m.key === 'sops');
-  const branch: Branch = { kind: 'branch', items: all.filter((_, i) => i !== index).map((m) => ({ kind: 'pair', key: m.key, value: node(m.value) })) };
+  const branch: Branch = { kind: 'branch', items: all.filter((_, i) => i !== index).map((m) => ({ kind: 'pair', key: m.key, value: node(m.value, 1) })) };
   return { branch, sops: index === -1 ? undefined : { prop: all[index].prop, value: all[index].value, index, props: all.map((m) => m.prop) } };
 }
 

@@ -3,6 +3,7 @@
  * text with the spans of its scalars and comments, where its `sops` metadata is, and how a value
  * is written at a place of the text. Text outside those spans is never rewritten.
  */
+import { KmsEnvelopeError } from '../../errors';
 import type { Branch, Comment, Leaf, Span } from '../tree';
 import type { Plain } from '../value';
 
@@ -38,4 +39,17 @@ export interface SopsStore {
    * (the metadata's original text, as a file had it).
    */
   placeMetadata(view: string, parsed: Parsed, metadata: string): { at: number; text: string };
+}
+
+/** How deep a document may nest: a committed file must not exhaust the stack of whoever opens it. */
+export const MAX_DEPTH = 100;
+
+/** Runs a parse, turning a stack overflow (a document nested past what a parser recurses through) into a refusal. */
+export function withinStack<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof RangeError) throw new KmsEnvelopeError('FORMAT', `${name}: nested too deeply to read`, `A SOPS document nests at most ${MAX_DEPTH} levels here.`);
+    throw err;
+  }
 }

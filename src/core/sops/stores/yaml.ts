@@ -10,7 +10,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, Parser, parseAllDocuments, par
 import { KmsEnvelopeError } from '../../errors';
 import type { Branch, Comment, Leaf, List, Node, Pair } from '../tree';
 import { formatFloat, Plain } from '../value';
-import type { MetadataText, Parsed, SopsStore } from './store';
+import { MAX_DEPTH, MetadataText, Parsed, SopsStore, withinStack } from './store';
 
 const refuse = (name: string, what: string): KmsEnvelopeError =>
   new KmsEnvelopeError('FORMAT', `${name}: ${what}`, 'Edit the YAML so that it is one document of maps, lists and plain values (no anchors, aliases or tags), as sops reads it.');
@@ -43,55 +43,7 @@ export const yamlStore: SopsStore = {
   name: 'yaml',
 
   parse(text, name) {
-    const doc = parseDocument(text, { intAsBigInt: true, keepSourceTokens: false, uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length) throw refuse(name, `not valid YAML (${doc.errors[0].message.split('\n')[0]})`);
-    if (parseAllDocuments(text).length > 1) throw refuse(name, 'several YAML documents in one file are not supported');
-    const root = doc.contents;
-    if (root !== null && !isMap(root)) throw refuse(name, 'the top level is not a map');
-    const column = (offset: number): number => offset - (text.lastIndexOf('\n', offset - 1) + 1);
-
-    // Containers by key column, for the comments: a comment belongs to the map or list whose
-    // key stands left of it (sops.go gives a comment its container's path).
-    const containers: { offset: number; column: number; path: string[] }[] = [];
-    let metadata: MetadataText | undefined;
-
-    const node = (n: unknown, path: string[], flow: boolean): Node => {
-      if (n === null || n === undefined) return null;
-      if (isAlias(n)) throw refuse(name, 'anchors and aliases are not supported');
-      const anchored = n as { anchor?: string; tag?: string };
-      if (anchored.anchor) throw refuse(name, 'anchors and aliases are not supported');
-      if (anchored.tag && !/^tag:yaml\.org,2002:(?:str|int|float|bool|null|map|seq)$/.test(anchored.tag)) throw refuse(name, `the tag ${anchored.tag} is not supported`);
-      if (isScalar(n)) {
-        const [start, valueEnd] = n.range!;
-        // a block scalar's range takes its last line break: the span stops before it, so the text after stays
-        let end = valueEnd;
-        while (end > start && /\s/.test(text[end - 1])) end--;
-        return { kind: 'leaf', value: plainOf(n, name), start, end, style: `${flow ? 'flow' : 'block'} ${n.type ?? 'PLAIN'}` };
-      }
-      if (isMap(n)) return branch(n, path, flow);
-      if (isSeq(n)) return list(n, path, flow);
-      throw refuse(name, 'an unsupported YAML node');
-    };
-    const list = (s: YAMLSeq, path: string[], flow: boolean): List => ({ kind: 'list', items: s.items.map((i) => node(i, path, flow || s.flow === true)) });
-    const branch = (m: YAMLMap, path: string[], flow: boolean, top = false): Branch => {
-      const items: Pair[] = [];
-      for (const p of m.items) {
-        if (!isPair(p) || !isScalar(p.key) || typeof p.key.value !== 'string') throw refuse(name, `a key that is not a string in ${path.join('.') || 'the top level'}`);
-        const key = p.key.value;
-        if (key === '<<') throw refuse(name, 'merge keys (<<) are not supported');
-        if (top && key === 'sops') {
-          metadata = metadataOf(p.key.range![0], p.value, text, name);
-          continue;
-        }
-        const keyStart = p.key.range![0];
-        if ((isMap(p.value) || isSeq(p.value)) && !(m.flow || flow)) containers.push({ offset: keyStart, column: column(keyStart), path: [...path, key] });
-        items.push({ kind: 'pair', key, value: node(p.value, [...path, key], flow || m.flow === true) });
-      }
-      return { kind: 'branch', items };
-    };
-    const top = root ? branch(root, [], false, true) : { kind: 'branch' as const, items: [] };
-    const inMetadata = (o: number) => metadata?.spans.some((s) => o >= s.start && o < s.end) ?? false;
-    return { roots: [withComments(top, commentTokens(text).filter((t) => !inMetadata(t.offset)), containers, column)], metadata };
+    return withinStack(name, () => parseYaml(text, name));
   },
 
   valueText(leaf, value) {
@@ -131,6 +83,66 @@ export const yamlStore: SopsStore = {
     return { at: view.length, text: sep + metadata };
   },
 };
+
+/** The tree of a YAML text, with its spans (yamlStore.parse, within the stack). */
+function parseYaml(text: string, name: string): Parsed {
+  const doc = parseDocument(text, { intAsBigInt: true, keepSourceTokens: false, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) throw refuse(name, `not valid YAML (${doc.errors[0].message.split('\n')[0]})`);
+  if (parseAllDocuments(text).length > 1) throw refuse(name, 'several YAML documents in one file are not supported');
+  const root = doc.contents;
+  if (root !== null && !isMap(root)) throw refuse(name, 'the top level is not a map');
+  const column = (offset: number): number => offset - (text.lastIndexOf('\n', offset - 1) + 1);
+
+  // Containers by key column, for the comments: a comment belongs to the map or list whose
+  // key stands left of it (sops.go gives a comment its container's path).
+  const containers: { offset: number; column: number; path: string[] }[] = [];
+  let metadata: MetadataText | undefined;
+
+  let depth = 0;
+  const node = (n: unknown, path: string[], flow: boolean): Node => {
+    if (n === null || n === undefined) return null;
+    if (depth > MAX_DEPTH) throw refuse(name, `nested deeper than ${MAX_DEPTH} levels`);
+    if (isAlias(n)) throw refuse(name, 'anchors and aliases are not supported');
+    const anchored = n as { anchor?: string; tag?: string };
+    if (anchored.anchor) throw refuse(name, 'anchors and aliases are not supported');
+    if (anchored.tag && !/^tag:yaml\.org,2002:(?:str|int|float|bool|null|map|seq)$/.test(anchored.tag)) throw refuse(name, `the tag ${anchored.tag} is not supported`);
+    if (isScalar(n)) {
+      const [start, valueEnd] = n.range!;
+      // a block scalar's range takes its last line break: the span stops before it, so the text after stays
+      let end = valueEnd;
+      while (end > start && /\s/.test(text[end - 1])) end--;
+      return { kind: 'leaf', value: plainOf(n, name), start, end, style: `${flow ? 'flow' : 'block'} ${n.type ?? 'PLAIN'}` };
+    }
+    depth++;
+    try {
+      if (isMap(n)) return branch(n, path, flow);
+      if (isSeq(n)) return list(n, path, flow);
+    } finally {
+      depth--;
+    }
+    throw refuse(name, 'an unsupported YAML node');
+  };
+  const list = (s: YAMLSeq, path: string[], flow: boolean): List => ({ kind: 'list', items: s.items.map((i) => node(i, path, flow || s.flow === true)) });
+  const branch = (m: YAMLMap, path: string[], flow: boolean, top = false): Branch => {
+    const items: Pair[] = [];
+    for (const p of m.items) {
+      if (!isPair(p) || !isScalar(p.key) || typeof p.key.value !== 'string') throw refuse(name, `a key that is not a string in ${path.join('.') || 'the top level'}`);
+      const key = p.key.value;
+      if (key === '<<') throw refuse(name, 'merge keys (<<) are not supported');
+      if (top && key === 'sops') {
+        metadata = metadataOf(p.key.range![0], p.value, text, name);
+        continue;
+      }
+      const keyStart = p.key.range![0];
+      if ((isMap(p.value) || isSeq(p.value)) && !(m.flow || flow)) containers.push({ offset: keyStart, column: column(keyStart), path: [...path, key] });
+      items.push({ kind: 'pair', key, value: node(p.value, [...path, key], flow || m.flow === true) });
+    }
+    return { kind: 'branch', items };
+  };
+  const top = root ? branch(root, [], false, true) : { kind: 'branch' as const, items: [] };
+  const inMetadata = (o: number) => metadata?.spans.some((s) => o >= s.start && o < s.end) ?? false;
+  return { roots: [withComments(top, commentTokens(text).filter((t) => !inMetadata(t.offset)), containers, column)], metadata };
+}
 
 /** Places the comments of the text in the tree: each in the container whose key stands left of it. */
 function withComments(root: Branch, tokens: { offset: number; source: string }[], containers: { offset: number; column: number; path: string[] }[], column: (o: number) => number): Branch {
