@@ -63,6 +63,8 @@ describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
     assert.deepEqual((await reference(await read('config.json'), 'json')).values, { token: 'json-sops-secret', n: 1.5, on: true });
     assert.deepEqual((await reference(await read('id_rsa'), 'binary')).values, { data: '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n' });
     await withEnv(sb.env, async () => assert.deepEqual(await sopsDecoder(JSON.parse(await read('config.json'))), { token: 'json-sops-secret', n: 1.5, on: true }));
+    // no sops-written binary file with a public key exists to test against: sops-decoder reads ours
+    await withEnv(sb.env, async () => assert.deepEqual(await sopsDecoder(JSON.parse(await read('id_rsa'))), { data: '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n' }));
     for (const f of ['app.env', 'config.json', 'id_rsa']) assert.ok((await read(f)).includes(`arn: ${sb.keyArn}`) || (await read(f)).includes(`"arn": "${sb.keyArn}"`) || (await read(f)).includes(`sops_kms__list_0__map_arn=${sb.keyArn}`), f);
     assert.equal((await cli(['decrypt', '--stdout', 'id_rsa'])).stdout, '-----BEGIN KEY-----\nbinary-sops-secret\n-----END KEY-----\n');
     await write('db.ini', '; database\n[db]\nhost = db.internal\npassword = ini-sops-secret\n\n[cache]\nurl = redis://x\n');

@@ -138,6 +138,39 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     assert.deepEqual(await sopsDecoder(parseYaml(text)), { db: { host: 'db.internal', user: 'admin', password: 'hunter2', ports: [5432, 5433] }, features: [{ name: 'beta', enabled: true }], ratio: 0.5, nothing: null, empty: '', note: 'multi\nline\n' });
   });
 
+  it('each of sops\'s rules chooses the values it encrypts, as sops does; the reference reader (and its MAC) agrees, mac_only_encrypted included', async () => {
+    const plain = 'name: visible\npassword: hidden-value\ntoken_unencrypted: plain-token\ndb:\n    user_enc: enc-user\n    host: db.internal\n';
+    const cases: [Record<string, string | boolean>, string[]][] = [
+      [{ unencrypted_suffix: '_unencrypted' }, ['token_unencrypted']],
+      [{ encrypted_suffix: '_enc' }, ['name', 'password', 'token_unencrypted', 'host']],
+      [{ unencrypted_regex: '^(name|host)$' }, ['name', 'host']],
+      [{ encrypted_regex: '^(password|db)$' }, ['name', 'token_unencrypted']],
+      [{ encrypted_regex: '^password$', mac_only_encrypted: true }, ['name', 'token_unencrypted', 'user_enc', 'host']],
+    ];
+    for (const [crypt, clear] of cases) {
+      await fs.writeFile(at('rules.yaml'), plain);
+      await encryptSopsFile(at('rules.yaml'), kms(), { keys: [box.sb.keyArn], crypt });
+      const text = await fs.readFile(at('rules.yaml'), 'utf8');
+      const inClear = [...text.matchAll(/^ *(\w+): (?!ENC\[)(\S+)$/gm)].map((m) => m[1]).filter((k) => !['lastmodified', 'version', 'arn', 'aws_profile', 'created_at', 'enc', 'unencrypted_suffix', 'encrypted_suffix', 'unencrypted_regex', 'encrypted_regex', 'mac_only_encrypted'].includes(k));
+      assert.deepEqual(inClear.sort(), [...clear].sort(), JSON.stringify(crypt));
+      assert.deepEqual((await referenceDecrypt(text, 'yaml')).values, { name: 'visible', password: 'hidden-value', token_unencrypted: 'plain-token', db: { user_enc: 'enc-user', host: 'db.internal' } }, JSON.stringify(crypt));
+      await fs.rm(at('rules.yaml'));
+    }
+  });
+
+  it('encrypted_comment_regex encrypts only what follows a matching comment (the comment itself stays clear), as sops.go does', async () => {
+    await fs.writeFile(at('c.yaml'), 'name: visible\n# sops:enc\npassword: hidden-value\nhost: db.internal\n');
+    await encryptSopsFile(at('c.yaml'), kms(), { keys: [box.sb.keyArn], crypt: { encrypted_comment_regex: 'sops:enc' } });
+    const text = await fs.readFile(at('c.yaml'), 'utf8');
+    assert.match(text, /^name: visible$/m);
+    assert.match(text, /^# sops:enc$/m);
+    assert.match(text, /^password: ENC\[/m);
+    assert.match(text, /^host: db\.internal$/m);
+    const opened = await openSopsFile(at('c.yaml'), kms());
+    assert.equal(opened.plaintext, 'name: visible\n# sops:enc\npassword: hidden-value\nhost: db.internal\n');
+    opened.key.fill(0);
+  });
+
   it('tampering is refused as sops refuses it: a value changed, moved to another key, removed, or in clear where it should be encrypted; the MAC or lastmodified changed', async () => {
     const { text } = await readable('format.enc.yaml', 'yaml');
     const opened = await openSops(text, 'yaml', 'f.yaml', sopsUnwrap(kms(), 'f.yaml'));
