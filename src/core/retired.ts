@@ -108,7 +108,7 @@ const rotateEditorHint = 'Nothing was written. Rotate the file first (KMS Envelo
  * did not choose could open it: the header names a key outside the allow-list, or a key this user
  * removed from the file, or the data key is one this user retired (the file is an older version).
  */
-export async function sealable(file: string, key: Pick<FileKey, 'stanzas' | 'keys'>, svc: Pick<KeyService, 'allows'>): Promise<void> {
+export async function sealable(file: string, key: { readonly stanzas: readonly Pick<FileKey['stanzas'][number], 'keyArn'>[]; readonly keys: Pick<FileKey['keys'], 'commitment'> }, svc: Pick<KeyService, 'allows'>): Promise<void> {
   for (const s of key.stanzas) {
     if (!(await svc.allows(s.keyArn))) {
       throw new KmsEnvelopeError(

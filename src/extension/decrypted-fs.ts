@@ -19,7 +19,7 @@ import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/w
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
 import { openSops, readsBack, sealSops, SopsOpened, wipeSops } from '../core/sops/document';
-import { OpenableStore, readSopsFile, sopsUnwrap } from '../core/sops/files';
+import { OpenableStore, readSopsFile, sopsSealable, sopsUnwrap } from '../core/sops/files';
 
 
 /** How soon a change on disk is verified (a burst of events is one check). */
@@ -299,6 +299,8 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       }
       base = current; // saved against the version on disk: its recipients and metadata are kept
     }
+    // a KMS entry outside the allow-list, or a data key retired by a key's removal: nothing new under it
+    await time.wait(sopsSealable(file, base, this.keys()));
     const text = decodeUtf8(content, path.basename(file));
     const sealed = sealSops(base, text, file);
     await time.pause();

@@ -4,7 +4,7 @@ import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
 import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
 import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
-import { encryptSopsFile, rotateSopsFile } from '../../src/core/sops/recipients';
+import { encryptSopsFile, removeSopsKey, rotateSopsFile, setSopsValue } from '../../src/core/sops/recipients';
 import { mergeEncrypted } from '../../src/core/git/merge-driver';
 import { openEnvFiles } from '../../src/core/run-env';
 import { textconv } from '../../src/core/git/textconv';
@@ -310,6 +310,32 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
       assert.deepEqual(box.sb.kms.log.map((e) => e.action), ['DescribeKey', 'Decrypt']);
       await assert.rejects(openSops(text.replace(`arn: ${box.sb.keyArn}`, `arn: ${alias}`), 'yaml', 'h', sopsUnwrap(new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn] }), 'h')), { code: 'KEY_NOT_ALLOWED' });
       await assert.rejects(open(text.replace(/^( {10}enc: )[A-Za-z0-9+/=]+$/m, (_m, lead: string) => `${lead}${'A'.repeat(9000)}`)), /enc is not a KMS ciphertext blob/);
+    });
+
+    it('a rollback to the version before a key was removed: nothing new is written under its data key (set, a merge), until it is rotated', async () => {
+      await fs.writeFile(at('team.env'), 'A=1\n');
+      await encryptSopsFile(at('team.env'), kms(), { keys: [box.sb.keyArn, box.sb.otherKeyArn] });
+      const before = await fs.readFile(at('team.env'), 'utf8');
+      await removeSopsKey(at('team.env'), kms(), box.sb.otherKeyArn);
+      const after = await fs.readFile(at('team.env'), 'utf8');
+      assert.ok(!after.includes(box.sb.otherKeyArn));
+      // the removed key's holder commits the old version back
+      await fs.writeFile(at('team.env'), before);
+      await assert.rejects(setSopsValue(at('team.env'), kms(), 'A', '2'), (e: Error & { code?: string }) => e.code === 'KEY_NOT_ALLOWED' && /retired/.test(e.message));
+      assert.equal(await fs.readFile(at('team.env'), 'utf8'), before, 'untouched');
+      // a rotation leaves the removed key out again, and writes work again
+      await rotateSopsFile(at('team.env'), kms());
+      const rotated = await fs.readFile(at('team.env'), 'utf8');
+      assert.ok(!rotated.includes(box.sb.otherKeyArn), 'the removed key stays removed');
+      await setSopsValue(at('team.env'), kms(), 'A', '2');
+      assert.deepEqual((await referenceDecrypt(await fs.readFile(at('team.env'), 'utf8'), 'dotenv')).values, { A: '2' });
+    });
+
+    it('a KMS entry outside the allow-list: nothing new is written for it', async () => {
+      await fs.writeFile(at('wide.env'), 'A=1\n');
+      await encryptSopsFile(at('wide.env'), kms(), { keys: [box.sb.keyArn, box.sb.otherKeyArn] });
+      const narrow = new KmsKeyProvider({ allowedKeys: [box.sb.keyArn] });
+      await assert.rejects(setSopsValue(at('wide.env'), narrow, 'A', '2'), (e: Error & { code?: string }) => e.code === 'KEY_NOT_ALLOWED' && e.message.includes(box.sb.otherKeyArn));
     });
 
     it('encrypt --format sops never follows a symlink, and never wraps a file that is already encrypted', async () => {

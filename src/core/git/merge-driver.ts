@@ -32,7 +32,7 @@ import { openText, OpenedText } from '../operations';
 import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
 import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
-import { OpenableStore, openableStore, sopsUnwrap } from '../sops/files';
+import { OpenableStore, openableStore } from '../sops/files';
 import { mergeSops } from '../sops/merge';
 
 export interface MergeFiles {
@@ -152,7 +152,7 @@ async function mergeSopsFiles(files: MergeFiles, bytes: Buffer[], stores: (Opena
     return keep(`${files.path}: ${labels[missing]} is not a SOPS file while another side is; kept ours. Merge it by hand in the decrypted view (VS Code) or with sops, then \`git add\` it.`);
   }
   const [base, ours, theirs] = bytes.map((b, i) => ({ name: `${files.path} (${labels[i]})`, text: decodeUtf8(b, files.path), store: stores[i]! }));
-  const result = await mergeSops(base, ours, theirs, (name) => sopsUnwrap(svc, name));
+  const result = await mergeSops(base, ours, theirs, svc, files.path);
   if (result.text === undefined) return { clean: false, conflicts: result.conflicts, message: result.message };
   await atomicWrite(files.ours, result.text);
   return { clean: true, conflicts: [], message: result.message };

@@ -12,6 +12,7 @@ import { sopsStoreOfText, SopsStoreName } from './detect';
 import { openSops, readSops, SopsOpened, SopsUnwrap } from './document';
 import { stanzaGroups } from './metadata';
 import { Node, visits } from './tree';
+import { sealable } from '../retired';
 
 /** A SOPS binary file holds its content base64'd in JSON: allowed larger than the structured stores. */
 const MAX_SOPS_BYTES = 64 * 1024 * 1024;
@@ -105,7 +106,22 @@ export function sopsVariables(opened: SopsOpened, name: string): Record<string, 
  * A short fingerprint of a data key for reviewers (a rotation changes it): an HMAC of a fixed
  * label under the key, like a key check value. It tells nothing about the key itself.
  */
-export const dataKeyFingerprint = (key: Buffer): string => createHmac('sha256', key).update('kms-envelope sops data key fingerprint').digest('base64').slice(0, 12);
+export const dataKeyFingerprint = (key: Buffer): string => dataKeyId(key).toString('base64').slice(0, 12);
+
+/** A one-way id of a SOPS file's data key (an HMAC under it): what the record of retired data keys holds (retired.ts). */
+export const dataKeyId = (key: Buffer): Buffer => createHmac('sha256', key).update('kms-envelope sops data key id').digest();
+
+/**
+ * Refuses to seal new values under an opened SOPS file's data key when a reader the user did not
+ * choose could open them (retired.ts sealable, as for kms-envelope files): a KMS entry outside the
+ * allow-list or one this user removed, or a data key this user retired when removing a key (the
+ * file is an older version). PGP, age and other recipients cannot be judged here: they show in
+ * review (textconv counts them) and in the metadata.
+ */
+export async function sopsSealable(file: string, opened: SopsOpened, svc: KeyService): Promise<void> {
+  const stanzas = await Promise.all(opened.metadata.kms.map(async (k) => ({ keyArn: k.arn.includes(':alias/') ? await svc.resolve(k.arn).catch(() => k.arn) : k.arn })));
+  await sealable(file, { stanzas, keys: { commitment: dataKeyId(opened.key) } }, svc);
+}
 
 /** Who can read a SOPS version, for textconv: its KMS keys, other recipients, and the data key's fingerprint. */
 export function sopsAccessLines(opened: SopsOpened): string[] {

@@ -13,7 +13,8 @@
  */
 import { KmsEnvelopeError } from '../errors';
 import { openSops, readsBack, sealSops, SopsOpened, splice } from './document';
-import type { OpenableStore } from './files';
+import { OpenableStore, sopsSealable, sopsUnwrap } from './files';
+import type { KeyService } from '../kms/key-service';
 import { Decrypted, Leaf, visits } from './tree';
 
 export interface SopsSide {
@@ -46,7 +47,8 @@ async function sharesKey(a: SopsOpened, b: SopsSide): Promise<boolean> {
   );
 }
 
-export async function mergeSops(base: SopsSide, ours: SopsSide, theirs: SopsSide, unwrap: (name: string) => Unwrap): Promise<SopsMergeResult> {
+export async function mergeSops(base: SopsSide, ours: SopsSide, theirs: SopsSide, svc: KeyService, path: string): Promise<SopsMergeResult> {
+  const unwrap = (name: string): Unwrap => sopsUnwrap(svc, name);
   if (new Set([base.store, ours.store, theirs.store]).size > 1) return { conflicts: [], message: `${ours.name}: the sides are SOPS files of different stores; kept ours` };
   const opened: SopsOpened[] = [];
   try {
@@ -86,6 +88,8 @@ export async function mergeSops(base: SopsSide, ours: SopsSide, theirs: SopsSide
     }
     const rotatedByTheirs = !theirsKept && oursKept;
     const sealer = rotatedByTheirs ? b : a;
+    // a rolled-back side (a retired data key) or a KMS entry outside the allow-list: no new values under it
+    await sopsSealable(path, sealer, svc);
     const text = sealSops(sealer, view, ours.name);
     await readsBack(sealer, text, view, ours.name);
     return { text, conflicts: [], message: rotatedByTheirs ? `${ours.name}: theirs made a new data key; the result is sealed under theirs' key` : undefined };

@@ -13,7 +13,8 @@ import type { KeyRef, KeyService } from '../kms/key-service';
 import type { EncryptionContext, Stanza } from '../header';
 import { openSops, readsBack, readsBackWith, sealSops, SopsOpened, sopsTime, splice, STORES } from './document';
 import { emitMetadata, MetadataMap, SOPS_VERSION } from './emit';
-import { OpenableStore, openSopsFile, readSopsFile, sopsUnwrap, withSops } from './files';
+import { dataKeyId, OpenableStore, openSopsFile, readSopsFile, sopsSealable, sopsUnwrap, withSops } from './files';
+import { recordAdded, recordRetired, removedFrom } from '../retired';
 import { readMetadata } from './metadata';
 import { findCreationRule } from './creation-rules';
 import { plainToEncrypt } from '../operations';
@@ -124,6 +125,7 @@ export async function addSopsKey(file: string, svc: KeyService, key: string): Pr
   const arn = await svc.resolve(key);
   const after = await rewriteMetadata(file, async (meta, o) => {
     if (o.metadata.kms.some((k) => k.arn === arn)) throw new KmsEnvelopeError('USAGE', `the file is already wrapped for ${arn}`);
+    await sopsSealable(file, o, svc);
     const via = o.metadata.kms.find((k) => k.arn.includes(':key/'));
     if (!via || !(await svc.allows(via.arn))) throw new KmsEnvelopeError('KEY_NOT_ALLOWED', `${file} has no allowed KMS key to re-wrap its data key from`);
     const added = await svc.reEncrypt({ type: 'aws-kms', keyArn: via.arn, wrapped: via.wrapped }, key, via.context);
@@ -134,6 +136,7 @@ export async function addSopsKey(file: string, svc: KeyService, key: string): Pr
     }
     return { ...meta, kms: [...((meta.kms as unknown[]) ?? []), entry] };
   }, svc);
+  await recordAdded(file, arn);
   return kmsArns(after);
 }
 
@@ -160,9 +163,15 @@ export async function rotateSopsFile(file: string, svc: KeyService, opts: SopsRo
     }
     const keep: string[] = [];
     const refused: string[] = [];
+    // keys removed now, and keys this user removed from the file before: left out again
+    const without = [...(opts.without ?? []), ...(await removedFrom(file))];
+    const left: string[] = [];
     for (const k of o.metadata.kms) {
       const arn = k.arn.includes(':alias/') ? await svc.resolve(k.arn) : k.arn;
-      if (opts.without?.includes(arn) || opts.without?.includes(k.arn)) continue;
+      if (without.includes(arn) || without.includes(k.arn)) {
+        left.push(arn);
+        continue;
+      }
       if (await svc.allows(arn)) keep.push(arn);
       else refused.push(arn);
     }
@@ -176,6 +185,8 @@ export async function rotateSopsFile(file: string, svc: KeyService, opts: SopsRo
       const meta: MetadataMap = { kms: stanzas.map((s) => kmsEntry(s, context, now)), ...cryptFields(before), version: SOPS_VERSION };
       const sealed = sealNew(o.store.name as OpenableStore, o.plaintext, file, dek, meta);
       await readsBackWith(dek, o.store.name as OpenableStore, sealed, o.plaintext, file);
+      // the old data key, retired with the keys left out: a later write into an older version is refused
+      await recordRetired(file, dataKeyId(o.key), [...new Set([...left, ...refused])]);
       await atomicWrite(file, sealed);
       return { refused, arns: stanzas.map((s) => s.keyArn) };
     } finally {
@@ -234,6 +245,7 @@ export async function setSopsValue(file: string, svc: KeyService, name: string, 
     if (at >= 0) lines[at] = `${name}=${value}`;
     else lines.splice(lines[lines.length - 1] === '' ? lines.length - 1 : lines.length, 0, `${name}=${value}`);
     const view = lines.join('\n');
+    await sopsSealable(file, o, svc);
     const sealed = sealSops(o, view, file);
     await readsBack(o, sealed, view, file);
     await atomicWrite(file, sealed);
