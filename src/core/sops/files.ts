@@ -36,7 +36,7 @@ export const sopsUnwrap =
       throw new KmsEnvelopeError(
         'KEY_NOT_ALLOWED',
         `${name} has no AWS KMS key among its recipients${metadata.others ? ` (only ${metadata.others} PGP, age, GCP, Azure or Vault key${metadata.others > 1 ? 's' : ''})` : ''}`,
-        'Decrypt it with sops, or have someone who can add your KMS key to it: sops updatekeys, or kms-envelope rewrap --add-key.',
+        'Decrypt it with sops, or have someone who can open it add a KMS key (sops updatekeys with a kms key in .sops.yaml, or sops --add-kms).',
       );
     }
     // an alias ARN names a key by a name someone else can move: the key ARN it names now is what the allow-list judges
