@@ -21,19 +21,39 @@ const sdkFromRuntime = {
   },
 };
 
+/**
+ * Resolves core/sops (the SOPS store's surface) to src/sops-from-runtime.ts outside the store
+ * itself: the CLI's and the extension's bundles then hold none of it, and load dist/sops-runtime.js
+ * when a SOPS file is first met.
+ */
+const sopsFromRuntime = {
+  name: 'sops-from-runtime',
+  setup(b) {
+    const surface = path.resolve('src/core/sops/index.ts');
+    b.onResolve({ filter: /(?:^|\/)sops$/ }, (args) => {
+      const target = path.resolve(args.resolveDir, args.path) + '.ts';
+      const target2 = path.join(path.resolve(args.resolveDir, args.path), 'index.ts');
+      const inside = args.importer.startsWith(path.resolve('src/core/sops') + path.sep) || args.importer.startsWith(path.resolve('src/core/convert') + path.sep);
+      return (target === surface || target2 === surface) && !inside ? { path: path.resolve('src/sops-from-runtime.ts') } : undefined;
+    });
+  },
+};
+
 await Promise.all([
   // declarations of the Node API (package.json exports: kms-envelope, kms-envelope/config)
   // (typescript resolved the way Node would: in Stryker's sandbox node_modules is linked only after the build)
   promisify(execFile)(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'] }),
+  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sopsFromRuntime] }),
+  // the SOPS store and import (yaml, jsonc-parser, eciesjs), required by the two above on the first SOPS file
+  build({ ...common, entryPoints: ['src/sops-runtime.ts'], outfile: 'dist/sops-runtime.js' }),
   // import() as require(): the CLI loads this bundle through a V8 code cache (src/cli/code-cache.ts), and Node 20
   // cannot resolve an import() in a script compiled from a code cache ("Invalid host defined options")
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
   // the CLI: a small entry (--version) and its commands, which it loads through the code cache too
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
   // the commands hold the KMS provider but not the SDK: its './sdk' is the SDK bundle, required on the first KMS call
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', supported: { 'dynamic-import': false }, plugins: [sdkFromRuntime] }),
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', supported: { 'dynamic-import': false }, plugins: [sdkFromRuntime, sopsFromRuntime] }),
   build({ ...common, entryPoints: ['src/api.ts'], outfile: 'dist/api.js' }),
   build({ ...common, entryPoints: ['src/config.ts'], outfile: 'dist/config.js' }),
   build({ ...common, entryPoints: ['src/config-worker.ts'], outfile: 'dist/config-worker.js' }),

@@ -25,6 +25,7 @@ export const NPM_FILES = [
   'dist/cli.js',
   'dist/cli-main.js',
   'dist/kms-runtime.js',
+  'dist/sops-runtime.js',
   'dist/api.js',
   'dist/api.mjs',
   'dist/config.js',

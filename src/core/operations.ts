@@ -42,8 +42,7 @@ import type { KeyRef, KeyService } from './kms/key-service';
 import { Kind, kindOf, sidecarApplies } from './kind';
 import { findRule } from './rules';
 import { OpenedFile, openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from './whole-file';
-import { openSops } from './sops/document';
-import { openableStore, openSopsFile, sopsUnwrap, sopsVariables, withSops } from './sops/files';
+import { openableStore, openSops, openSopsFile, sopsUnwrap, sopsVariables, withSops } from './sops';
 
 export { Kind, kindOf };
 

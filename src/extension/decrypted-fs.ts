@@ -18,8 +18,7 @@ import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
-import { openSops, readsBack, sealSops, SopsOpened, wipeSops } from '../core/sops/document';
-import { OpenableStore, readSopsFile, sopsSealable, sopsUnwrap } from '../core/sops/files';
+import { OpenableStore, openSops, readsBack, readSopsFile, sealSops, SopsOpened, sopsSealable, sopsUnwrap, wipeSops } from '../core/sops';
 
 
 /** How soon a change on disk is verified (a burst of events is one check). */

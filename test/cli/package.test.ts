@@ -12,7 +12,7 @@ const exec = promisify(execFile);
 const pkg = JSON.parse(require('node:fs').readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** What a user needs and nothing else: the CLI, the Node API (CJS, ESM, types), the preload, the docs. */
-const EXPECTED_FILES = ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'dist/api.js', 'dist/api.mjs', 'dist/cli-main.js', 'dist/cli.js', 'dist/config-worker.js', 'dist/config.js', 'dist/kms-runtime.js'];
+const EXPECTED_FILES = ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'dist/api.js', 'dist/api.mjs', 'dist/cli-main.js', 'dist/cli.js', 'dist/config-worker.js', 'dist/config.js', 'dist/kms-runtime.js', 'dist/sops-runtime.js'];
 
 describe('the npm package (npm run release): packed, installed offline into an empty project, used from there (against the local KMS)', function () {
   this.timeout(120_000);

@@ -23,7 +23,7 @@ import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
 import { conflictMarkerLines } from '../formats/dotenv-merge';
 import { MAX_HEADER_BYTES, parseHeader, storeOfBytes } from '../header';
 import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
-import { sopsProblem } from '../sops/files';
+import { sopsProblem } from '../sops';
 import { decodeUtf8, readBounded } from '../io';
 import { GitError, gitBytes, gitList, GitOptions, repoRoot } from './git';
 import { isSecretPath, SECRET_PATTERNS } from './patterns';

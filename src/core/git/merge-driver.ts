@@ -32,8 +32,7 @@ import { openText, OpenedText } from '../operations';
 import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
 import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
-import { OpenableStore, openableStore } from '../sops/files';
-import { mergeSops } from '../sops/merge';
+import { mergeSops, OpenableStore, openableStore } from '../sops';
 
 export interface MergeFiles {
   readonly base: string;

@@ -24,8 +24,7 @@ import { openText, unwrapper } from '../operations';
 import { wipeFileKey, withKey } from '../envelope';
 import { openFileStream } from '../whole-file';
 import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
-import { openSops } from '../sops/document';
-import { OpenableStore, openableStore, sopsAccessLines, sopsUnwrap, withSops } from '../sops/files';
+import { openSops, OpenableStore, openableStore, sopsAccessLines, sopsUnwrap, withSops } from '../sops';
 
 export interface Converted {
   readonly output: Buffer;
