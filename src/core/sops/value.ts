@@ -97,9 +97,10 @@ export function canonical(type: ValueType, text: string, where: string): string 
 /** Go's strconv.FormatFloat(x, 'f', -1, 64): the shortest digits that read back, never an exponent. */
 export function formatFloat(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+Inf' : x < 0 ? '-Inf' : 'NaN';
+  if (Object.is(x, -0)) return '-0'; // Go keeps the sign of a negative zero; String() does not
   const s = String(x);
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s === '-0' ? '-0' : s;
+  if (!m) return s;
   const [, sign, lead, frac = '', exp] = m;
   const digits = lead + frac;
   const point = 1 + Number(exp); // where the decimal point falls in `digits`
