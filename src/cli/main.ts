@@ -93,7 +93,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(
       new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the keys of --key / KMS_ENVELOPE_KEY; a pattern such as arn:aws:kms:*:111122223333:key/* trusts an account)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
-    .addOption(new Option('--sops-profiles', 'let a SOPS file\'s aws_profile choose the AWS profile for its key, as sops does (default: your profile for every file)').env('KMS_ENVELOPE_SOPS_PROFILES'))
+    .addOption(new Option('--sops-profiles', 'let a SOPS file\'s aws_profile and role choose the AWS profile and the role assumed for its key, as sops does (default: your profile for every file)').env('KMS_ENVELOPE_SOPS_PROFILES'))
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()

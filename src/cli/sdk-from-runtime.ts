@@ -8,7 +8,7 @@ import type * as Sdk from '../core/kms/sdk';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { kmsRuntime } = require('./kms-runtime') as typeof import('./kms-runtime');
 
-const NAMES = ['DecryptCommand', 'DescribeKeyCommand', 'EncryptCommand', 'GenerateDataKeyCommand', 'KMSClient', 'ListAliasesCommand', 'ReEncryptCommand', 'fromNodeProviderChain'] as const;
+const NAMES = ['DecryptCommand', 'DescribeKeyCommand', 'EncryptCommand', 'GenerateDataKeyCommand', 'KMSClient', 'ListAliasesCommand', 'ReEncryptCommand', 'fromNodeProviderChain', 'fromTemporaryCredentials'] as const;
 // every name of sdk.ts is here (a name added there and not here does not compile)
 const complete: Exclude<keyof typeof Sdk, (typeof NAMES)[number]> extends never ? true : never = true;
 void complete;

@@ -11,7 +11,7 @@ import { textconv } from '../../src/core/git/textconv';
 import { kindOf } from '../../src/core/kind';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
 import { decryptFile, loadEnvFiles } from '../../src/core/operations';
-import { ADMIN, LOCAL_ACCOUNT_KEYS, READER, sandboxPerSuite } from '../support/aws-sandbox';
+import { ADMIN, LOCAL_ACCOUNT_KEYS, NOBODY, READER, ROLE_ARN, sandboxPerSuite } from '../support/aws-sandbox';
 import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
 import { referenceDecrypt } from '../support/sops-reference';
 
@@ -221,6 +221,25 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
     box.sb.kms.log.length = 0;
     await assert.rejects(open(naming('reader'), new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn], fileProfiles: true })), { code: 'KEY_NOT_ALLOWED' });
     assert.equal(box.sb.kms.log.length, 0);
+  });
+
+  it('an entry\'s role is assumed (STS AssumeRole, with the entry\'s profile) only when the user allows files to choose; never otherwise', async () => {
+    const { text } = await readable('format.enc.yaml', 'yaml');
+    const withRole = (role: string) => text.replace('aws_profile: ""', `aws_profile: nobody\n          role: ${role}`);
+    const open = (t: string, svc: KmsKeyProvider) => openSops(t, 'yaml', 'f.yaml', sopsUnwrap(svc, 'f.yaml')).then((o) => (o.key.fill(0), o.plaintext));
+    box.sb.kms.log.length = 0;
+    assert.equal(await open(withRole(ROLE_ARN), kms()), 'foo: bar\n');
+    assert.deepEqual(box.sb.kms.log.map((e) => [e.action, e.accessKeyId]), [['Decrypt', ADMIN.accessKeyId]], 'the user\'s own credentials; no role assumed');
+    box.sb.kms.log.length = 0;
+    const allowing = new KmsKeyProvider({ allowedKeys: [LOCAL_ACCOUNT_KEYS], fileProfiles: true });
+    assert.equal(await open(withRole(ROLE_ARN), allowing), 'foo: bar\n');
+    const [assume, decrypt] = box.sb.kms.log;
+    assert.deepEqual([assume.action, assume.accessKeyId], ['AssumeRole', NOBODY.accessKeyId], 'the role assumed with the entry\'s profile');
+    assert.equal(decrypt.action, 'Decrypt');
+    assert.match(decrypt.accessKeyId, /^ASIA/, 'the data key unwrapped under the role\'s session');
+    allowing.destroy();
+    // a role the profile may not assume: refused, nothing decrypted
+    await assert.rejects(open(withRole('arn:aws:iam::000000000000:role/other'), new KmsKeyProvider({ allowedKeys: [LOCAL_ACCOUNT_KEYS], fileProfiles: true })));
   });
 
   it('the encryption context of a KMS entry is used as sops uses it', async () => {

@@ -64,6 +64,11 @@ export interface LocalKmsOptions {
    * server never grants; without a token, the admin API is off.
    */
   readonly adminToken?: string;
+  /**
+   * Roles that STS AssumeRole (the same endpoint, for AWS_ENDPOINT_URL_STS) hands temporary
+   * credentials for: their KMS actions, and the access keys allowed to assume them.
+   */
+  readonly roles?: readonly { readonly arn: string; readonly actions: Account['actions']; readonly assumableBy: readonly string[] }[];
 }
 
 class KmsError extends Error {
@@ -208,6 +213,8 @@ export class LocalKms {
       return this.admin(req.url, body, res);
     }
 
+    if (/\/sts\/aws4_request/.test(String(req.headers.authorization ?? ''))) return this.sts(req, body, res);
+
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target || '?';
     const entry: LogEntry = { action, accessKeyId: '?', status: 0 };
@@ -258,9 +265,43 @@ export class LocalKms {
     return f;
   }
 
-  private async authenticate(req: http.IncomingMessage, body: Buffer): Promise<{ account: Account; region: string }> {
+  /**
+   * STS AssumeRole (query protocol): a signed request from an access key the role trusts gets
+   * temporary credentials that act with the role's KMS actions (logged as AssumeRole, by the caller).
+   */
+  private async sts(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
+    const entry: LogEntry = { action: 'AssumeRole', accessKeyId: '?', status: 0 };
+    this.log.push(entry);
+    const xml = (status: number, text: string): void => {
+      entry.status = status;
+      res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+      res.end(text);
+    };
+    try {
+      const { account } = await this.authenticate(req, body, 'sts');
+      entry.accessKeyId = account.accessKeyId;
+      const form = new URLSearchParams(body.toString('utf8'));
+      const role = (this.options.roles ?? []).find((r) => r.arn === form.get('RoleArn'));
+      if (form.get('Action') !== 'AssumeRole' || !role || !role.assumableBy.includes(account.accessKeyId)) {
+        return xml(403, '<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error></ErrorResponse>');
+      }
+      const temp: Account = { accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('hex'), sessionToken: randomBytes(24).toString('hex'), actions: role.actions };
+      this.accounts.set(temp.accessKeyId, temp);
+      const expires = new Date(Date.now() + 3600_000).toISOString();
+      xml(200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${temp.accessKeyId}</AccessKeyId><SecretAccessKey>${temp.secretAccessKey}</SecretAccessKey><SessionToken>${temp.sessionToken}</SessionToken><Expiration>${expires}</Expiration></Credentials><AssumedRoleUser><Arn>${role.arn}/${form.get('RoleSessionName') ?? ''}</Arn><AssumedRoleId>AROA:${form.get('RoleSessionName') ?? ''}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`);
+    } catch (err) {
+      xml(403, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>${err instanceof Error ? err.message : 'denied'}</Message></Error></ErrorResponse>`);
+    }
+  }
+
+  /** The role sessions made by AssumeRole, by access key: who acted under a role (tests). */
+  roleSessions(): string[] {
+    return [...this.accounts.keys()].filter((k) => k.startsWith('ASIA'));
+  }
+
+  private async authenticate(req: http.IncomingMessage, body: Buffer, service = 'kms'): Promise<{ account: Account; region: string }> {
     const auth = String(req.headers.authorization ?? '');
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/kms\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+    const m = new RegExp(`^AWS4-HMAC-SHA256 Credential=([^/]+)\\/(\\d{8})\\/([^/]+)\\/${service}\\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$`).exec(auth);
     if (!m) throw new KmsError('MissingAuthenticationTokenException', 'Request is missing Authentication Token');
     const [, akid, , region, signedHeaders, signature] = m;
     const account = this.accounts.get(akid);
@@ -275,7 +316,7 @@ export class LocalKms {
     if (!date || Number.isNaN(signingDate.getTime()) || Math.abs(Date.now() - signingDate.getTime()) > 15 * 60_000) {
       throw new KmsError('InvalidSignatureException', 'Signature expired or x-amz-date missing');
     }
-    const signer = new SignatureV4({ credentials: account, region, service: 'kms', sha256: Sha256, applyChecksum: false });
+    const signer = new SignatureV4({ credentials: account, region, service, sha256: Sha256, applyChecksum: false });
     const [path, query = ''] = (req.url ?? '/').split('?');
     const signed = await signer.sign(
       { method: req.method ?? 'POST', protocol: 'http:', hostname: headers.host ?? '', path, query: Object.fromEntries(new URLSearchParams(query)), headers, body },

@@ -13,6 +13,8 @@ export { LOCAL_ACCOUNT_KEYS, OTHER_ACCOUNT } from './accounts';
 export const ADMIN = { accessKeyId: 'AKIAADMIN0000000LOCAL', secretAccessKey: 'admin-secret-key-for-local-kms-tests' };
 export const READER = { accessKeyId: 'AKIAREADER000000LOCAL', secretAccessKey: 'reader-secret-key-for-local-kms-tests' };
 export const NOBODY = { accessKeyId: 'AKIANOBODY000000LOCAL', secretAccessKey: 'nobody-secret-key-for-local-kms-tests' };
+/** A role of the local account (STS AssumeRole on the same server): what a SOPS entry's `role` names. */
+export const ROLE_ARN = 'arn:aws:iam::000000000000:role/sops-decrypt';
 export const PROCESS = { accessKeyId: 'AKIAPROCESS00000LOCAL', secretAccessKey: 'process-secret-key-for-local-kms-tests', sessionToken: 'process-session-token' };
 
 export interface Sandbox {
@@ -26,11 +28,16 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const ENV_KEYS = ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ENDPOINT_URL_KMS', 'AWS_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION', 'AWS_EC2_METADATA_DISABLED'];
+const ENV_KEYS = ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_STS', 'AWS_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION', 'AWS_EC2_METADATA_DISABLED'];
 
 export async function startSandbox(): Promise<Sandbox> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kms-envelope-test-'));
-  const kms = new LocalKms({ accounts: [ADMIN, { ...READER, actions: ['Decrypt', 'DescribeKey'] }, { ...NOBODY, actions: [] }, PROCESS], adminToken: randomBytes(16).toString('hex') });
+  const kms = new LocalKms({
+    accounts: [ADMIN, { ...READER, actions: ['Decrypt', 'DescribeKey'] }, { ...NOBODY, actions: [] }, PROCESS],
+    adminToken: randomBytes(16).toString('hex'),
+    // a role the NOBODY credentials (no KMS action of their own) may assume, which may decrypt
+    roles: [{ arn: ROLE_ARN, actions: ['Decrypt', 'DescribeKey'], assumableBy: [NOBODY.accessKeyId] }],
+  });
   const url = await kms.start();
   const keyArn = kms.createKey('test key');
   const otherKeyArn = kms.createKey('second key');
@@ -77,6 +84,7 @@ export async function startSandbox(): Promise<Sandbox> {
     AWS_CONFIG_FILE: config,
     AWS_SHARED_CREDENTIALS_FILE: credentials,
     AWS_ENDPOINT_URL_KMS: url,
+    AWS_ENDPOINT_URL_STS: url,
     AWS_EC2_METADATA_DISABLED: 'true',
     HOME: path.join(dir, 'home'),
     // the record of retired data keys (core/retired.ts): the sandbox's, never the developer's

@@ -45,11 +45,13 @@ export interface KmsOptions {
    */
   readonly agent?: DataKeyStore;
   /**
-   * Use the profile a SOPS file names for its KMS entry (`aws_profile`), as sops does. Off unless
+   * Use the profile and role a SOPS file names for its KMS entry (`aws_profile`, `role`), as sops does. Off unless
    * the user turns it on (--sops-profiles, KMS_ENVELOPE_SOPS_PROFILES=1, a user setting): a file
    * is committed text, and must not choose whose credentials act without the user's say.
    */
   readonly fileProfiles?: boolean;
+  /** A role to assume (STS AssumeRole) with the profile's credentials: a SOPS entry's `role`, when fileProfiles allows it. */
+  readonly role?: string;
 }
 
 /** Data keys by the cache's id (a stanza's key ARN, wrapped blob and encryption context). */
@@ -112,7 +114,7 @@ export class KmsKeyProvider implements KeyService {
             ...(this.options.profile ? { profile: this.options.profile } : {}),
             ...(endpoint ? { endpoint } : {}),
             // Stryker disable next-line ObjectLiteral,AssignmentOperator: equivalent with this SDK — the chain also takes the profile from the client's own config (passed above); kept explicit so as not to hang on that
-            credentials: (this.credentials ??= Sdk.fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {})),
+            credentials: (this.credentials ??= this.chain()),
             maxAttempts: this.options.maxAttempts ?? 3,
             requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
           });
@@ -337,12 +339,26 @@ export class KmsKeyProvider implements KeyService {
     return aliases;
   }
 
+  /** The credentials: the provider chain for the profile, and through it a role's, when one is set. */
+  private chain(): ReturnType<typeof Sdk.fromNodeProviderChain> {
+    const base = Sdk.fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {});
+    if (!this.options.role) return base;
+    // as sops does: the role assumed with the profile's credentials, in a session named for this tool
+    return Sdk.fromTemporaryCredentials({ params: { RoleArn: this.options.role, RoleSessionName: 'kms-envelope' }, masterCredentials: base, clientConfig: this.options.region ? { region: this.options.region } : {} });
+  }
+
   private readonly byProfile = new Map<string, KmsKeyProvider>();
-  /** This provider under a file's profile (the cache and allow-list shared), if the user allowed files to choose one. */
-  forFileProfile(profile: string): KmsKeyProvider | undefined {
-    if (!this.options.fileProfiles || profile === this.options.profile) return this.options.fileProfiles ? this : undefined;
-    let p = this.byProfile.get(profile);
-    if (!p) this.byProfile.set(profile, (p = new KmsKeyProvider({ ...this.options, profile, cache: this.cache })));
+  /**
+   * This provider under a file's profile and role (the cache and allow-list shared), if the user
+   * allowed files to choose them; undefined otherwise.
+   */
+  forFileProfile(profile: string | undefined, role?: string): KmsKeyProvider | undefined {
+    if (!this.options.fileProfiles) return undefined;
+    const chosen = { profile: profile ?? this.options.profile, role: role ?? this.options.role };
+    if (chosen.profile === this.options.profile && chosen.role === this.options.role) return this;
+    const id = `${chosen.profile ?? ''}\0${chosen.role ?? ''}`;
+    let p = this.byProfile.get(id);
+    if (!p) this.byProfile.set(id, (p = new KmsKeyProvider({ ...this.options, ...chosen, cache: this.cache })));
     return p;
   }
 

@@ -27,8 +27,9 @@ export interface KeyService {
   /** The key ARN a key id, alias or ARN names (an ARN is returned as it is). */
   resolve(key: string): Promise<string>;
   /**
-   * The same provider under a profile a SOPS file names (`aws_profile`), when the user has allowed
-   * files to choose it; undefined otherwise (the user's own profile is then used).
+   * The same provider under the profile and role a SOPS file's entry names (`aws_profile`,
+   * `role`), when the user has allowed files to choose them; undefined otherwise (the user's own
+   * credentials are then used).
    */
-  forFileProfile?(profile: string): KeyService | undefined;
+  forFileProfile?(profile: string | undefined, role?: string): KeyService | undefined;
 }

@@ -4,4 +4,4 @@
  * first used, so a command answered from the key agent never parses the SDK (scripts/build.mjs).
  */
 export { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
-export { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+export { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';

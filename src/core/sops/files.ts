@@ -42,14 +42,13 @@ export const sopsUnwrap =
     // an alias ARN names a key by a name someone else can move: the key ARN it names now is what the allow-list judges
     const entries = await Promise.all(metadata.kms.map(async (e) => ({ ...e, keyArn: e.arn.includes(':alias/') ? await svc.resolve(e.arn).catch(() => e.arn) : e.arn })));
     let first: unknown;
-    // an entry's aws_profile is used only where the user allowed files to choose one (forFileProfile)
-    const byProfile = new Map<string, typeof entries>();
+    // an entry's aws_profile and role are used only where the user allowed files to choose them (forFileProfile)
+    const byProvider = new Map<KeyService, typeof entries>();
     for (const e of entries) {
-      const id = e.profile && svc.forFileProfile?.(e.profile) ? e.profile : '';
-      byProfile.set(id, [...(byProfile.get(id) ?? []), e]);
+      const provider = (e.profile || e.role ? svc.forFileProfile?.(e.profile, e.role) : undefined) ?? svc;
+      byProvider.set(provider, [...(byProvider.get(provider) ?? []), e]);
     }
-    for (const [profile, some] of byProfile) {
-      const provider = profile ? svc.forFileProfile!(profile)! : svc;
+    for (const [provider, some] of byProvider) {
       for (const group of stanzaGroups(some)) {
         try {
           return (await provider.unwrapWith(group)).dek;
