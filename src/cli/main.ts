@@ -79,7 +79,8 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
       requestTimeoutMs: timeout,
       onIgnoredKeys: (keys) => status(`warning: the file also names KMS keys outside the allow-list, not used: ${keys.join(', ')}`),
       agent: runningAgent(),
-      fileProfiles: g.sopsProfiles === true,
+      // an opt-in: only "1" turns it on (commander would take any value of a flag's variable, "0" included, for on)
+      fileProfiles: g.sopsProfiles === true || process.env.KMS_ENVELOPE_SOPS_PROFILES === '1',
       onUnchosenOnly: (keys) => status(`warning: the file is wrapped only for keys you did not choose (${keys.join(', ')}); your allow-list accepts them, but anyone who can create a key there could have made it`),
     });
   };
@@ -93,7 +94,7 @@ export function buildProgram(io: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(
       new Option('--allowed-keys <list>', 'KMS key ARNs or patterns (with *) this run may use, comma-separated (default: the keys of --key / KMS_ENVELOPE_KEY; a pattern such as arn:aws:kms:*:111122223333:key/* trusts an account)').env('KMS_ENVELOPE_ALLOWED_KEYS'),
     )
-    .addOption(new Option('--sops-profiles', 'let a SOPS file\'s aws_profile and role choose the AWS profile and the role assumed for its key, as sops does (default: your profile for every file)').env('KMS_ENVELOPE_SOPS_PROFILES'))
+    .option('--sops-profiles', 'let a SOPS file\'s aws_profile and role choose the AWS profile and the role assumed for its key, as sops does (also KMS_ENVELOPE_SOPS_PROFILES=1; default: your profile for every file)')
     .option('-q, --quiet', 'no status messages on stderr')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
-import { startSandbox, Sandbox } from '../support/aws-sandbox';
+import { ADMIN, READER, startSandbox, Sandbox } from '../support/aws-sandbox';
 import { runCli, runProgram } from '../support/cli';
 import { withEnv } from '../support/with-env';
 import { fixture, kmsWrap, pgpDataKey, withKmsRecipient } from '../support/sops-fixtures';
@@ -137,6 +137,22 @@ describe('CLI on SOPS files (dist/cli.js against the local KMS)', function () {
     assert.equal((await cli(['get', 's.env', 'B'])).stdout, 'changed\n');
     const run = await cli(['run', '-f', 's.env', '--', process.execPath, '-e', 'process.stdout.write(process.env.A + "," + process.env.B)']);
     assert.equal(run.stdout, 'first,changed');
+  });
+
+  it('a SOPS entry\'s aws_profile is used only with --sops-profiles or KMS_ENVELOPE_SOPS_PROFILES=1 (not =0)', async () => {
+    await write('p.env', 'A=1\n');
+    assert.equal((await cli(['encrypt', '--format', 'sops', 'p.env'])).code, 0);
+    await write('p.env', (await read('p.env')).replace('sops_kms__list_0__map_aws_profile=', 'sops_kms__list_0__map_aws_profile=reader'));
+    const who = async (args: string[], env: Record<string, string> = {}) => {
+      sb.kms.log.length = 0;
+      const r = await cli([...args, 'get', 'p.env', 'A'], env);
+      assert.equal(r.stdout, '1\n', r.stderr);
+      return sb.kms.log.filter((e) => e.action === 'Decrypt').map((e) => e.accessKeyId);
+    };
+    assert.deepEqual(await who([]), [ADMIN.accessKeyId]);
+    assert.deepEqual(await who([], { KMS_ENVELOPE_SOPS_PROFILES: '0' }), [ADMIN.accessKeyId]);
+    assert.deepEqual(await who(['--sops-profiles']), [READER.accessKeyId]);
+    assert.deepEqual(await who([], { KMS_ENVELOPE_SOPS_PROFILES: '1' }), [READER.accessKeyId]);
   });
 
   it('the pre-commit guard takes SOPS files for encrypted, and flags a value left in clear in one', async () => {
