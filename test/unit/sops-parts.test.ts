@@ -78,6 +78,7 @@ describe('SOPS parts: values, metadata, rules, flattening, detection', () => {
       assert.equal(canonical('int', '9223372036854775807', 'w'), '9223372036854775807');
       assert.throws(() => canonical('int', '9223372036854775808', 'w'), /out of range/);
       assert.throws(() => canonical('int', '-9223372036854775809', 'w'), /out of range/);
+      assert.equal(canonical('int', '-9223372036854775808', 'w'), '-9223372036854775808');
       assert.throws(() => canonical('int', '1.5', 'w'), /not a number/);
       assert.equal(canonical('float', '1e3', 'w'), '1000');
       assert.equal(canonical('float', '0.5', 'w'), '0.5');
@@ -101,6 +102,9 @@ describe('SOPS parts: values, metadata, rules, flattening, detection', () => {
       assert.equal(formatFloat(-Infinity), '-Inf');
       assert.equal(formatFloat(NaN), 'NaN');
       assert.equal(formatFloat(-0), '-0');
+      assert.equal(formatFloat(1e-7), '0.0000001');
+      assert.equal(formatFloat(1.2345e-10), '0.00000000012345');
+      assert.equal(formatFloat(-1e21), '-1000000000000000000000');
     });
   });
 
@@ -159,6 +163,23 @@ describe('SOPS parts: values, metadata, rules, flattening, detection', () => {
       ];
       for (const [m2, what] of refusals) assert.throws(() => readMetadata(m2, 'w'), formatError(what), String(what));
       assert.throws(() => readMetadata(meta({ kms: undefined, key_groups: [{}, {}] }), 'w'), (e: Error & { code?: string }) => e.code === 'USAGE' && /split between 2 key groups/.test(e.message));
+    });
+
+    it('absent, null and empty fields are no value; the bounds of an entry are exact', () => {
+      const e = readMetadata(meta({ kms: [{ arn: KEY_ARN, enc: 'AQID', role: null, aws_profile: '', context: null }] }), 'w').kms[0];
+      assert.deepEqual([e.role, e.profile, e.context], [undefined, undefined, {}]);
+      assert.equal(readMetadata(meta({ key_groups: null }), 'w').kms.length, 1);
+      assert.equal(readMetadata(meta({ mac_only_encrypted: null }), 'w').rules.macOnlyEncrypted, false);
+      for (const empty of [null, '']) assert.ok(readMetadata(meta({ unencrypted_suffix: empty, encrypted_regex: '^a$' }), 'w').rules.encryptedRegex);
+      const blob = (n: number) => Buffer.alloc(n, 1).toString('base64');
+      assert.equal(readMetadata(meta({ kms: [{ arn: KEY_ARN, enc: blob(6144) }] }), 'w').kms[0].wrapped.length, 6144);
+      assert.throws(() => readMetadata(meta({ kms: [{ arn: KEY_ARN, enc: blob(6145) }] }), 'w'), /enc is not a KMS ciphertext blob/);
+      for (const arn of [`x${KEY_ARN}`, `${KEY_ARN} `, KEY_ARN.replace('arn:aws:', 'arn:aws1:'), KEY_ARN.replace(':key/', ':key/ ')]) {
+        assert.throws(() => readMetadata(meta({ kms: [{ arn, enc: 'AQID' }] }), 'w'), /arn is not a KMS key or alias ARN/, arn);
+      }
+      assert.ok(readMetadata(meta({ kms: [{ arn: KEY_ARN.replace('arn:aws:', 'arn:aws-cn:'), enc: 'AQID' }] }), 'w'));
+      const rules = readMetadata(meta({ unencrypted_comment_regex: 'clear' }), 'w').rules;
+      assert.equal(shouldEncrypt(rules, ['a'], [['x'], ['keep clear', 'y']], false), false, 'any comment of any level that matches');
     });
 
     it('one key group is read like top-level keys; an empty key_groups list is none', () => {
@@ -253,6 +274,27 @@ describe('SOPS parts: values, metadata, rules, flattening, detection', () => {
       assert.equal(sopsStoreOfText(json.replace('"data"', '"other"'), 'secret.bin'), 'json');
       assert.equal(sopsStoreOfText(json.replace('"mac"', '"nac"'), 'secret.bin'), undefined);
       assert.equal(sopsStoreOfText('plain text', 'x'), undefined);
+      // each mark where sops writes it: at the start of a line, the section and key alone on theirs
+      assert.equal(sopsStoreOfText('A=1\nX_sops_mac=x\nsops_lastmodified=y\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('A=1\nsops_mac=x\nX_sops_lastmodified=y\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('[a]\nb = 1\nx[sops]\nmac = x\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('[a]\nb = 1\n[sops]x\nmac = x\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('[a]\nb = 1\n[sops]\t \r\nmac = x\n', 'x'), 'ini');
+      assert.equal(sopsStoreOfText('[a]\nb = 1\n[sops]\nxmac = x\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('[a]\nb = 1\n[sops]\nmac\t= x\n', 'x'), 'ini');
+      assert.equal(sopsStoreOfText('a: 1\nsops: x\n    mac: x\n', 'x'), undefined);
+      assert.equal(sopsStoreOfText('a: 1\nsops:\nxmac: x\n', 'x'), undefined);
+      const spaced = '{ "sops" :  { "mac" : "m", "lastmodified" : "t" } }';
+      assert.equal(sopsStoreOfText(spaced, 'a.json'), 'json');
+      assert.equal(sopsStoreOfText(spaced.replace('"sops" :', '"sops" x:'), 'a.json'), undefined);
+      assert.equal(sopsStoreOfText(spaced.replace('"mac" :', '"mac" x:'), 'a.json'), undefined);
+      assert.equal(sopsStoreOfText(spaced.replace('"lastmodified" :', '"lastmodified" x:'), 'a.json'), undefined);
+      assert.equal(sopsStoreOfText('{"sops":{"mac":"m","lastmodified":"t"}}', 'a.json'), 'json');
+      const binary = '  {  "data" :  "x", "sops": {"mac": "m", "lastmodified": "t"}}';
+      assert.equal(sopsStoreOfText(binary, 'secret'), 'binary');
+      assert.equal(sopsStoreOfText(binary, 'a.json.bak'), 'binary', 'only a name ending in .json is JSON');
+      assert.equal(sopsStoreOfText(`x${binary}`, 'secret'), 'json', 'the data member first, at the start');
+      assert.equal(sopsStoreOfText(binary.replace('"data" :', '"data" x:'), 'secret'), 'json');
     });
   });
 });

@@ -39,7 +39,8 @@ export function decryptValue(enc: string, key: Buffer, aad: string, where: strin
   if (!m) throw refuse(where, 'not a SOPS encrypted value');
   const [data, iv, tag] = [fromB64(m[1]), fromB64(m[2]), fromB64(m[3])];
   const type = m[4] as ValueType;
-  if (!data || !iv || !tag || iv.length === 0 || tag.length !== TAG_BYTES) throw refuse(where, 'a malformed encrypted value');
+  // (the pattern above takes a non-empty IV)
+  if (!data || !iv || !tag || tag.length !== TAG_BYTES) throw refuse(where, 'a malformed encrypted value');
   if (!['str', 'int', 'float', 'bool', 'bytes', 'comment'].includes(type)) throw refuse(where, `an unknown value type "${type}"`);
   let clear: Buffer;
   try {
@@ -59,7 +60,8 @@ export function decryptValue(enc: string, key: Buffer, aad: string, where: strin
 
 /** Encrypts one value at `aad`, reusing the IV it was read with when it has not changed. */
 export function encryptValue(plain: Plain, key: Buffer, aad: string, stash?: IvStash): string {
-  if (plain.text === '' && (plain.type === 'str' || plain.type === 'comment' || plain.type === 'bytes')) return '';
+  // (only a string, comment or bytes value can be empty: a number or bool has a digit or a letter)
+  if (plain.text === '') return '';
   const iv = stash?.get(stashKey(aad, plain)) ?? randomBytes(IV_BYTES);
   const c = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(Buffer.from(aad, 'utf8'));
@@ -96,17 +98,17 @@ export function canonical(type: ValueType, text: string, where: string): string 
 
 /** Go's strconv.FormatFloat(x, 'f', -1, 64): the shortest digits that read back, never an exponent. */
 export function formatFloat(x: number): string {
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : x < 0 ? '-Inf' : 'NaN';
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
   if (Object.is(x, -0)) return '-0'; // Go keeps the sign of a negative zero; String() does not
   const s = String(x);
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  // String() writes an exponent only below 1e-6 (a negative one) and from 1e21 (at most 17 digits, so
+  // the point always falls past them)
+  const m = /e([+-]\d+)$/.exec(s);
   if (!m) return s;
-  const [, sign, lead, frac = '', exp] = m;
-  const digits = lead + frac;
-  const point = 1 + Number(exp); // where the decimal point falls in `digits`
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return sign + digits + '0'.repeat(point - digits.length);
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+  const [sign, digits] = [x < 0 ? '-' : '', s.replace(/^-/, '').replace(/e.*$/, '').replace('.', '')];
+  const point = 1 + Number(m[1]); // where the decimal point falls in `digits`
+  return point < 1 ? `${sign}0.${'0'.repeat(-point)}${digits}` : sign + digits + '0'.repeat(point - digits.length);
 }
 
 /** The additional data of a value: its path of keys joined by ':', then ':' (list indices are not part of it; the top level is ':'). */
