@@ -5,6 +5,7 @@ import { emitMetadata, flatten } from '../../src/core/sops/emit';
 import { committedRegex, goRfc3339, readMetadata, shouldEncrypt, stanzaGroups } from '../../src/core/sops/metadata';
 import { unflatten } from '../../src/core/sops/stores/dotenv';
 import { aadOf, canonical, decryptValue, encryptValue, formatFloat } from '../../src/core/sops/value';
+import { Branch, decryptAll, encryptAll, Node, visits } from '../../src/core/sops/tree';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 const meta = (extra: Record<string, unknown> = {}) => ({ kms: [{ arn: KEY_ARN, enc: 'AQID', created_at: 't' }], lastmodified: '2026-01-01T00:00:00Z', mac: 'ENC[x]', version: '3.13.2', ...extra });
@@ -296,5 +297,56 @@ describe('SOPS parts: values, metadata, rules, flattening, detection', () => {
       assert.equal(sopsStoreOfText(`x${binary}`, 'secret'), 'json', 'the data member first, at the start');
       assert.equal(sopsStoreOfText(binary.replace('"data" :', '"data" x:'), 'secret'), 'json');
     });
+  });
+});
+
+describe('SOPS tree walk (tree.ts): paths, comment levels, decryption', () => {
+  const leaf = (text: string, type: 'str' | 'int' = 'str') => ({ kind: 'leaf' as const, value: { type, text }, start: 0, end: 0 });
+  const comment = (text: string) => ({ kind: 'comment' as const, text, start: 0, end: 0 });
+  const pair = (key: string, value: Node) => ({ kind: 'pair' as const, key, value });
+  const rules = (r: Record<string, unknown> = {}) => readMetadata(meta(r), 'w').rules;
+
+  it('a value\'s path has its keys, its place (`at`) list indices too; several documents are numbered, one is not', () => {
+    const root: Branch = { kind: 'branch', items: [pair('l', { kind: 'list', items: [leaf('x'), { kind: 'branch', items: [pair('k', leaf('y'))] }] })] };
+    assert.deepEqual(visits([root], rules()).map((v) => [v.path, v.at]), [[['l'], ['l', 0]], [['l', 'k'], ['l', 1, 'k']]]);
+    assert.deepEqual(visits([root, root], rules()).map((v) => v.at[0]), [0, 0, 1, 1]);
+  });
+
+  it('comment levels: a comment counts for the values after it at its level, until the next value, in maps and in lists', () => {
+    const enc = rules({ encrypted_comment_regex: 'enc' });
+    const inList: Branch = { kind: 'branch', items: [pair('l', { kind: 'list', items: [comment('enc'), leaf('A'), leaf('B')] })] };
+    assert.deepEqual(visits([inList], enc).map((v) => [v.node.kind, v.encrypted]), [['comment', false], ['leaf', true], ['leaf', false]]);
+    const inMap: Branch = { kind: 'branch', items: [comment('enc'), comment('then'), pair('a', leaf('A')), pair('b', leaf('B'))] };
+    assert.deepEqual(visits([inMap], enc).map((v) => v.encrypted), [false, true, true, false]);
+    const clear = rules({ unencrypted_comment_regex: 'clear' });
+    const cl: Branch = { kind: 'branch', items: [pair('l', { kind: 'list', items: [comment('clear'), leaf('A'), leaf('B')] })] };
+    assert.deepEqual(visits([cl], clear).filter((v) => v.node.kind === 'leaf').map((v) => v.encrypted), [false, true]);
+    // no comment, no match: a rule on comments encrypts nothing (and nothing is made up at a level)
+    const plain: Branch = { kind: 'branch', items: [pair('a', leaf('A')), pair('l', { kind: 'list', items: [leaf('B')] })] };
+    assert.deepEqual(visits([plain], rules({ encrypted_comment_regex: '.' })).map((v) => v.encrypted), [false, false]);
+    assert.deepEqual(visits([plain], rules({ unencrypted_comment_regex: '.' })).map((v) => v.encrypted), [true, true]);
+  });
+
+  it('an encrypted comment decrypts under its container\'s path or a level above it; one that does not is kept', () => {
+    const key = randomBytes(32);
+    const top = encryptValue({ type: 'comment', text: ' top' }, key, ':');
+    const root: Branch = { kind: 'branch', items: [pair('a', { kind: 'branch', items: [comment(top), comment('ENC[junk]'), pair('b', leaf(encryptValue({ type: 'int', text: '5' }, key, 'a:b:')))] })] };
+    const out = decryptAll([root], rules(), key, new Map(), 'f');
+    assert.deepEqual(out.map((d) => [d.plain, d.aad]), [[{ type: 'comment', text: ' top' }, ':'], [{ type: 'comment', text: 'ENC[junk]' }, undefined], [{ type: 'int', text: '5' }, undefined]]);
+    // a value that should be encrypted and holds a number in clear is refused, with its path
+    const bad: Branch = { kind: 'branch', items: [pair('a', { kind: 'branch', items: [pair('b', leaf('5', 'int'))] })] };
+    assert.throws(() => decryptAll([bad], rules(), key, new Map(), 'f'), (e: Error & { code?: string }) => e.code === 'TAMPERED' && e.message === 'f: a.b: a value that should be encrypted is in clear');
+    // a clear empty string at an encrypted path is read as it is (sops stores it so)
+    const empty: Branch = { kind: 'branch', items: [pair('e', leaf(''))] };
+    assert.deepEqual(decryptAll([empty], rules(), key, new Map(), 'f').map((d) => d.plain), [{ type: 'str', text: '' }]);
+  });
+
+  it('sealing encrypts comments under the address the caller gives, values under their path', () => {
+    const key = randomBytes(32);
+    const root: Branch = { kind: 'branch', items: [pair('a', { kind: 'branch', items: [comment(' c'), pair('b', leaf('v'))] })] };
+    const plain = visits([root], rules()).map((visit) => ({ visit, plain: visit.node.kind === 'comment' ? { type: 'comment' as const, text: visit.node.text } : (visit.node as { value: { type: 'str'; text: string } }).value }));
+    const sealed = encryptAll(plain, key, new Map(), () => 'chosen:');
+    assert.deepEqual(decryptValue(sealed[0].enc, key, 'chosen:', 'w'), { type: 'comment', text: ' c' });
+    assert.deepEqual(decryptValue(sealed[1].enc, key, 'a:b:', 'w'), { type: 'str', text: 'v' });
   });
 });

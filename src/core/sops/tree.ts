@@ -124,7 +124,8 @@ export interface Decrypted {
 export function decryptAll(roots: readonly Branch[], rules: CryptRules, key: Buffer, stash: IvStash, name: string): Decrypted[] {
   return visits(roots, rules).map((visit) => {
     const node = visit.node;
-    const where = `${name}: ${visit.path.join('.') || '(top level)'}`;
+    // (a value always has a key, so its path is never empty; a comment's may be, and it names no path)
+    const where = `${name}: ${visit.path.join('.')}`;
     if (node.kind === 'comment') {
       if (!visit.encrypted || !node.text.startsWith('ENC[')) return { visit, plain: { type: 'comment', text: node.text } };
       for (let n = visit.path.length; n >= 0; n--) {
