@@ -6,6 +6,7 @@ import { committedRegex, goRfc3339, readMetadata, shouldEncrypt, stanzaGroups } 
 import { unflatten } from '../../src/core/sops/stores/dotenv';
 import { aadOf, canonical, decryptValue, encryptValue, formatFloat } from '../../src/core/sops/value';
 import { Branch, decryptAll, encryptAll, Node, visits } from '../../src/core/sops/tree';
+import { openableStore, sopsProblem } from '../../src/core/sops/files';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 const meta = (extra: Record<string, unknown> = {}) => ({ kms: [{ arn: KEY_ARN, enc: 'AQID', created_at: 't' }], lastmodified: '2026-01-01T00:00:00Z', mac: 'ENC[x]', version: '3.13.2', ...extra });
@@ -348,5 +349,28 @@ describe('SOPS tree walk (tree.ts): paths, comment levels, decryption', () => {
     const sealed = encryptAll(plain, key, new Map(), () => 'chosen:');
     assert.deepEqual(decryptValue(sealed[0].enc, key, 'chosen:', 'w'), { type: 'comment', text: ' c' });
     assert.deepEqual(decryptValue(sealed[1].enc, key, 'a:b:', 'w'), { type: 'str', text: 'v' });
+  });
+});
+
+describe('SOPS files without a key (files.ts): the guard, size, messages', () => {
+  const sopsEnv = (lines: string) => `${lines}sops_kms__list_0__map_arn=${KEY_ARN}\nsops_kms__list_0__map_enc=AQID\nsops_lastmodified=2026-01-01T00:00:00Z\nsops_mac=ENC[x]\nsops_version=3.13.2\n`;
+
+  it('the guard names the values in clear where the rules say encrypted (paths, never values), and passes encrypted or empty ones', () => {
+    assert.equal(sopsProblem(sopsEnv('A=ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nB=\nC_unencrypted=shown\n'), 'x'), undefined);
+    assert.equal(sopsProblem(sopsEnv('A=secret-1\n'), 'x'), 'a SOPS file with 1 value in clear where it should be encrypted (A)');
+    assert.equal(sopsProblem(sopsEnv('A=s1\nB=s2\nC=s3\nD=s4\n'), 'x'), 'a SOPS file with 4 values in clear where it should be encrypted (A, B, C)');
+    assert.match(sopsProblem(sopsEnv('A=1\n').replace('sops_lastmodified=2026-01-01T00:00:00Z', 'sops_lastmodified=yesterday'), 'x')!, /lastmodified is not an RFC 3339 time/);
+    assert.equal(sopsProblem('just text', 'x'), undefined);
+    // a value of another type in clear at an encrypted path (YAML) counts too
+    assert.match(sopsProblem(`port: 5432\nsops:\n    kms:\n        - arn: ${KEY_ARN}\n          enc: AQID\n    lastmodified: "2026-01-01T00:00:00Z"\n    mac: x\n    version: 3.13.2\n`, 'a.yaml')!, /1 value in clear .*\(port\)/);
+  });
+
+  it('text stores are bounded at 8 MiB (binary at 64 MiB, read elsewhere); a text that is no SOPS file is none', () => {
+    const big = sopsEnv(`A=${'x'.repeat(8 * 1024 * 1024)}\n`);
+    assert.throws(() => openableStore(big, 'big.env'), (e: Error & { code?: string }) => e.code === 'USAGE' && e.message === 'big.env is larger than 8 MiB, the limit for SOPS text files');
+    assert.equal(openableStore(sopsEnv('A=1\n'), 'a.env'), 'dotenv');
+    const bin = `{"data": "${'x'.repeat(8 * 1024 * 1024)}", "sops": {"mac": "m", "lastmodified": "t"}}`;
+    assert.equal(openableStore(bin, 'blob'), 'binary');
+    assert.equal(openableStore('A=1\n', 'a.env'), undefined);
   });
 });
