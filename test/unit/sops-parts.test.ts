@@ -7,6 +7,7 @@ import { unflatten } from '../../src/core/sops/stores/dotenv';
 import { aadOf, canonical, decryptValue, encryptValue, formatFloat } from '../../src/core/sops/value';
 import { Branch, decryptAll, encryptAll, Node, visits } from '../../src/core/sops/tree';
 import { openableStore, sopsProblem } from '../../src/core/sops/files';
+import { openSops, readsBackWith, sealSops, SopsOpened, sopsTime, splice, STORES } from '../../src/core/sops/document';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 const meta = (extra: Record<string, unknown> = {}) => ({ kms: [{ arn: KEY_ARN, enc: 'AQID', created_at: 't' }], lastmodified: '2026-01-01T00:00:00Z', mac: 'ENC[x]', version: '3.13.2', ...extra });
@@ -372,5 +373,62 @@ describe('SOPS files without a key (files.ts): the guard, size, messages', () =>
     const bin = `{"data": "${'x'.repeat(8 * 1024 * 1024)}", "sops": {"mac": "m", "lastmodified": "t"}}`;
     assert.equal(openableStore(bin, 'blob'), 'binary');
     assert.equal(openableStore('A=1\n', 'a.env'), undefined);
+  });
+});
+
+describe('SOPS documents in memory (document.ts): splicing, metadata in pieces, refusals, read-back', () => {
+  const key = randomBytes(32);
+  /** A SOPS file made here from a view (in the store `store`), with the key above. */
+  const made = (view: string, store: 'yaml' | 'dotenv' | 'json') => {
+    const placeholder = { kms: [{ arn: KEY_ARN, enc: 'AQID', created_at: '2026-01-01T00:00:00Z' }], lastmodified: '0001-01-01T00:00:00Z', mac: 'ENC[AES256_GCM,data:,iv:AAAA,tag:AAAA,type:str]', unencrypted_suffix: '_unencrypted', version: '3.13.2' };
+    const emitted = emitMetadata(placeholder, store);
+    const pseudo = { store: STORES[store], plaintext: '\0', metadata: readMetadata(placeholder, 'm'), key, roots: [], decrypted: [], source: { metadataText: emitted.text, lastModified: emitted.lastModified, mac: emitted.mac, stash: new Map(), commentAad: new Map(), text: '' } };
+    return sealSops(pseudo as unknown as SopsOpened, view, 'm');
+  };
+  const open = (text: string, store: 'yaml' | 'dotenv' | 'json') => openSops(text, store, 'm', async () => Buffer.from(key));
+
+  it('splice replaces spans in any order given, and refuses overlapping ones', () => {
+    assert.equal(splice('abcdef', [{ start: 4, end: 5, text: 'E' }, { start: 0, end: 1, text: 'A' }]), 'AbcdEf');
+    assert.equal(splice('abc', []), 'abc');
+    assert.throws(() => splice('abcdef', [{ start: 0, end: 3, text: 'x' }, { start: 2, end: 4, text: 'y' }]), /overlapping edits/);
+  });
+
+  it('dotenv metadata in pieces (a value between sops_ lines) is read, and a save puts it back together at the end', async () => {
+    const text = made('A=1\nB=2\n', 'dotenv');
+    const lines = text.split('\n');
+    // move B below the first metadata line: sops reads it so; the view and a save still work
+    const scattered = [lines[0], lines.find((l) => l.startsWith('sops_kms'))!, lines[1], ...lines.slice(2).filter((l) => !l.startsWith('sops_kms__list_0__map_arn'))].join('\n');
+    const o = await open(scattered, 'dotenv');
+    assert.equal(o.plaintext, 'A=1\nB=2\n');
+    const sealed = sealSops(o, 'A=1\nB=3\n', 'm');
+    assert.equal((await open(sealed, 'dotenv')).plaintext, 'A=1\nB=3\n');
+    assert.match(sealed, /^A=ENC.*\nB=ENC.*\nsops_kms/);
+  });
+
+  it('a view that names "sops" as a key is refused (it is SOPS\'s own); a file without metadata is not SOPS', async () => {
+    const o = await open(made('{"a": 1}\n', 'json'), 'json');
+    assert.throws(() => sealSops(o, '{"a": 1, "sops": {"lastmodified": "x", "mac": "y"}}\n', 'm'), (e: Error & { code?: string }) => e.code === 'USAGE' && e.message === 'm: "sops" is SOPS\'s own key and cannot be a key of the document');
+    const y = await open(made('a: 1\n', 'yaml'), 'yaml');
+    assert.throws(() => sealSops(y, 'a: 1\nsops: mine\n', 'm'), /the sops metadata is not a map/);
+    await assert.rejects(open('a: 1\n', 'yaml'), (e: Error & { code?: string }) => e.code === 'NOT_ENCRYPTED' && e.message === 'm has no sops metadata');
+  });
+
+  it('read-back proves what is written: the same text, or the same values where a style differs; anything else is refused', async () => {
+    const sealed = made('a: |\n  x\n', 'yaml');
+    await readsBackWith(key, 'yaml', sealed, 'a: "x\\n"\n', 'm');
+    await readsBackWith(key, 'yaml', sealed, 'a: |\n  x\n', 'm');
+    await assert.rejects(readsBackWith(key, 'yaml', sealed, 'a: y\n', 'm'), /does not read back/);
+    await assert.rejects(readsBackWith(key, 'yaml', sealed, 'b: "x\\n"\n', 'm'), /does not read back/);
+    const bin = made('{"a": 1}\n', 'json');
+    await assert.rejects(readsBackWith(key, 'json', bin, '{"a": 2}\n', 'm'), /does not read back/);
+  });
+
+  it('an unchanged view gives back the file as read; lastmodified is written in whole seconds', async () => {
+    const text = made('a: 1\n', 'yaml');
+    const o = await open(text, 'yaml');
+    assert.equal(sealSops(o, o.plaintext, 'm'), text);
+    const later = sealSops(o, 'a: 2\n', 'm', new Date('2026-12-07T10:11:12.345Z'));
+    assert.match(later, /lastmodified: "2026-12-07T10:11:12Z"/);
+    assert.equal(sopsTime(new Date('2026-12-07T10:11:12.999Z')), '2026-12-07T10:11:12Z');
   });
 });
