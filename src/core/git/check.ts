@@ -22,7 +22,7 @@ import { dearmor } from '../formats/armor';
 import { isDotenvName, SIDECAR_SUFFIX } from '../formats/comment-syntax';
 import { conflictMarkerLines } from '../formats/dotenv-merge';
 import { MAX_HEADER_BYTES, parseHeader, storeOfBytes } from '../header';
-import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { sopsStoreOfBytes } from '../sops/detect';
 import { sopsProblem } from '../sops';
 import { decodeUtf8, readBounded } from '../io';
 import { GitError, gitBytes, gitList, GitOptions, repoRoot } from './git';
@@ -55,7 +55,7 @@ export async function inspect(relPath: string, bytes: Buffer, patterns: readonly
     return [];
   }
   const store = storeOfBytes(bytes);
-  if (store === null && sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), relPath)) {
+  if (store === null && sopsStoreOfBytes(bytes, relPath)) {
     // a SOPS file is encrypted too: checked as sops would read it, without its key
     const problem = sopsProblem(decodeUtf8(bytes, relPath), relPath);
     return problem ? found(problem, 'restore it from version control, or open it decrypted in VS Code (or sops) and save it so that every value is encrypted') : [];

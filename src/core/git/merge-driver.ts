@@ -31,7 +31,7 @@ import type { KeyService } from '../kms/key-service';
 import { openText, OpenedText } from '../operations';
 import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
-import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { sopsStoreOfBytes } from '../sops/detect';
 import { mergeSops, OpenableStore, openableStore } from '../sops';
 
 export interface MergeFiles {
@@ -139,7 +139,7 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
 
 /** The SOPS store of a version, judged by its metadata (as kindOf does). */
 function sopsStoreOf(bytes: Buffer, name: string): OpenableStore | undefined {
-  if (!sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), name)) return undefined;
+  if (!sopsStoreOfBytes(bytes, name)) return undefined;
   return openableStore(decodeUtf8(bytes, name), name);
 }
 

@@ -23,7 +23,7 @@ import type { KeyService } from '../kms/key-service';
 import { openText, unwrapper } from '../operations';
 import { wipeFileKey, withKey } from '../envelope';
 import { openFileStream } from '../whole-file';
-import { SOPS_TAIL_BYTES, sopsStoreOfText } from '../sops/detect';
+import { sopsStoreOfBytes } from '../sops/detect';
 import { openSops, OpenableStore, openableStore, sopsAccessLines, sopsUnwrap, withSops } from '../sops';
 
 export interface Converted {
@@ -62,7 +62,7 @@ export async function decryptVersion(bytes: Buffer, name: string, svc: KeyServic
 
 /** A version that is a SOPS file (judged by its metadata, as kindOf does), and its store. */
 function sopsVersion(bytes: Buffer, name: string): { text: string; store: OpenableStore } | undefined {
-  if (!sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), name)) return undefined;
+  if (!sopsStoreOfBytes(bytes, name)) return undefined;
   const text = decodeUtf8(bytes, name);
   const store = openableStore(text, name);
   return store ? { text, store } : undefined;

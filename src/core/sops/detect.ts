@@ -17,3 +17,7 @@ export function sopsStoreOfText(text: string, name: string): SopsStoreName | und
   }
   return undefined;
 }
+
+/** The SOPS store of a file's bytes, judged by their last SOPS_TAIL_BYTES (as kindOf judges a file). */
+export const sopsStoreOfBytes = (bytes: Buffer, name: string): SopsStoreName | undefined =>
+  sopsStoreOfText(bytes.subarray(Math.max(0, bytes.length - SOPS_TAIL_BYTES)).toString('utf8'), name);

@@ -28,6 +28,9 @@ export function openableStore(text: string, name: string): OpenableStore | undef
   return store;
 }
 
+/** The key ARN an entry's arn names: an alias ARN (a name someone else can move) resolved to its key now; the arn as it is if that fails. */
+export const keyArnOf = async (svc: KeyService, arn: string): Promise<string> => (arn.includes(':alias/') ? svc.resolve(arn).catch(() => arn) : arn);
+
 /** The data key of a SOPS file from its AWS KMS recipients: within the allow-list, through the cache and the agent. */
 export const sopsUnwrap =
   (svc: KeyService, name: string): SopsUnwrap =>
@@ -40,7 +43,7 @@ export const sopsUnwrap =
       );
     }
     // an alias ARN names a key by a name someone else can move: the key ARN it names now is what the allow-list judges
-    const entries = await Promise.all(metadata.kms.map(async (e) => ({ ...e, keyArn: e.arn.includes(':alias/') ? await svc.resolve(e.arn).catch(() => e.arn) : e.arn })));
+    const entries = await Promise.all(metadata.kms.map(async (e) => ({ ...e, keyArn: await keyArnOf(svc, e.arn) })));
     let first: unknown;
     // an entry's aws_profile and role are used only where the user allowed files to choose them (forFileProfile)
     const byProvider = new Map<KeyService, typeof entries>();
@@ -118,7 +121,7 @@ export const dataKeyId = (key: Buffer): Buffer => createHmac('sha256', key).upda
  * review (textconv counts them) and in the metadata.
  */
 export async function sopsSealable(file: string, opened: SopsOpened, svc: KeyService): Promise<void> {
-  const stanzas = await Promise.all(opened.metadata.kms.map(async (k) => ({ keyArn: k.arn.includes(':alias/') ? await svc.resolve(k.arn).catch(() => k.arn) : k.arn })));
+  const stanzas = await Promise.all(opened.metadata.kms.map(async (k) => ({ keyArn: await keyArnOf(svc, k.arn) })));
   await sealable(file, { stanzas, keys: { commitment: dataKeyId(opened.key) } }, svc);
 }
 
