@@ -16,7 +16,7 @@ import { accountOf, aliasOf } from '../core/kms/allow-list';
 import type { KeyRef } from '../core/kms/key-service';
 import { promises as fs } from 'node:fs';
 import { DecryptedFs } from './decrypted-fs';
-import { commandTarget as target, SCHEME, toView } from './view-uri';
+import { commandTarget as target, isViewOf, SCHEME, toView } from './view-uri';
 import type { DecryptOnOpen } from './decrypt-on-open';
 import type { EncryptedFiles } from './encrypted-files';
 import type { Keys } from './keys';
@@ -571,7 +571,7 @@ export function createCommands(d: Deps): Commands {
 
   /** Closes the decrypted views (of one file, or all). */
   async function closeViews(file?: vscode.Uri): Promise<void> {
-    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && (!file || t.input.uri.path === file.path));
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && (!file || isViewOf(t.input.uri, file)));
     if (tabs.length) await vscode.window.tabGroups.close(tabs);
     if (file) d.view.forget(file.path);
   }

@@ -7,7 +7,7 @@
  */
 import vscode = require('vscode');
 import type { EncryptedFacts } from '../core/classify';
-import { SCHEME } from './view-uri';
+import { fileOf, SCHEME } from './view-uri';
 import type { EncryptedFiles } from './encrypted-files';
 
 export const DECRYPTED_BADGE = 'D';
@@ -33,7 +33,8 @@ export class Decorations implements vscode.FileDecorationProvider, vscode.Dispos
 
   async provideFileDecoration(uri: vscode.Uri): Promise<vscode.FileDecoration | undefined> {
     if (uri.scheme === SCHEME) {
-      const store = (await this.encrypted.classify(vscode.Uri.file(uri.path)))?.store;
+      const file = fileOf(uri);
+      const store = file ? (await this.encrypted.classify(vscode.Uri.file(file)))?.store : undefined;
       return { badge: DECRYPTED_BADGE, tooltip: store === 'text' ? DECRYPTED_TEXT_TOOLTIP : DECRYPTED_TOOLTIP, color: new vscode.ThemeColor('charts.green') };
     }
     const facts = uri.scheme === 'file' ? await this.encrypted.classify(uri) : undefined;

@@ -7,7 +7,7 @@
 import path = require('node:path');
 import vscode = require('vscode');
 import { kindOf } from '../core/kind';
-import { toView } from './view-uri';
+import { fileOf, toView } from './view-uri';
 import { matchesPattern } from './settings';
 
 export class DecryptOnOpen implements vscode.Disposable {
@@ -28,13 +28,14 @@ export class DecryptOnOpen implements vscode.Disposable {
   ) {
     this.subscription = vscode.window.tabGroups.onDidChangeTabs((e) => {
       const active = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      const activePath = active instanceof vscode.TabInputText ? active.uri.path : undefined;
+      const activePath = active instanceof vscode.TabInputText ? fileOf(active.uri) : undefined;
       for (const [file, left] of this.failed) if (!left && activePath !== undefined && activePath !== file) this.failed.set(file, true);
       for (const tab of [...e.opened, ...e.changed]) void this.consider(tab);
       for (const tab of e.closed) {
-        if (!(tab.input instanceof vscode.TabInputText)) continue;
-        this.showCiphertext.delete(tab.input.uri.path);
-        this.failed.delete(tab.input.uri.path);
+        const file = tab.input instanceof vscode.TabInputText ? fileOf(tab.input.uri) : undefined;
+        if (file === undefined) continue;
+        this.showCiphertext.delete(file);
+        this.failed.delete(file);
       }
     });
   }
@@ -57,11 +58,12 @@ export class DecryptOnOpen implements vscode.Disposable {
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
     const uri = tab.input.uri;
-    if (this.failed.has(uri.path)) {
+    const file = fileOf(uri);
+    if (file !== undefined && this.failed.has(file)) {
       // coming back to the file (its tab active again after another one was) tries again; the
       // tab events of the failure itself (the ciphertext tab it leaves) do not
-      if (!this.failed.get(uri.path) || !tab.isActive) return;
-      this.failed.delete(uri.path);
+      if (!this.failed.get(file) || !tab.isActive) return;
+      this.failed.delete(file);
     }
     const { on, patterns, wholeFiles } = this.enabled();
     if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;

@@ -18,6 +18,7 @@ import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/whole-file';
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
+import { fileOf, toFile } from './view-uri';
 import { OpenableStore, openSops, readsBack, readSopsFile, sealSops, SopsOpened, sopsSealable, sopsUnwrap, wipeSops } from '../core/sops';
 
 
@@ -101,8 +102,9 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       // VS Code's own conflict flow takes over for one that is. The folder is watched, not the
       // file: every atomic write renames a new file over the old one, and a watch on the old
       // file would go quiet after the first.
-      const name = path.basename(uri.path);
-      watcher = watch(path.dirname(uri.path), (_event, changed) => {
+      const file = toFile(uri).path;
+      const name = path.basename(file);
+      watcher = watch(path.dirname(file), (_event, changed) => {
         if (changed === null || changed === name) this.onDiskChange(uri);
       });
     } catch {
@@ -119,10 +121,11 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
    * A forgotten view (closed, Lock) is not brought back by a change.
    */
   private onDiskChange(uri: vscode.Uri): void {
-    if (!this.sessions.has(uri.path)) return;
+    const file = fileOf(uri);
+    if (!file || !this.sessions.has(file)) return;
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
-    clearTimeout(this.checks.get(uri.path));
-    this.checks.set(uri.path, setTimeout(() => void this.checkDisk(uri), CHECK_AFTER_CHANGE_MS));
+    clearTimeout(this.checks.get(file));
+    this.checks.set(file, setTimeout(() => void this.checkDisk(uri, file), CHECK_AFTER_CHANGE_MS));
   }
 
   private readonly checks = new Map<string, NodeJS.Timeout>();
@@ -132,22 +135,22 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
    * a new one), so that a file that no longer verifies is said within a second, and the view's
    * edits are never saved over it. A valid change clears the mark (VS Code reloads a clean view).
    */
-  private async checkDisk(uri: vscode.Uri): Promise<void> {
-    this.checks.delete(uri.path);
-    const session = this.sessions.get(uri.path);
-    const st = await fs.stat(uri.path).catch(() => undefined);
+  private async checkDisk(uri: vscode.Uri, file: string): Promise<void> {
+    this.checks.delete(file);
+    const session = this.sessions.get(file);
+    const st = await fs.stat(file).catch(() => undefined);
     if (!session || !st || st.mtimeMs === session.mtime) return;
-    const problem = await this.verify(uri.path).then(
+    const problem = await this.verify(file).then(
       () => undefined,
       (err: unknown) => (isKmsEnvelopeError(err) && ['FORMAT', 'TAMPERED', 'NOT_ENCRYPTED'].includes(err.code) ? err.message : undefined),
     );
-    if (this.sessions.get(uri.path) !== session) return;
+    if (this.sessions.get(file) !== session) return;
     const was = session.refused;
     session.refused = problem;
     if (problem && problem !== was) {
-      this.log.error(`${uri.path} changed on disk and does not verify: ${problem}`);
+      this.log.error(`${file} changed on disk and does not verify: ${problem}`);
       void vscode.window.showErrorMessage(
-        `KMS Envelope: ${path.basename(uri.path)} changed on disk and does not verify (${problem}). The decrypted view keeps what you had and will not be saved over the file: restore the file from version control, then reopen it.`,
+        `KMS Envelope: ${path.basename(file)} changed on disk and does not verify (${problem}). The decrypted view keeps what you had and will not be saved over the file: restore the file from version control, then reopen it.`,
       );
     }
   }
@@ -160,11 +163,12 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
-    const st = await fs.stat(uri.path).catch(() => {
+    const file = toFile(uri).path;
+    const st = await fs.stat(file).catch(() => {
       throw vscode.FileSystemError.FileNotFound(uri);
     });
     if (st.isDirectory()) return { type: vscode.FileType.Directory, ctime: st.ctimeMs, mtime: st.mtimeMs, size: 0 };
-    const session = this.sessions.get(uri.path);
+    const session = this.sessions.get(file);
     const fresh = session && session.mtime === st.mtimeMs;
     return {
       type: vscode.FileType.File,
@@ -178,7 +182,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   }
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
-    const file = uri.path;
+    const file = toFile(uri).path;
     const st = await fs.stat(file).catch(() => {
       throw vscode.FileSystemError.FileNotFound(uri);
     });
@@ -195,7 +199,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     let pending = this.opening.get(key);
     if (!pending) {
       const time = new HostTime();
-      pending = this.withProgress(`Decrypting ${uri.path.split('/').pop()}`, () => this.open(file, st.mtimeMs, time)).then((session) => {
+      pending = this.withProgress(`Decrypting ${path.basename(file)}`, () => this.open(file, st.mtimeMs, time)).then((session) => {
         this.forget(file);
         this.sessions.set(file, session);
         // the extension host's own work, apart from its waits (the bench reports it for big files)
@@ -241,7 +245,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
-    const file = uri.path;
+    const file = toFile(uri).path;
     const time = new HostTime();
     const session = this.sessions.get(file);
     if (!session) {
@@ -249,7 +253,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     }
     if (session.store !== 'dotenv' && session.store !== 'file' && session.store !== 'sops') throw vscode.FileSystemError.NoPermissions('selections are edited in the file itself: use Decrypt Selection / Encrypt Selection');
     if (session.refused) throw vscode.FileSystemError.NoPermissions(`${path.basename(file)} changed on disk and does not verify (${session.refused}): not saved over it. Restore the file, then reopen it.`);
-    if (session.store === 'sops') return this.writeSops(uri, session, content, time);
+    if (session.store === 'sops') return this.writeSops(uri, file, session, content, time);
     await time.wait(this.sameDataKey(file, session));
     // a header that names a key outside the allow-list, or a data key retired by a key's removal (a rollback)
     await time.wait(sealable(file, session.key, this.keys()));
@@ -282,8 +286,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
    * on disk must still be the version the view read, or one sealed under the same data key (its
    * MAC decrypts with it): a rotation by sops or another window is never undone.
    */
-  private async writeSops(uri: vscode.Uri, session: SopsSession, content: Uint8Array, time: HostTime): Promise<void> {
-    const file = uri.path;
+  private async writeSops(uri: vscode.Uri, file: string, session: SopsSession, content: Uint8Array, time: HostTime): Promise<void> {
     const st = await time.wait(fs.stat(file).catch(() => undefined));
     let base = session.opened;
     if (!st || st.mtimeMs !== session.mtime) {

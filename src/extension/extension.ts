@@ -10,7 +10,7 @@ import vscode = require('vscode');
 import { COMMAND_IDS } from './command-ids';
 import type * as EngineModule from './engine';
 import { ViewProvider } from './view-provider';
-import { SCHEME, toView } from './view-uri';
+import { fileOf, SCHEME, toView } from './view-uri';
 import { DecryptOnOpen } from './decrypt-on-open';
 import { registerDecorations } from './decorations';
 import { registerOpener } from './opener';
@@ -148,15 +148,17 @@ export function activate(context: vscode.ExtensionContext): Api {
     // A view's data key and plaintext are wiped as soon as no tab shows it (VS Code keeps
     // closed documents around for a while, so onDidCloseTextDocument comes late).
     vscode.window.tabGroups.onDidChangeTabs((e) => {
-      const shown = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME ? [t.input.uri.path] : [])));
-      for (const t of e.closed) {
-        if (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME && !shown.has(t.input.uri.path)) engine?.view.forget(t.input.uri.path);
+      const viewed = (t: vscode.Tab) => (t.input instanceof vscode.TabInputText && t.input.uri.scheme === SCHEME ? fileOf(t.input.uri) : undefined);
+      const shown = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).map(viewed));
+      for (const file of e.closed.map(viewed)) {
+        if (file && !shown.has(file)) engine?.view.forget(file);
       }
       refreshStatus();
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => {
-      if (doc.uri.scheme === SCHEME) {
-        engine?.view.forget(doc.uri.path);
+      const file = doc.uri.scheme === SCHEME ? fileOf(doc.uri) : undefined;
+      if (file) {
+        engine?.view.forget(file);
         refreshStatus();
       }
     }),

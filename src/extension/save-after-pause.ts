@@ -10,7 +10,7 @@
  * not `isDirty`, and after every save it looks again until the two agree.
  */
 import vscode = require('vscode');
-import { SCHEME } from './view-uri';
+import { fileOf, SCHEME } from './view-uri';
 import { reportError } from './ui';
 
 export const SAVE_AFTER_PAUSE_MS = 300;
@@ -24,13 +24,17 @@ export interface SavedViews {
 
 export function registerSaveAfterPause(views: () => SavedViews | undefined, log: vscode.LogOutputChannel): vscode.Disposable {
   const pending = new Map<string, NodeJS.Timeout>();
-  const unsaved = (doc: vscode.TextDocument) => !doc.isClosed && (doc.isDirty || (views()?.differs(doc.uri.path, doc.getText()) ?? false));
+  const differs = (doc: vscode.TextDocument) => {
+    const file = fileOf(doc.uri);
+    return file !== undefined && (views()?.differs(file, doc.getText()) ?? false);
+  };
+  const unsaved = (doc: vscode.TextDocument) => !doc.isClosed && (doc.isDirty || differs(doc));
   const schedule = (doc: vscode.TextDocument, round: number) => {
-    clearTimeout(pending.get(doc.uri.path));
+    clearTimeout(pending.get(doc.uri.toString()));
     pending.set(
-      doc.uri.path,
+      doc.uri.toString(),
       setTimeout(async () => {
-        pending.delete(doc.uri.path);
+        pending.delete(doc.uri.toString());
         if (!unsaved(doc)) return;
         try {
           await doc.save();
@@ -39,9 +43,9 @@ export function registerSaveAfterPause(views: () => SavedViews | undefined, log:
           return;
         }
         // a keystroke during the save, or a document the host calls clean that is not on disk
-        if (unsaved(doc) && !pending.has(doc.uri.path)) {
+        if (unsaved(doc) && !pending.has(doc.uri.toString())) {
           if (round < MAX_ROUNDS) schedule(doc, round + 1);
-          else log.warn(`${doc.uri.path}: the decrypted view still differs from the file after ${MAX_ROUNDS} saves`);
+          else log.warn(`${fileOf(doc.uri) ?? doc.uri.toString()}: the decrypted view still differs from the file after ${MAX_ROUNDS} saves`);
         }
       }, SAVE_AFTER_PAUSE_MS),
     );

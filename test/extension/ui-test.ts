@@ -119,6 +119,18 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await shot('decrypted-env.png');
     });
 
+
+    await step('the decrypted view\'s breadcrumbs give its path in the workspace folder (app › .env), as the file\'s own would, not the absolute path', async () => {
+      const crumbs = () => page.evaluate<string[]>(`[...document.querySelectorAll('.editor-group-container.active .breadcrumbs-control .monaco-breadcrumb-item')].map((el) => el.textContent.trim())`);
+      await runCommand(page, 'View: Toggle Breadcrumbs'); // the suites' user settings turn them off
+      try {
+        let seen: string[] = [];
+        await until('the breadcrumbs of the decrypted view', async () => (seen = await crumbs()).length > 0, 10_000).catch(() => undefined);
+        if (seen.slice(0, 2).join(' › ') !== 'app › .env') throw new Error(`the breadcrumbs read ${seen.join(' › ') || '(nothing)'}`);
+      } finally {
+        await runCommand(page, 'View: Toggle Breadcrumbs');
+      }
+    });
     await step('no plaintext in any copy VS Code keeps, whatever the typing rhythm: 13 rhythms of pauses and bursts, disk polled every 200 ms, the last character on disk', async () => {
       // where VS Code and the system keep copies: the user-data folder (Backups, History, storage), HOME, XDG and TMPDIR
       const roots = [path.dirname(o.userDataDir)];

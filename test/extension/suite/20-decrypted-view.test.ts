@@ -8,12 +8,8 @@ import { openTextFile } from '../../../src/core/operations';
 import { joinSealed, sealDotenv, wipeFileKey } from '../../../src/core/envelope';
 import { atomicWrite } from '../../../src/core/io';
 import { DecryptedFs } from '../../../src/extension/decrypted-fs';
-import { activeUri, api, cli, closeAll, env, file, kms, sleep, until } from './helpers';
+import { activeUri, api, cli, closeAll, env, file, kms, sleep, tabsOf, until, viewEditor } from './helpers';
 
-const viewEditor = (rel: string) =>
-  vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path);
-const tabsOf = (rel: string) =>
-  vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.path === file(rel).path);
 const tokenOf = (text: string, name: string) => new RegExp(`${name}=(ENC\\[[^\\]]+\\])`).exec(text)?.[1];
 
 describe('decrypt-on-open and the decrypted view', () => {
@@ -38,6 +34,33 @@ describe('decrypt-on-open and the decrypted view', () => {
     assert.equal(mark?.tooltip, 'Encrypted with KMS Envelope (each value, for alias/test): Open Decrypted to read it');
     assert.ok(a.isEncrypted(file('app/.env')), 'the menus take it for encrypted once it was drawn');
     assert.equal(await a.decoration(file('README.md')), undefined);
+  });
+
+  it('names a view by its path in the workspace folder (breadcrumbs and tab descriptions read from there); the older absolute form (a tab restored from before) still maps to its file, a folder no longer in the workspace shows nothing', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+    const view = (await until('the decrypted view', () => viewEditor('app/.env'))).document.uri;
+    assert.equal(view.path, '/app/.env');
+    assert.match(view.authority, /^[0-9a-f]{12}$/);
+    // what VS Code persists for a restored tab is the URI's string form, which lower-cases authorities
+    assert.equal(vscode.Uri.parse(view.toString()).toString(), view.toString());
+    const provider = new DecryptedFs(() => { throw new Error('no KMS call expected'); }, (_t, task) => task(), vscode.window.createOutputChannel('kms-envelope test', { log: true }));
+    try {
+      const absolute = vscode.Uri.from({ scheme: 'kms-envelope', path: file('app/.env').path });
+      assert.equal((await provider.stat(absolute)).type, vscode.FileType.File);
+      await assert.rejects(provider.stat(view.with({ authority: '000000000000' })), (e: unknown) => e instanceof vscode.FileSystemError && e.code === 'FileNotFound');
+      await assert.rejects(provider.readFile(view.with({ authority: '000000000000' })), (e: unknown) => e instanceof vscode.FileSystemError && e.code === 'FileNotFound');
+      // a path that climbs out of its folder is a file outside the workspace: not decrypted without a command
+      const outside = vscode.Uri.joinPath(file('..'), 'outside-of-the-folder', '.env');
+      await fs.mkdir(vscode.Uri.joinPath(outside, '..').fsPath, { recursive: true });
+      await fs.copyFile(file('app/.env').fsPath, outside.fsPath);
+      try {
+        await assert.rejects(provider.readFile(view.with({ path: '/../outside-of-the-folder/.env' })), (e: unknown) => e instanceof vscode.FileSystemError && e.code === 'NoPermissions');
+      } finally {
+        await fs.rm(vscode.Uri.joinPath(outside, '..').fsPath, { recursive: true, force: true });
+      }
+    } finally {
+      provider.dispose();
+    }
   });
 
   it('a plain document of the same language is offered no word of a decrypted view; VS Code\'s own default offers its values', async () => {

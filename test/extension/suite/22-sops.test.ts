@@ -3,9 +3,8 @@ import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { SOPS_FILES } from '../workspace';
 import { referenceDecrypt } from '../../support/sops-reference';
-import { api, closeAll, file, kms, until } from './helpers';
+import { api, closeAll, file, kms, until, viewEditor } from './helpers';
 
-const viewOf = (rel: string) => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path);
 
 /** SOPS files in the real editor (issue 22): decrypted on open by their metadata, saved as SOPS. */
 describe('SOPS files in the editor', () => {
@@ -14,7 +13,7 @@ describe('SOPS files in the editor', () => {
 
   it('a SOPS secrets.yaml opens decrypted in its own layout (comments decrypted too), with one KMS Decrypt, marked as SOPS', async () => {
     await vscode.window.showTextDocument(file('sops/secrets.yaml'), { preview: false });
-    const editor = await until('the decrypted view', () => viewOf('sops/secrets.yaml'));
+    const editor = await until('the decrypted view', () => viewEditor('sops/secrets.yaml'));
     assert.equal(editor.document.getText(), SOPS_FILES['sops/secrets.yaml'].plaintext);
     assert.equal(editor.document.languageId, 'yaml');
     assert.deepEqual((await kms.log()).map((e) => e.action), ['Decrypt']);
@@ -24,7 +23,7 @@ describe('SOPS files in the editor', () => {
   });
 
   it('a plain YAML document is offered no word of the decrypted SOPS view (the extension\'s default for word suggestions, every language)', async () => {
-    await until('the decrypted view', () => viewOf('sops/secrets.yaml'));
+    await until('the decrypted view', () => viewEditor('sops/secrets.yaml'));
     const plain = await vscode.workspace.openTextDocument({ language: 'yaml', content: 'name: x\ny: sop' });
     const offered = async () => {
       const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', plain.uri, new vscode.Position(1, 6));
@@ -45,7 +44,7 @@ describe('SOPS files in the editor', () => {
   });
 
   it('a save writes SOPS that another reader decrypts: only the edited value, the MAC and lastmodified change, with no KMS call', async () => {
-    const editor = await until('the decrypted view', () => viewOf('sops/secrets.yaml'));
+    const editor = await until('the decrypted view', () => viewEditor('sops/secrets.yaml'));
     const before = await fs.readFile(file('sops/secrets.yaml').fsPath, 'utf8');
     const text = editor.document.getText();
     const at = text.indexOf('sops-secret-UNIFORM');
@@ -62,7 +61,7 @@ describe('SOPS files in the editor', () => {
 
   it('a SOPS .env opens decrypted too (by its metadata: sops_mac, sops_lastmodified)', async () => {
     await vscode.window.showTextDocument(file('sops/.env'), { preview: false });
-    const editor = await until('the decrypted view', () => viewOf('sops/.env'));
+    const editor = await until('the decrypted view', () => viewEditor('sops/.env'));
     assert.equal(editor.document.getText(), SOPS_FILES['sops/.env'].plaintext);
     await closeAll();
   });
@@ -79,7 +78,7 @@ describe('SOPS files in the editor', () => {
       assert.match(text, /^ {4}encrypted_regex: \^secret\$$/m);
       assert.deepEqual((await referenceDecrypt(text, 'yaml')).values, { name: 'visible', secret: 'sops-typed-ZULU' });
       await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('sops/new.yaml'));
-      const view = await until('the decrypted view', () => viewOf('sops/new.yaml'));
+      const view = await until('the decrypted view', () => viewEditor('sops/new.yaml'));
       assert.equal(view.document.getText(), 'name: visible\nsecret: sops-typed-ZULU\n');
     } finally {
       await fs.rm(file('.sops.yaml').fsPath, { force: true });

@@ -6,11 +6,11 @@ import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
 import { openTextFile } from '../../../src/core/operations';
 import { joinSealed, sealDotenv, wipeFileKey } from '../../../src/core/envelope';
 import { atomicWrite } from '../../../src/core/io';
-import { cli, closeAll, file, sleep, until } from './helpers';
+import { cli, closeAll, file, sleep, until, viewEditor } from './helpers';
 
 const view = async (rel: string) => {
   await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file(rel));
-  return until('the decrypted view', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path));
+  return until('the decrypted view', () => viewEditor(rel));
 };
 
 describe('concurrent edits', () => {

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { FILES } from '../workspace';
 import { LOCAL_ACCOUNT_KEYS } from '../../support/accounts';
-import { activeUri, api, cli, closeAll, env, file, kms, sleep, until } from './helpers';
+import { activeUri, api, cli, closeAll, env, file, kms, sleep, tabsOf, until } from './helpers';
 
 /** Opens the file's ciphertext in an ordinary text editor, types, undoes, saves. */
 /** The next error the extension reports while `action` runs. */
@@ -37,7 +37,6 @@ describe('data loss and hostile workspaces', () => {
 
   it('opening a .env as the explorer does (its default editor) shows the decrypted view of an encrypted one and the text of a plain one, with no placeholder left', async () => {
     await fs.writeFile(file('plain.env').fsPath, 'PLAIN=not-a-secret\n');
-    const tabsOf = (rel: string) => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => (t.input as { uri?: vscode.Uri })?.uri?.path === file(rel).path);
     await vscode.commands.executeCommand('vscode.open', file('plain.env'));
     await until('the text editor of the plain file', () => activeUri()?.scheme === 'file' && activeUri()?.path.endsWith('plain.env'));
     assert.equal(vscode.window.activeTextEditor!.document.getText(), 'PLAIN=not-a-secret\n');

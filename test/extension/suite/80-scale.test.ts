@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { api, cli, closeAll, env, file, until } from './helpers';
+import { api, cli, closeAll, env, file, until, viewEditor } from './helpers';
 
 const PACKAGES = 40;
 const FILES_PER_PACKAGE = 100;
@@ -52,7 +52,7 @@ describe('a workspace of thousands of files', function () {
     const enc = await cli(['encrypt', rel, '-k', env('KMS_ENVELOPE_TEST_KEY')]);
     assert.equal(enc.code, 0, enc.stderr);
     await vscode.window.showTextDocument(file(rel), { preview: false });
-    const editor = await until('the decrypted view', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'kms-envelope' && e.document.uri.path === file(rel).path), 30_000);
+    const editor = await until('the decrypted view', () => viewEditor(rel), 30_000);
     assert.equal(editor.document.getText(), text);
     const line = editor.document.lineAt(ENTRIES / 2);
     await editor.edit((b) => b.replace(line.range, `SECRET_${ENTRIES / 2}=changed-in-the-view`));

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Api } from '../../../src/extension/extension';
+import { fileOf, isViewOf } from '../../../src/extension/view-uri';
 
 export const env = (name: string): string => {
   const v = process.env[name];
@@ -67,6 +68,15 @@ export async function closeAll(): Promise<void> {
 }
 
 export const activeUri = () => vscode.window.activeTextEditor?.document.uri;
+
+/** The visible editor of the decrypted view of `rel`. */
+export const viewEditor = (rel: string) => vscode.window.visibleTextEditors.find((e) => isViewOf(e.document.uri, file(rel)));
+
+/** Every tab that shows `rel`: its text, its decrypted view, or the placeholder of either. */
+export const tabsOf = (rel: string) => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => {
+  const uri = (t.input as { uri?: unknown } | undefined)?.uri;
+  return uri instanceof vscode.Uri && fileOf(uri) === file(rel).path;
+});
 
 /**
  * Has the runner read the web workbench's browser storage (desktop VS Code's state.vscdb) now,
