@@ -90,12 +90,13 @@ export function activate(context: vscode.ExtensionContext): Api {
     } catch (err) {
       // Retry opens the view where the failed tab is, and closes that tab: never a second tab beside it
       await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => {
-        const failed = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => tabFile(t) === file.toString());
-        const group = failed[0]?.group.viewColumn;
+        const failedTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => tabFile(t) === file.toString());
+        const group = failedTabs()[0]?.group.viewColumn;
         view().allow(file.path);
         await view().readFile(toView(file));
         await vscode.window.showTextDocument(toView(file), { preview: false, viewColumn: group });
-        await vscode.window.tabGroups.close(failed.filter((t) => vscode.window.tabGroups.all.some((g) => g.tabs.includes(t))));
+        // looked up again: Tab objects are snapshots, and the ones read before the view opened are stale
+        await vscode.window.tabGroups.close(failedTabs().filter((t) => t.group.viewColumn === group), true);
       });
       return false;
     } finally {

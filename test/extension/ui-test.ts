@@ -430,8 +430,14 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.waitForTimeout(800);
       await shot('kms-error-retry.png', toast);
       o.kms.clearFaults();
+      const envTabs = page.locator('.tabs-container .tab', { hasText: /^\.env/ });
+      if ((await envTabs.count()) !== 1) throw new Error(`before Retry: ${await envTabs.count()} .env tabs (the failed attempt's ciphertext tab expected)`);
       await toast.locator('.monaco-button', { hasText: 'Retry' }).click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
+      // Retry opens the view where the failed attempt's tab was and closes that tab: one .env tab, not two (walkthrough 2026-12-07 #11)
+      await until('one .env tab after Retry', async () => (await envTabs.count()) === 1, 5_000);
+      await page.waitForTimeout(1000);
+      if ((await envTabs.count()) !== 1) throw new Error(`${await envTabs.count()} .env tabs a second after Retry`);
     });
 
     await step('the walkthrough (Welcome: Open Walkthrough) takes a new user through profile, key, encryption and the decrypted view', async () => {
