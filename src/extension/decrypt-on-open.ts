@@ -31,11 +31,13 @@ export class DecryptOnOpen implements vscode.Disposable {
       const activePath = active instanceof vscode.TabInputText ? fileOf(active.uri) : undefined;
       for (const [file, left] of this.failed) if (!left && activePath !== undefined && activePath !== file) this.failed.set(file, true);
       for (const tab of [...e.opened, ...e.changed]) void this.consider(tab);
+      // A mark belongs to the file's ciphertext tabs: it goes with the last of them (closing the
+      // decrypted view beside one left it unmarked, and its next change replaced it, edits and all)
+      const texts = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => (t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'file' ? [t.input.uri.path] : [])));
       for (const tab of e.closed) {
-        const file = tab.input instanceof vscode.TabInputText ? fileOf(tab.input.uri) : undefined;
-        if (file === undefined) continue;
-        this.showCiphertext.delete(file);
-        this.failed.delete(file);
+        if (!(tab.input instanceof vscode.TabInputText) || tab.input.uri.scheme !== 'file' || texts.has(tab.input.uri.path)) continue;
+        this.showCiphertext.delete(tab.input.uri.path);
+        this.failed.delete(tab.input.uri.path);
       }
     });
   }
@@ -66,7 +68,8 @@ export class DecryptOnOpen implements vscode.Disposable {
       this.failed.delete(file);
     }
     const { on, patterns, wholeFiles } = this.enabled();
-    if (uri.scheme !== 'file' || !on || !vscode.workspace.isTrusted) return;
+    // a tab with unsaved edits is never replaced: closing it would ask to save them, or lose them
+    if (uri.scheme !== 'file' || tab.isDirty || !on || !vscode.workspace.isTrusted) return;
     if (this.showCiphertext.has(uri.path) || this.busy.has(uri.path)) return;
     const dotenv = matchesPattern(path.basename(uri.path), patterns);
     this.busy.add(uri.path); // before any await: tab events come in bursts

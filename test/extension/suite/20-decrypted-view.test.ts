@@ -272,4 +272,27 @@ describe('decrypt-on-open and the decrypted view', () => {
     await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
     await closeAll();
   });
+
+  it('a ciphertext tab the user asked for stays one when the decrypted view is closed: editing and saving it opens no view and asks nothing (walkthrough 2026-12-07 #3)', async () => {
+    const before = await fs.readFile(file('app/.env').fsPath, 'utf8');
+    try {
+      await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
+      await until('the decrypted view', () => viewEditor('app/.env'));
+      await vscode.commands.executeCommand('kmsEnvelope.openEncrypted');
+      const ciphertext = await until('the ciphertext editor', () => activeUri()?.scheme === 'file' && activeUri()!.path === file('app/.env').path && vscode.window.activeTextEditor);
+      await vscode.window.tabGroups.close(tabsOf('app/.env').filter((t) => (t.input as vscode.TabInputText).uri.scheme === 'kms-envelope'));
+      await until('the view closed', () => !viewEditor('app/.env'));
+      // an edit of the ciphertext (here: a comment line) makes the tab dirty; a save makes it clean: both are tab changes
+      await ciphertext.edit((e) => e.insert(new vscode.Position(ciphertext.document.lineCount - 1, 0), '# a note\n'));
+      await sleep(1500);
+      assert.ok(ciphertext.document.isDirty, 'the edit is still in the ciphertext tab');
+      await ciphertext.document.save();
+      await sleep(1500);
+      const shown = tabsOf('app/.env').map((t) => (t.input as vscode.TabInputText).uri.scheme);
+      assert.deepEqual(shown, ['file'], 'the ciphertext tab alone: no decrypted view opened in its place');
+    } finally {
+      await closeAll();
+      await fs.writeFile(file('app/.env').fsPath, before);
+    }
+  });
 });
