@@ -61,7 +61,7 @@ describe('payload armour: base64 in lines of 64, one spelling per payload', () =
   });
 
   it('dearmour gives the bytes back, however the text arrives', async () => {
-    for (const n of [1, 48, 49, 96, 1000, data.length]) {
+    for (const n of [1, 47, 48, 49, 95, 96, 1000, data.length]) {
       const bytes = data.subarray(0, n);
       for (const size of [0, 1, 64, 65, 66, 130, 1000]) assert.deepEqual(await dearmored(canonical(bytes), size), bytes, `${n} bytes in pieces of ${size}`);
     }
@@ -81,7 +81,7 @@ describe('payload armour: base64 in lines of 64, one spelling per payload', () =
       ['padding before the last line', change(6, (l) => `${l.slice(0, 62)}==`), 'payload armour line 6 (a character outside base64)'],
       ['a character Node would skip', change(7, (l) => `${l.slice(0, 30)}*${l.slice(31)}`), 'payload armour line 7 (a character outside base64)'],
       ['the first of two odd characters, wherever it is in the block', change(9, (l) => `${l.slice(0, 63)}-`).replace(lines[1], `_${lines[1].slice(1)}`), 'payload armour line 2 (a character outside base64)'],
-      ['a short line just before the last', change(20, (l) => l.slice(4)), 'payload armour line 20 (not canonical base64 in lines of 64 ending in "\\n")'],
+      ['a short line just before the last', change(20, (l) => l.slice(4)), 'payload armour line 20 (not a line of 64 base64 characters)'],
       ['a last line without its \\n', joined(lines).slice(0, -1), 'payload armour line 21 (not canonical base64 in lines of 64 ending in "\\n")'],
       ['a last line of one character', joined([...lines.slice(0, -1), 'Q']), 'payload armour line 21 (not canonical base64 in lines of 64 ending in "\\n")'],
       ['unused bits that are not zero', joined([...lines.slice(0, -1), 'QR==']), 'payload armour line 21 (not canonical base64 in lines of 64 ending in "\\n")'],

@@ -12,6 +12,9 @@ export const ARMOR_LINE_CHARS = 64;
 const LINE = ARMOR_LINE_CHARS + 1; // with its '\n'
 const LINE_BYTES = (ARMOR_LINE_CHARS / 4) * 3; // 48
 const NL = 0x0a;
+const EQ = 0x3d;
+/** Lines decoded from one string (32 KiB of text): see decodeLines. */
+const DECODE_LINES = 512;
 
 const LAST_LINE = /^[A-Za-z0-9+/]{2,64}={0,2}\n$/;
 const FULL_LINE = /^[A-Za-z0-9+/]{64}\n$/;
@@ -39,34 +42,64 @@ export async function* armor(source: AsyncIterable<Uint8Array> | Iterable<Uint8A
  * The bytes of an armoured payload. Throws `onError(what)` for anything but the one canonical
  * spelling: another line length or ending, a character outside base64 (the URL-safe `-` and `_`
  * included), padding before the last line, non-zero unused bits, nothing at all.
+ *
+ * Whole lines are decoded where they lie in the piece that was read: only a line cut between two
+ * pieces is copied (copying every piece onto the previous one's tail cost as much as the decode).
  */
 export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what: string) => Error): AsyncGenerator<Buffer> {
+  /** What follows the last decoded line: a line cut by the end of a piece, or a line held back (see `lines`). */
   let pending: Buffer = Buffer.alloc(0);
   let line = 1;
-  for await (const piece of source) {
-    pending = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    // whole lines, but never the last complete one: it may be the final line, with padding
-    const lines = Math.floor(pending.length / LINE) - 1;
-    // Stryker disable next-line EqualityOperator: equivalent — with no whole line to take, the block is empty and yields no bytes
-    if (lines <= 0) continue;
-    const block = pending.subarray(0, lines * LINE);
-    for (let i = 0; i < lines; i++) {
-      if (block[i * LINE + ARMOR_LINE_CHARS] !== NL) throw onError(`payload armour line ${line + i} (not a line of 64 base64 characters)`);
+  let decoded = false;
+  /** Decodes the whole lines `block` starts with (checked, one spelling); the rest becomes `pending`. */
+  const lines = (block: Buffer): Buffer | undefined => {
+    let n = Math.floor(block.length / LINE);
+    // a line whose last character is padding can only be the payload's last line: it waits for
+    // the end of the stream (or for more bytes, which make it an error below)
+    if (n > 0 && block[n * LINE - 2] === EQ) n--;
+    pending = Buffer.from(block.subarray(n * LINE)); // a copy: the caller may reuse its buffer
+    if (n === 0) return undefined;
+    const whole = block.subarray(0, n * LINE);
+    for (let i = 0; i < n; i++) {
+      if (whole[i * LINE + ARMOR_LINE_CHARS] !== NL) throw onError(`payload armour line ${line + i} (not a line of 64 base64 characters)`);
     }
     // Node's decoder takes the URL-safe alphabet too, stops at '=' and skips anything else: the
     // last two show as missing bytes below, the URL-safe letters must be looked for (one payload, one spelling)
-    const odd = [0x2d, 0x5f].map((c) => block.indexOf(c)).filter((at) => at >= 0);
-    const bytes = odd.length ? undefined : Buffer.from(block.toString('latin1'), 'base64');
-    if (!bytes || bytes.length !== lines * LINE_BYTES) {
-      const at = odd.length ? Math.min(...odd) : firstInvalid(block);
+    const odd = [0x2d, 0x5f].map((c) => whole.indexOf(c)).filter((at) => at >= 0);
+    const bytes = odd.length ? undefined : decodeLines(whole, n);
+    if (!bytes) {
+      const at = odd.length ? Math.min(...odd) : firstInvalid(whole);
       throw onError(`payload armour line ${line + Math.floor(at / LINE)} (a character outside base64)`);
     }
-    yield bytes;
-    pending = pending.subarray(lines * LINE);
-    line += lines;
+    line += n;
+    decoded = true;
+    return bytes;
+  };
+  for await (const piece of source) {
+    let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    if (pending.length) {
+      // the line cut at the end of the last piece (or held back), completed from this one
+      const need = Math.min(buf.length, LINE - (pending.length % LINE));
+      const joined = Buffer.concat([pending, buf.subarray(0, need)]);
+      buf = buf.subarray(need);
+      if (buf.length === 0) {
+        const bytes = lines(joined);
+        if (bytes) yield bytes;
+        continue;
+      }
+      // more follows: none of these lines is the last, so none may hold padding
+      const bytes = lines(joined);
+      if (pending.length) throw onError(`payload armour line ${line} (padding before the last line)`);
+      if (bytes) yield bytes;
+    }
+    const bytes = lines(buf);
+    if (bytes) yield bytes;
   }
-  // What is left: at most one full line and the last line.
-  if (pending.length === 0) throw onError('payload (file truncated: no payload)');
+  // What is left: the last line, if it was not decoded with the others (it holds padding, or is short).
+  if (pending.length === 0) {
+    if (!decoded) throw onError('payload (file truncated: no payload)');
+    return;
+  }
   const rest = pending.toString('latin1').split(/(?<=\n)/); // each line with its '\n', if it has one
   for (const [i, l] of rest.entries()) {
     const last = i === rest.length - 1;
@@ -75,6 +108,21 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
     if (!bytes) throw onError(`payload armour line ${line + i} (not canonical base64 in lines of 64 ending in "\\n")`);
     yield bytes;
   }
+}
+
+/**
+ * Decodes `n` whole lines into one buffer, undefined when a line decodes short (Node's decoder
+ * skips what is not base64 and stops at '='). Node decodes base64 only from a string: the text is
+ * turned into strings a few lines at a time, small enough for V8's young generation, because
+ * strings of a megabyte each are made in fresh memory every time and cost three times as much.
+ */
+function decodeLines(whole: Buffer, n: number): Buffer | undefined {
+  const out = Buffer.allocUnsafe(n * LINE_BYTES);
+  let written = 0;
+  for (let at = 0; at < whole.length; at += DECODE_LINES * LINE) {
+    written += out.write(whole.subarray(at, at + DECODE_LINES * LINE).toString('latin1'), written, 'base64');
+  }
+  return written === out.length ? out : undefined;
 }
 
 /** Where the first byte outside the base64 alphabet is (for the message only). */
