@@ -14,7 +14,7 @@ import { createSecretKey } from 'node:crypto';
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
-import { dotenvEntries } from './formats/dotenv';
+import { dotenvEntries, scanDotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, parseToken, TOKEN_MARK } from './formats/token';
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
@@ -56,6 +56,8 @@ export type Placement = 'inline' | 'sidecar';
 
 /** Values opened between two yields to the event loop (1–3 ms of work: an editor's host stays responsive). */
 const YIELD_EVERY = 250;
+/** Entries lexed and checked between two pauses (each costs about half a value's decryption). */
+const SCAN_YIELD_EVERY = 1000;
 
 /**
  * How a long open lets its host run other work between slices of its own. The extension passes
@@ -123,18 +125,29 @@ const describe = (store: Store, body: string, e: Entry, offset: number): string 
   store === 'dotenv' ? `entry ${e.name} (line ${offset + lineOf(body, e.start)})` : `token at line ${offset + lineOf(body, e.start)}`;
 
 function entriesOf(store: Store, body: string, offset = 0): Entry[] {
-  // Stryker disable next-line ConditionalExpression: equivalent — a whole-file body is base64 armour, in which the .env reader finds no entry either
-  if (store === 'file') return []; // the payload's chunks carry their own tags
-  // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
-  if (store === 'text') return findTokens(body, offset).map((t) => ({ name: '', ...t, raw: body.slice(t.start, t.end) }));
-  const entries = dotenvEntries(body);
-  // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
-  // after `=` holding one is refused, by writers and readers alike)
-  const starts = new Set(entries.map((e) => e.start));
-  for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
-    if (!starts.has(at)) throw reservedMark(`line ${offset + lineOf(body, at)}`);
+  return [...scanEntries(store, body, offset)];
+}
+
+/** The same, pausing every so many entries: a large file's lexing is the longest stretch of its open. */
+async function entriesPausing(store: Store, body: string, offset: number, pause: Pause): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (const e of scanEntries(store, body, offset)) {
+    if (entries.push(e) % SCAN_YIELD_EVERY === 0) await pause();
   }
-  return entries.map((e) => {
+  return entries;
+}
+
+/** The entries of a body, each checked as a reader must; a `dotenv` body's stray token marks after its last entry. */
+function* scanEntries(store: Store, body: string, offset: number): Generator<Entry, void> {
+  // Stryker disable next-line ConditionalExpression: equivalent — a whole-file body is base64 armour, in which the .env reader finds no entry either
+  if (store === 'file') return; // the payload's chunks carry their own tags
+  if (store === 'text') {
+    // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
+    for (const t of findTokens(body, offset)) yield { name: '', ...t, raw: body.slice(t.start, t.end) };
+    return;
+  }
+  const starts = new Set<number>();
+  for (const e of scanDotenvEntries(body)) {
     const raw = body.slice(e.start, e.end);
     const sealed = parseToken(raw); // null for an empty value too
     if (raw !== '' && !sealed) {
@@ -144,8 +157,14 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
         'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
       );
     }
-    return { name: e.name, start: e.start, end: e.end, raw, sealed };
-  });
+    starts.add(e.start);
+    yield { name: e.name, start: e.start, end: e.end, raw, sealed };
+  }
+  // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
+  // after `=` holding one is refused, by writers and readers alike)
+  for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
+    if (!starts.has(at)) throw reservedMark(`line ${offset + lineOf(body, at)}`);
+  }
 }
 
 /** `ENC[kmsenv:` where no token may stand: outside a `.env` value, or above the header. */
@@ -211,7 +230,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
   const knownTokens = new Map<string, string>();
   if (known) for (const [k, token] of known) knownTokens.set(token, k);
   if (header.store === 'file') throw new KmsEnvelopeError('FORMAT', 'a whole-file payload is read with openFileStream');
-  const entries = entriesOf(header.store, body, doc.lineOffset);
+  const entries = await entriesPausing(header.store, body, doc.lineOffset, pause);
   if (doc.prefix.includes(TOKEN_MARK)) throw reservedMark('line 1');
   const key = await unwrapVerified(header, unwrap);
   try {

@@ -104,11 +104,11 @@ async function runPass(pass: Pass, o: { scratch: string; sb: Sandbox; browser: B
   }
   if ((process.env.KMS_ENVELOPE_SUITES ?? pass.suites).split(',').includes('80')) {
     // evidence for the bench: the extension's own log of the 10,000-entry file (suite 80)
-    const t = readViewTimings(path.join(dir, 'code-server'));
+    const t = readViewTimings(path.join(dir, 'code-server'), logLines.join(''));
     if (t) keepViewTimings(t);
     console.log(
       t
-        ? `  ✔ [timing] 10,000-entry .env in the decrypted view, extension-host CPU time: open ${t.openMs} ms (at most ${t.longestSliceMs} ms at once; ${t.openWallMs} ms in all, ${t.kmsMs} ms of it waiting for KMS), save ${t.saveMs} ms (at most ${t.saveLongestSliceMs} ms at once; ${t.saveWallMs} ms with the write) (kept for npm run bench)`
+        ? `  ✔ [timing] 10,000-entry .env in the decrypted view, extension-host CPU time: open ${t.openMs} ms (at most ${t.longestSliceMs} ms at once; ${t.openWallMs} ms in all, ${t.kmsMs} ms of it waiting for KMS), save ${t.saveMs} ms (at most ${t.saveLongestSliceMs} ms at once; ${t.saveWallMs} ms with the write); raw AES-GCM of as many values in the same host: ${t.rawMs ?? '(not logged)'} ms (kept for npm run bench)`
         : `  ✘ [timing] the extension logged no open and save of ${BIG_VIEW_FILE} (suite 80)`,
     );
     o.tally[t ? 'passed' : 'failed']++;

@@ -25,8 +25,13 @@ export interface ViewTimings {
   readonly saveLongestSliceMs: number;
   /** The save from start to end, the atomic write (and its fsync) included. */
   readonly saveWallMs: number;
+  /** Raw AES-256-GCM decryption of as many values of the same size, in the same host (suite 80 logs it with RAW_AES_GCM_MARK). */
+  readonly rawMs?: number;
   readonly measuredAt: string;
 }
+
+/** Suite 80 logs this and a number: the host's raw AES-GCM time for the big file's values, beside which its open is judged. */
+export const RAW_AES_GCM_MARK = 'kms-envelope:raw-aes-gcm-ms';
 
 function* logFiles(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -37,13 +42,24 @@ function* logFiles(dir: string): Generator<string> {
 }
 
 /** The timings of the big file's open and save in the logs under `userData`, if both were logged. */
-export function readViewTimings(userData: string): ViewTimings | undefined {
+export function readViewTimings(userData: string, hostLog: string): ViewTimings | undefined {
   const text = [...logFiles(userData)].map((f) => readFileSync(f, 'utf8')).join('\n');
   const file = BIG_VIEW_FILE.replace(/[.]/g, '\\.');
   const open = new RegExp(`opened \\S*/${file} decrypted \\(dotenv\\) in (\\d+) ms of the host's CPU time \\(at most (\\d+) ms at once; (\\d+) ms in all\\), plus (\\d+) ms waiting for KMS`).exec(text);
   const save = new RegExp(`saved \\S*/${file} encrypted in (\\d+) ms of the host's CPU time \\(at most (\\d+) ms at once; (\\d+) ms in all`).exec(text);
   if (!open || !save) return undefined;
-  return { openMs: Number(open[1]), longestSliceMs: Number(open[2]), openWallMs: Number(open[3]), kmsMs: Number(open[4]), saveMs: Number(save[1]), saveLongestSliceMs: Number(save[2]), saveWallMs: Number(save[3]), measuredAt: new Date().toISOString() };
+  const raw = new RegExp(`${RAW_AES_GCM_MARK} ([\\d.]+)`).exec(hostLog);
+  return {
+    openMs: Number(open[1]),
+    longestSliceMs: Number(open[2]),
+    openWallMs: Number(open[3]),
+    kmsMs: Number(open[4]),
+    saveMs: Number(save[1]),
+    saveLongestSliceMs: Number(save[2]),
+    saveWallMs: Number(save[3]),
+    ...(raw ? { rawMs: Number(raw[1]) } : {}),
+    measuredAt: new Date().toISOString(),
+  };
 }
 
 export function keepViewTimings(t: ViewTimings): void {

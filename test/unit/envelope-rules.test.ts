@@ -145,7 +145,7 @@ describe('envelope rules, one by one', () => {
     assert.throws(() => sealDotenv(once, testKey(), { layout: LF }), refusedAs('ALREADY_ENCRYPTED', 'the file is already encrypted'));
   });
 
-  it('a large file is opened in slices: it yields to the event loop about every 250 values, and opens the same', async () => {
+  it('a large file is opened in slices: it yields to the event loop every 1,000 entries lexed and every 250 values decrypted, and opens the same', async () => {
     const n = 2500;
     const plain = Array.from({ length: n }, (_, i) => `K${i}=v${i}`).join('\n') + '\n';
     const doc = splitDocument(joinSealed(sealDotenv(plain, testKey(), { layout: LF, random: seededRandom('big') })))!;
@@ -160,7 +160,8 @@ describe('envelope rules, one by one', () => {
     const opened = await openDocument(doc, unwrapTo());
     running = false;
     assert.equal(opened.plaintext, plain);
-    assert.ok(ticks >= 9 && ticks <= 11, `${ticks} turns of the event loop while opening ${n} values`);
+    // 2 while lexing, 10 while decrypting
+    assert.ok(ticks >= 11 && ticks <= 13, `${ticks} turns of the event loop while opening ${n} values`);
   });
 
   describe('selection ranges', () => {

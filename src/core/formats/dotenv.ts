@@ -71,15 +71,17 @@ function* lineMatches(folded: string): Generator<RegExpExecArray> {
   }
 }
 
-export function dotenvEntries(text: string): DotenvEntry[] {
+export const dotenvEntries = (text: string): DotenvEntry[] => [...scanDotenvEntries(text)];
+
+/** The entries one by one, for a reader of a large file that pauses between them. */
+export function* scanDotenvEntries(text: string): Generator<DotenvEntry, void> {
   const { folded, toOriginal } = fold(text);
-  const entries: DotenvEntry[] = [];
   for (const m of lineMatches(folded)) {
     const [, name, raw] = m;
     const span = m.indices![2]; // undefined when the value is (and raw with it)
     if (!span || raw.trim() === '') {
       const at = toOriginal(m.indices![1][1]);
-      entries.push({ name, start: at, end: at });
+      yield { name, start: at, end: at };
       continue;
     }
     // The value proper: without surrounding blanks, which stay as layout. Leading blanks that
@@ -88,9 +90,8 @@ export function dotenvEntries(text: string): DotenvEntry[] {
     const lead = raw.slice(0, raw.length - raw.trimStart().length);
     const start = span[0] + (/[\r\n\u2028\u2029]/.test(lead) ? 0 : lead.length);
     const end = span[0] + raw.trimEnd().length;
-    entries.push({ name, start: toOriginal(start), end: toOriginal(end) });
+    yield { name, start: toOriginal(start), end: toOriginal(end) };
   }
-  return entries;
 }
 
 /**
