@@ -10,7 +10,7 @@ let loaded: typeof Sops | undefined;
 const runtime = (): typeof Sops => (loaded ??= require(path.join(__dirname, 'sops-runtime.js')) as typeof Sops);
 
 const NAMES = [
-  'openSops', 'readsBack', 'sealSops', 'wipeSops', 'openableStore', 'openSopsFile', 'readSopsFile', 'sopsAccessLines', 'sopsKmsKeys', 'sopsProblem', 'sopsSealable',
+  'openSops', 'readBack', 'sealSops', 'wipeSops', 'openableStore', 'openSopsFile', 'readSopsFile', 'sopsAccessLines', 'sopsKmsKeys', 'sopsProblem', 'sopsSealable',
   'sopsUnwrap', 'sopsVariables', 'withSops', 'mergeSops', 'findCreationRule', 'addSopsKey', 'encryptSopsFile', 'planSopsKeys', 'removeSopsKey', 'rotateSopsFile', 'setSopsValue', 'importFile',
 ] as const;
 // every value the surface exports is here (a name added to core/sops/index.ts and not here does not compile)

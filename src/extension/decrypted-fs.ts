@@ -19,7 +19,7 @@ import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/w
 import type { KeyService } from '../core/kms/key-service';
 import { HostTime } from './host-time';
 import { fileOf, toFile } from './view-uri';
-import { OpenableStore, openSops, readsBack, readSopsFile, sealSops, SopsOpened, sopsSealable, sopsUnwrap, wipeSops } from '../core/sops';
+import { OpenableStore, openSops, readBack, readSopsFile, sealSops, SopsOpened, sopsSealable, sopsUnwrap, wipeSops } from '../core/sops';
 
 
 /** How soon a change on disk is verified (a burst of events is one check). */
@@ -288,35 +288,51 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
    */
   private async writeSops(uri: vscode.Uri, file: string, session: SopsSession, content: Uint8Array, time: HostTime): Promise<void> {
     const st = await time.wait(fs.stat(file).catch(() => undefined));
-    let base = session.opened;
-    if (!st || st.mtimeMs !== session.mtime) {
-      const read = await time.wait(readSopsFile(file).catch(() => undefined));
-      const key = Buffer.from(session.opened.key);
-      const current = read && (await openSops(read.text, read.store, file, async () => key).catch(() => undefined));
-      key.fill(0);
-      if (!current) {
-        throw vscode.FileSystemError.NoPermissions(
-          `${path.basename(file)} was changed on disk under another data key (sops rotate or updatekeys, or a key removed) or no longer verifies, since this view read it: not saved over it. Copy your edits, close the view and reopen the file.`,
-        );
+    const base = st && st.mtimeMs === session.mtime ? session.opened : await this.sopsOnDisk(file, session, time);
+    let next: SopsOpened;
+    try {
+      // a KMS entry outside the allow-list, or a data key retired by a key's removal: nothing new under it
+      await time.wait(sopsSealable(file, base, this.keys()));
+      const text = decodeUtf8(content, path.basename(file));
+      const sealed = sealSops(base, text, file);
+      await time.pause();
+      // read back with the same key before anything is written; what it opened is what the next
+      // save starts from (the IVs, metadata and lastmodified about to be on disk)
+      next = await readBack(base.key, base.store.name as OpenableStore, sealed, text, file);
+      try {
+        await time.wait(atomicWrite(file, sealed));
+      } catch (err) {
+        wipeSops(next);
+        throw err;
       }
-      base = current; // saved against the version on disk: its recipients and metadata are kept
+    } finally {
+      if (base !== session.opened) wipeSops(base);
     }
-    // a KMS entry outside the allow-list, or a data key retired by a key's removal: nothing new under it
-    await time.wait(sopsSealable(file, base, this.keys()));
-    const text = decodeUtf8(content, path.basename(file));
-    const sealed = sealSops(base, text, file);
-    await time.pause();
-    await readsBack(base, sealed, text, file);
-    await time.wait(atomicWrite(file, sealed));
-    // the next save starts from what is on disk now (its IVs, metadata and lastmodified)
-    const next = await openSops(sealed, base.store.name as OpenableStore, file, async () => Buffer.from(base.key));
-    if (base !== session.opened) wipeSops(base);
     wipeSops(session.opened);
     session.opened = next;
     session.plaintext = content;
     session.mtime = (await time.wait(fs.stat(file))).mtimeMs;
     this.log.info(`saved ${file} (SOPS, ${next.store.name}) in ${Math.round(time.ownMs)} ms of the host's CPU time (no KMS call)`);
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  /**
+   * The version on disk, changed since the view read it: a save goes against it (its recipients
+   * and metadata are kept) only when it is sealed under the view's data key.
+   */
+  private async sopsOnDisk(file: string, session: SopsSession, time: HostTime): Promise<SopsOpened> {
+    const read = await time.wait(readSopsFile(file).catch(() => undefined));
+    // a copy of the view's key, which the document opened keeps (and its wipe clears): wiped here
+    // only when nothing opened (wiping it after a success sealed the save under a zero key)
+    const key = Buffer.from(session.opened.key);
+    const current = read && (await openSops(read.text, read.store, file, async () => key).catch(() => undefined));
+    if (!current) {
+      key.fill(0);
+      throw vscode.FileSystemError.NoPermissions(
+        `${path.basename(file)} was changed on disk under another data key (sops rotate or updatekeys, or a key removed) or no longer verifies, since this view read it: not saved over it. Copy your edits, close the view and reopen the file.`,
+      );
+    }
+    return current;
   }
 
   /**

@@ -163,16 +163,27 @@ export function sealSops(opened: SopsOpened, view: string, name: string, now = n
  * such as a YAML block scalar, the same value at the same path).
  */
 export async function readsBackWith(key: Buffer, store: StoreName, sealed: string, view: string, name: string): Promise<void> {
-  const again = await openSops(sealed, store, name, async () => Buffer.from(key));
-  again.key.fill(0);
-  if (again.plaintext === view) return;
-  const values = (d: readonly Decrypted[]) => JSON.stringify(d.map((x) => [x.visit.path, x.visit.node.kind, x.plain]));
-  const fromView = store === 'binary' ? [] : visits(STORES[store].parse(view, name).roots, again.metadata.rules).map((visit) => ({ visit, plain: visit.node.kind === 'comment' ? { type: 'comment', text: visit.node.text } : visit.node.value }));
-  if (store === 'binary' || values(again.decrypted) !== values(fromView as Decrypted[])) throw new Error('internal error: the re-encrypted SOPS file does not read back');
+  wipeSops(await readBack(key, store, sealed, view, name));
 }
 
 export const readsBack = (opened: SopsOpened, sealed: string, view: string, name: string): Promise<void> =>
   readsBackWith(opened.key, opened.store.name as StoreName, sealed, view, name);
+
+/**
+ * The same check, handing back the document it opened (its IVs and metadata: what the next save
+ * of a view starts from), under a copy of the key that the caller wipes.
+ */
+export async function readBack(key: Buffer, store: StoreName, sealed: string, view: string, name: string): Promise<SopsOpened> {
+  const again = await openSops(sealed, store, name, async () => Buffer.from(key));
+  if (again.plaintext === view) return again;
+  const values = (d: readonly Decrypted[]) => JSON.stringify(d.map((x) => [x.visit.path, x.visit.node.kind, x.plain]));
+  const fromView = store === 'binary' ? [] : visits(STORES[store].parse(view, name).roots, again.metadata.rules).map((visit) => ({ visit, plain: visit.node.kind === 'comment' ? { type: 'comment', text: visit.node.text } : visit.node.value }));
+  if (store === 'binary' || values(again.decrypted) !== values(fromView as Decrypted[])) {
+    wipeSops(again);
+    throw new Error('internal error: the re-encrypted SOPS file does not read back');
+  }
+  return again;
+}
 
 export const wipeSops = (opened: SopsOpened): void => {
   opened.key.fill(0);

@@ -4,7 +4,7 @@
  * its own bundle, dist/sops-runtime.js, the first time a SOPS file is met (scripts/build.mjs), so
  * that its YAML, JSON and dotenvx parsers cost nothing to anyone without SOPS files.
  */
-export { openSops, readsBack, sealSops, wipeSops } from './document';
+export { openSops, readBack, sealSops, wipeSops } from './document';
 export type { SopsOpened } from './document';
 export { openableStore, openSopsFile, readSopsFile, sopsAccessLines, sopsKmsKeys, sopsProblem, sopsSealable, sopsUnwrap, sopsVariables, withSops } from './files';
 export type { OpenableStore } from './files';

@@ -3,6 +3,9 @@ import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import { SOPS_FILES } from '../workspace';
 import { referenceDecrypt } from '../../support/sops-reference';
+import { LOCAL_ACCOUNT_KEYS } from '../../support/accounts';
+import { KmsKeyProvider } from '../../../src/core/kms/aws-kms';
+import { DecryptedFs } from '../../../src/extension/decrypted-fs';
 import { api, closeAll, file, kms, until, viewEditor } from './helpers';
 
 
@@ -110,5 +113,31 @@ describe('SOPS files in the editor', () => {
     const read = await referenceDecrypt(removed, 'yaml');
     assert.deepEqual(read.values, { name: 'visible', secret: 'sops-typed-ZULU' });
     assert.notDeepEqual(read.dataKey, (await referenceDecrypt(two, 'yaml')).dataKey, 'a new data key');
+  });
+
+  it('a save of a view whose file was changed on disk under the same data key (another window) writes SOPS under that data key, readable by another reader', async () => {
+    const rel = 'sops/changed/secrets.yaml';
+    await fs.mkdir(file('sops/changed').fsPath, { recursive: true });
+    await fs.copyFile(file('sops/secrets.yaml').fsPath, file(rel).fsPath);
+    const provider = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS] });
+    const log = vscode.window.createOutputChannel('kms-envelope sops changed', { log: true });
+    const [mine, other] = [0, 1].map(() => new DecryptedFs(() => provider, (_title, task) => task(), log));
+    const uri = vscode.Uri.from({ scheme: 'kms-envelope', path: file(rel).path });
+    try {
+      const shown = Buffer.from(await mine.readFile(uri)).toString('utf8');
+      await other.readFile(uri);
+      await new Promise((r) => setTimeout(r, 20)); // a later mtime for the other window's save
+      await other.writeFile(uri, Buffer.from(shown.replace(/api_key: .*/, 'api_key: saved-in-the-other-window')), { create: false, overwrite: true });
+      await mine.writeFile(uri, Buffer.from(shown.replace(/password: .*/, 'password: saved-from-this-view')), { create: false, overwrite: true });
+      const read = await referenceDecrypt(await fs.readFile(file(rel).fsPath, 'utf8'), 'yaml');
+      // this view's text, saved over the other window's version (VS Code's conflict flow is the editor's to run)
+      assert.equal((read.values as { db: { password: string } }).db.password, 'saved-from-this-view');
+      assert.equal((read.values as { api_key: string }).api_key, /api_key: (.*)/.exec(shown)![1]);
+    } finally {
+      mine.dispose();
+      other.dispose();
+      log.dispose();
+      provider.destroy();
+    }
   });
 });
