@@ -84,7 +84,8 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await fn();
       results.push({ title, ok: true });
     } catch (err) {
-      await page.screenshot({ path: path.join(o.folder, '..', `failed-${results.length}.png`) }).catch(() => undefined);
+      // kept where the run's temporary folder is not: what the page showed when the step failed
+      await page.screenshot({ path: path.join(o.media, '..', '.cache', 'ui-failures', `step-${results.length + 1}.png`) }).catch(() => undefined);
       results.push({ title, ok: false, error: err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : String(err) });
     }
   };

@@ -49,6 +49,7 @@ describe('concurrent edits', () => {
     // the user goes back to that editor and reverts it (the command acts on the active editor: in a
     // full run another one had focus once, and nothing was reverted)
     await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preview: false });
+    await until('the view to be the active editor', () => vscode.window.activeTextEditor?.document === editor.document);
     await vscode.commands.executeCommand('workbench.action.files.revert');
     await until('the view to show their version', () => /^THEIRS=pulled\n/.test(editor.document.getText()), 5000).catch(() => undefined);
     assert.match(editor.document.getText(), /^THEIRS=pulled\n/);

@@ -49,6 +49,7 @@ describe('untrusted workspace', () => {
   });
 
   it('still decrypts when the user runs a command explicitly', async () => {
+    await kms.clearLog();
     await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env'));
     await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
     assert.equal(await kms.count('Decrypt'), 1);
