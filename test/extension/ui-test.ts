@@ -87,6 +87,9 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       // kept where the run's temporary folder is not: what the page showed when the step failed
       await page.screenshot({ path: path.join(o.media, '..', '.cache', 'ui-failures', `step-${results.length + 1}.png`) }).catch(() => undefined);
       results.push({ title, ok: false, error: err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : String(err) });
+      // back to the explorer, where every step starts: one failure is not reported again by the steps after it
+      await page.keyboard.press('Escape').catch(() => undefined);
+      await page.keyboard.press('Control+Shift+E').catch(() => undefined);
     }
   };
   try {
