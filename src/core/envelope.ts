@@ -14,7 +14,7 @@ import { createSecretKey } from 'node:crypto';
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
-import { dotenvEntries, scanDotenvEntries } from './formats/dotenv';
+import { scanDotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, parseToken, TOKEN_MARK } from './formats/token';
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
@@ -125,16 +125,38 @@ const describe = (store: Store, body: string, e: Entry, offset: number): string 
   store === 'dotenv' ? `entry ${e.name} (line ${offset + lineOf(body, e.start)})` : `token at line ${offset + lineOf(body, e.start)}`;
 
 function entriesOf(store: Store, body: string, offset = 0): Entry[] {
-  return [...scanEntries(store, body, offset)];
+  return finish(entrySteps(store, body, offset));
 }
 
 /** The same, pausing every so many entries: a large file's lexing is the longest stretch of its open. */
-async function entriesPausing(store: Store, body: string, offset: number, pause: Pause): Promise<Entry[]> {
+const entriesPausing = (store: Store, body: string, offset: number, pause: Pause): Promise<Entry[]> => finishPausing(entrySteps(store, body, offset), pause);
+
+function* entrySteps(store: Store, body: string, offset: number): Generator<void, Entry[]> {
   const entries: Entry[] = [];
   for (const e of scanEntries(store, body, offset)) {
-    if (entries.push(e) % SCAN_YIELD_EVERY === 0) await pause();
+    if (entries.push(e) % SCAN_YIELD_EVERY === 0) yield;
   }
   return entries;
+}
+
+/**
+ * Work written as steps (a generator that yields where a pause may go) runs either at once or
+ * with a pause at each step: one piece of code for the CLI and for an editor's host, which must
+ * not be held for long by a large file.
+ */
+function finish<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+async function finishPausing<T>(steps: Generator<void, T>, pause: Pause): Promise<T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
 }
 
 /** The entries of a body, each checked as a reader must; a `dotenv` body's stray token marks after its last entry. */
@@ -292,10 +314,14 @@ export const joinSealed = (s: Sealed): string => s.prefix + s.header + s.body;
  * sidecar writes the header as the sidecar file's text (always `#` and `\n`).
  */
 export function assemble(store: Store, key: FileKey, body: string, layout: HeaderLayout, prefix = '', placement: Placement = 'inline'): Sealed {
+  return finish(assembleSteps(store, key, body, layout, prefix, placement));
+}
+
+function* assembleSteps(store: Store, key: FileKey, body: string, layout: HeaderLayout, prefix: string, placement: Placement): Generator<void, Sealed> {
   const lay: HeaderLayout = placement === 'sidecar' ? { leader: '#', eol: '\n' } : layout;
   const pre = placement === 'sidecar' ? '' : prefix;
   if (Buffer.byteLength(pre) + Buffer.byteLength(body) > MAX_TEXT_BYTES) throw new KmsEnvelopeError('USAGE', `the file is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB, the limit for encrypted text`, 'Encrypt it whole instead.');
-  entriesOf(store, body); // a writer never writes what a reader refuses (near-miss tokens, clear values)
+  yield* entrySteps(store, body, 0); // a writer never writes what a reader refuses (near-miss tokens, clear values)
   if (pre.includes(TOKEN_MARK)) throw reservedMark('line 1');
   const unsigned = serializeUnsigned({ store, context: key.context, commitment: key.keys.commitment, stanzas: key.stanzas }, lay);
   const tag = mac(key.keys.mac, macParts(placement, pre, unsigned, body));
@@ -310,7 +336,12 @@ export interface SealOptions {
 }
 
 /** Encrypts every value of a plaintext `.env`; names, comments and layout stay as they are. */
-export function sealDotenv(plaintext: string, key: FileKey, opts: SealOptions): Sealed {
+export const sealDotenv = (plaintext: string, key: FileKey, opts: SealOptions): Sealed => finish(sealDotenvSteps(plaintext, key, opts));
+
+/** The same, pausing every so many entries (the decrypted view's save of a large file). */
+export const sealDotenvPausing = (plaintext: string, key: FileKey, opts: SealOptions, pause: Pause): Promise<Sealed> => finishPausing(sealDotenvSteps(plaintext, key, opts), pause);
+
+function* sealDotenvSteps(plaintext: string, key: FileKey, opts: SealOptions): Generator<void, Sealed> {
   const random = opts.random ?? secureRandom;
   const prefix = prefixOf(plaintext);
   const text = plaintext.slice(prefix.length);
@@ -322,14 +353,16 @@ export function sealDotenv(plaintext: string, key: FileKey, opts: SealOptions): 
   }
   let body = '';
   let at = 0;
-  for (const e of dotenvEntries(text)) {
+  let seen = 0;
+  for (const e of scanDotenvEntries(text)) {
+    if (++seen % SCAN_YIELD_EVERY === 0) yield;
     if (e.start === e.end) continue;
     const value = text.slice(e.start, e.end);
     const token = opts.reuse?.get(reuseKey(e.name, value)) ?? formatToken(sealValue(key.keys.value, value, e.name, random));
     body += text.slice(at, e.start) + token;
     at = e.end;
   }
-  return assemble('dotenv', key, body + text.slice(at), opts.layout, prefix);
+  return yield* assembleSteps('dotenv', key, body + text.slice(at), opts.layout, prefix, 'inline');
 }
 
 export interface Range {

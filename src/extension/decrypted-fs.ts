@@ -8,7 +8,7 @@
 import { createReadStream, promises as fs, watch, FSWatcher } from 'node:fs';
 import path = require('node:path');
 import vscode = require('vscode');
-import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenv, splitDocument, wipeFileKey } from '../core/envelope';
+import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenvPausing, splitDocument, wipeFileKey } from '../core/envelope';
 import { equalBytes } from '../core/bytes';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { HeaderLayout, MAX_HEADER_BYTES, parseHeader, Store } from '../core/header';
@@ -262,10 +262,8 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       await atomicWrite(file, sealFileStream([content], session.key)); // sealed as it is written: all of it counts
     } else {
       const text = decodeUtf8(content, path.basename(file));
-      const sealed = sealDotenv(text, session.key, { layout: session.layout, reuse: session.reuse });
-      await time.pause(); // the host runs other work between the save's steps (a large file's each take tens of ms)
-      const joined = joinSealed(sealed);
-      await time.pause();
+      // the host runs other work between the save's steps (a large file's lexing and sealing included)
+      const joined = joinSealed(await sealDotenvPausing(text, session.key, { layout: session.layout, reuse: session.reuse }, time.pause));
       // Read back what we are about to write, with the same key: the reuse map for the next
       // save, and proof that the file on disk will decrypt to exactly this text.
       const check = await openDocument(splitDocument(joined)!, async () => Buffer.from(session.key.dek), session.reuse, time.pause);

@@ -13,6 +13,7 @@ import {
   MAX_TEXT_BYTES,
   openDocument,
   sealDotenv,
+  sealDotenvPausing,
   splitDocument,
 } from '../../src/core/envelope';
 import { KmsEnvelopeError } from '../../src/core/errors';
@@ -162,6 +163,14 @@ describe('envelope rules, one by one', () => {
     assert.equal(opened.plaintext, plain);
     // 2 while lexing, 10 while decrypting
     assert.ok(ticks >= 11 && ticks <= 13, `${ticks} turns of the event loop while opening ${n} values`);
+  });
+
+  it('a large file is sealed in slices too: a pause every 1,000 entries lexed (the plaintext, then the sealed body), and the same file as sealing at once', async () => {
+    const plain = Array.from({ length: 2500 }, (_, i) => `K${i}=v${i}`).join('\n') + '\n';
+    let pauses = 0;
+    const sealed = await sealDotenvPausing(plain, testKey(), { layout: LF, random: seededRandom('slices') }, async () => void pauses++);
+    assert.equal(pauses, 4);
+    assert.deepEqual(sealed, sealDotenv(plain, testKey(), { layout: LF, random: seededRandom('slices') }));
   });
 
   describe('selection ranges', () => {
