@@ -4,7 +4,8 @@ import { decrypt as sopsDecoder } from 'sops-decoder';
 import { parse as parseYaml } from 'yaml';
 import { openSops, readsBack, sealSops } from '../../src/core/sops/document';
 import { openSopsFile, sopsUnwrap, sopsVariables, withSops } from '../../src/core/sops/files';
-import { encryptSopsFile, removeSopsKey, rotateSopsFile, setSopsValue } from '../../src/core/sops/recipients';
+import { addSopsKey, encryptSopsFile, removeSopsKey, rotateSopsFile, setSopsValue } from '../../src/core/sops/recipients';
+import { refusedAs } from '../support/errors';
 import { mergeEncrypted } from '../../src/core/git/merge-driver';
 import { openEnvFiles } from '../../src/core/run-env';
 import { textconv } from '../../src/core/git/textconv';
@@ -367,6 +368,56 @@ describe('SOPS files: read as sops reads them, written so sops reads them (local
       const once = await fs.readFile(at('real.yaml'), 'utf8');
       await assert.rejects(encryptSopsFile(at('real.yaml'), kms(), { keys: [box.sb.keyArn] }), { code: 'ALREADY_ENCRYPTED' });
       assert.equal(await fs.readFile(at('real.yaml'), 'utf8'), once);
+    });
+  });
+
+  describe('who can open a SOPS file: rotate, add and remove keys, set', () => {
+    const entries = async (file: string) => withSops(await openSopsFile(at(file), kms()), (o) => o.metadata.kms.map((k) => k.arn));
+
+    it('a rotation wraps the new data key only for allowed keys; a key outside the allow-list is named and left out, and the file still opens', async () => {
+      await fs.writeFile(at('rot.yaml'), 'a: 1\n');
+      await encryptSopsFile(at('rot.yaml'), kms(), { keys: [box.sb.keyArn, box.sb.otherKeyArn] });
+      const narrow = new KmsKeyProvider({ allowedKeys: [box.sb.keyArn] });
+      const result = await rotateSopsFile(at('rot.yaml'), narrow);
+      assert.deepEqual(result, { refused: [box.sb.otherKeyArn], arns: [box.sb.keyArn] });
+      assert.deepEqual(await entries('rot.yaml'), [box.sb.keyArn]);
+      assert.deepEqual((await referenceDecrypt(await fs.readFile(at('rot.yaml'), 'utf8'), 'yaml')).values, { a: 1n });
+      await assert.rejects(rotateSopsFile(at('rot.yaml'), new KmsKeyProvider({ allowedKeys: [box.sb.otherKeyArn] })), (e: Error & { code?: string }) => e.code === 'KEY_NOT_ALLOWED');
+    });
+
+    it('a rotation is refused for a file that PGP (or age, …) can also open: only sops can wrap for those', async () => {
+      const { text } = await readable('format.enc.yaml', 'yaml');
+      await fs.writeFile(at('pgp.yaml'), text);
+      await assert.rejects(rotateSopsFile(at('pgp.yaml'), kms()), refusedAs('USAGE', `${at('pgp.yaml')} is also encrypted for 1 PGP, age, GCP, Azure or Vault key, which kms-envelope cannot wrap a new data key for`));
+      assert.equal(await fs.readFile(at('pgp.yaml'), 'utf8'), text);
+    });
+
+    it('adding a key the file already has, removing one it has not, or removing its last key is refused, the file unchanged', async () => {
+      await fs.writeFile(at('keys.env'), 'A=1\n');
+      await encryptSopsFile(at('keys.env'), kms(), { keys: [box.sb.keyArn] });
+      const before = await fs.readFile(at('keys.env'), 'utf8');
+      await assert.rejects(addSopsKey(at('keys.env'), kms(), 'alias/test'), refusedAs('USAGE', `the file is already wrapped for ${box.sb.keyArn}`));
+      await assert.rejects(removeSopsKey(at('keys.env'), kms(), box.sb.otherKeyArn), refusedAs('USAGE', `the file has no KMS entry for ${box.sb.otherKeyArn}`));
+      await assert.rejects(removeSopsKey(at('keys.env'), kms(), 'alias/test'), refusedAs('USAGE', 'cannot remove the last KMS key: nobody could decrypt the file with kms-envelope'));
+      assert.equal(await fs.readFile(at('keys.env'), 'utf8'), before);
+      // an alias names the key it resolves to: added once, then removed by its alias
+      assert.deepEqual(await addSopsKey(at('keys.env'), kms(), 'alias/other'), [box.sb.keyArn, box.sb.otherKeyArn]);
+      assert.deepEqual((await removeSopsKey(at('keys.env'), kms(), 'alias/other')).arns, [box.sb.keyArn]);
+      assert.deepEqual(await entries('keys.env'), [box.sb.keyArn]);
+    });
+
+    it('set replaces a variable in place or adds it at the end, and refuses other stores, odd names and line breaks', async () => {
+      await fs.writeFile(at('set.env'), 'A=1\nB=2\n');
+      await encryptSopsFile(at('set.env'), kms(), { keys: [box.sb.keyArn] });
+      await setSopsValue(at('set.env'), kms(), 'A', 'one');
+      await setSopsValue(at('set.env'), kms(), 'C_3', 'three');
+      assert.equal((await openSopsFile(at('set.env'), kms())).plaintext, 'A=one\nB=2\nC_3=three\n');
+      for (const [name, value] of [['3C', 'x'], ['C-D', 'x'], ['C', 'two\nlines']]) {
+        await assert.rejects(setSopsValue(at('set.env'), kms(), name, value), refusedAs('USAGE', 'a SOPS dotenv variable is a name of letters, digits and _ with a one-line value'), `${name}=${value}`);
+      }
+      await fs.writeFile(at('set.yaml'), 'a: 1\n');
+      await encryptSopsFile(at('set.yaml'), kms(), { keys: [box.sb.keyArn] });
+      await assert.rejects(setSopsValue(at('set.yaml'), kms(), 'a', '2'), refusedAs('USAGE', `${at('set.yaml')} is a SOPS yaml file: set changes SOPS dotenv files`));
     });
   });
 
