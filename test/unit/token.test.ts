@@ -13,6 +13,20 @@ describe('tokens: ENC[kmsenv:v1:<base64url>]', () => {
     assert.throws(() => findTokens(`A=${formatToken(bytes(27))}\n`), refusedAs('FORMAT', 'line 1: text that starts like an encrypted value but is not a valid kms-envelope v1 token'));
   });
 
+  it('a value is a token only with its exact prefix and closing bracket around canonical base64url', () => {
+    const body = formatToken(bytes(30)).slice('ENC[kmsenv:v1:'.length, -1);
+    assert.deepEqual(parseToken(`ENC[kmsenv:v1:${body}]`), bytes(30));
+    for (const text of [
+      `ENC[kmsenv:v2:${body}]`, // another version
+      `xxxxxxxxxxxxxx${body}]`, // as long as the prefix, but not it
+      `ENC[kmsenv:v1:${body}A`, // no closing bracket: the character in its place is base64url
+      `ENC[kmsenv:v1:${body}]]`,
+      ` ENC[kmsenv:v1:${body}]`,
+      `ENC[kmsenv:v1:${body}=]`,
+      `ENC[kmsenv:v1:${body.replace(/.$/, '+')}]`, // the standard alphabet's + is not base64url
+    ]) assert.equal(parseToken(text), null, text);
+  });
+
   it('finds tokens that touch each other, each with its bytes', () => {
     const a = formatToken(bytes(28));
     const b = formatToken(Buffer.alloc(30, 1));
