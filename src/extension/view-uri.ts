@@ -8,7 +8,14 @@ export const SCHEME = 'kms-envelope';
  * A workspace folder's name in a view URI's authority: short, stable across reloads and folder
  * reordering (a hash of the folder's URI), and lower-case as URIs print authorities.
  */
-const folderId = (folder: vscode.Uri): string => createHash('sha256').update(folder.toString()).digest('hex').slice(0, 12);
+const folderId = (folder: vscode.Uri): string => {
+  const key = folder.toString();
+  let id = folderIds.get(key);
+  // computed once per folder: VS Code stats a view often, and each look-up goes through every folder
+  if (id === undefined) folderIds.set(key, (id = createHash('sha256').update(key).digest('hex').slice(0, 12)));
+  return id;
+};
+const folderIds = new Map<string, string>();
 
 /**
  * The view of a file: `kms-envelope://<folder id>/<path in the folder>` for a file of a workspace
