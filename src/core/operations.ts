@@ -8,7 +8,8 @@
  * the allow-list accepts them, and a `.env` without a header is not trusted unless the caller
  * says so.
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { once } from 'node:events';
+import { promises as fs } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { Random } from './cipher';
 import {
@@ -36,7 +37,7 @@ import { setVariable } from './formats/dotenv-set';
 import { damagedError, refuseDamaged, REMNANT_BYTES, remnantsOfFile } from './damage';
 import { recordAdded, recordRetired, removedFrom, sealable } from './retired';
 import { combineContext, defaultContext, EncryptionContext, Header, HeaderLayout, MAX_HEADER_BYTES, parseHeader, Stanza } from './header';
-import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readSidecar } from './io';
+import { atomicWrite, Content, decodeUtf8, readBounded, readHead, readPieces, readSidecar } from './io';
 import { aliasOf } from './kms/allow-list';
 import type { KeyRef, KeyService } from './kms/key-service';
 import { Kind, kindOf, sidecarApplies } from './kind';
@@ -146,14 +147,14 @@ export async function plainToEncrypt(file: string): Promise<string | undefined> 
 /** Encrypts a plaintext file in place: values of a .env, the whole of anything else. */
 export async function encryptFile(file: string, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
   const text = await plainToEncrypt(file);
-  return encryptContent(file, text ?? createReadStream(file), svc, opts);
+  return encryptContent(file, text ?? readPieces(file, WHOLE_FILE_READ_BYTES), svc, opts);
 }
 
 /**
  * Writes `content` to `file` encrypted (kms-envelope): a `.env` text value by value, anything else
  * whole. The plaintext comes from memory or the file itself; only ciphertext is written.
  */
-export async function encryptContent(file: string, content: string | Buffer | NodeJS.ReadableStream, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
+export async function encryptContent(file: string, content: string | Buffer | AsyncIterable<Uint8Array>, svc: KeyService, opts: EncryptOptions): Promise<Kind> {
   const text = typeof content === 'string' && isDotenvName(file) ? content : undefined;
   return withKey(await newFileKey(svc, opts), async (key) => {
     if (text !== undefined) {
@@ -162,7 +163,7 @@ export async function encryptContent(file: string, content: string | Buffer | No
       if (clear.length) opts.onClearLines!(clear);
       return 'dotenv';
     }
-    const source = typeof content === 'string' ? [Buffer.from(content, 'utf8')] : Buffer.isBuffer(content) ? [content] : (content as AsyncIterable<Buffer>);
+    const source = typeof content === 'string' ? [Buffer.from(content, 'utf8')] : Buffer.isBuffer(content) ? [content] : content;
     await atomicWrite(file, sealFileStream(source, key, opts.random));
     return 'file';
   });
@@ -170,12 +171,12 @@ export async function encryptContent(file: string, content: string | Buffer | No
 
 /** Opens a whole-file payload for `use`; the data key is wiped and the file closed whatever happens. */
 async function withWholeFile<T>(file: string, svc: KeyService, use: (opened: OpenedFile) => Promise<T>): Promise<T> {
-  const source = createReadStream(file, { highWaterMark: WHOLE_FILE_READ_BYTES });
+  const source = readPieces(file, WHOLE_FILE_READ_BYTES);
   try {
     const opened = await openFileStream(source, unwrapper(svc));
     return await withKey(opened.key, () => use(opened));
   } finally {
-    source.destroy();
+    await source.return(undefined);
   }
 }
 
@@ -231,8 +232,10 @@ async function emit(out: Output, file: string, content: Content): Promise<void> 
     let written = 0;
     try {
       for await (const chunk of content) {
-        out.stream.write(chunk);
+        // a slow reader (a pipe) holds the decryption back instead of a file's worth of plaintext in memory
+        const more = out.stream.write(chunk);
         written += chunk.length;
+        if (!more) await once(out.stream, 'drain');
       }
     } catch (err) {
       if (written > 0 && err instanceof KmsEnvelopeError) throw new IncompleteOutputError(err, written);

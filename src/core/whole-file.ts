@@ -64,7 +64,7 @@ async function splitHeader(source: AsyncIterable<Uint8Array>): Promise<{ header:
       const rest = (async function* () {
         // Stryker disable next-line ConditionalExpression: equivalent — an empty piece adds nothing to the stream
         if (remainder.length) yield remainder;
-        for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.from(r.value);
+        for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
       })();
       return { header: parsed.header, unsigned: parsed.unsigned, rest };
     }
@@ -102,10 +102,12 @@ async function takeBytes(source: AsyncIterable<Buffer>, n: number): Promise<{ he
  * Opens a whole-file payload: the header's data key (commitment checked), then the MAC over the
  * header and the salt, before any chunk is opened. The plaintext streams, each chunk released
  * only after its tag verified; a truncated or damaged payload throws at the chunk it reaches.
+ * The source may read into the same buffer again once the next piece is asked for (io.ts's
+ * readPieces does): nothing of a piece is kept past that but copies.
  */
-export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap): Promise<OpenedFile> {
+export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap, opts: { dearmor?: typeof dearmor } = {}): Promise<OpenedFile> {
   const { header, unsigned, rest } = await splitHeader(source);
-  const payload = dearmor(rest, (what) => tamperError(what));
+  const payload = (opts.dearmor ?? dearmor)(rest, (what) => tamperError(what));
   const { head: salt, rest: chunks } = await takeBytes(payload, SALT_BYTES);
   if (salt.length < SALT_BYTES) throw tamperError('payload salt (file truncated)');
   const key = await unwrapVerified(header, unwrap);

@@ -5,14 +5,14 @@
  * the file atomically; unchanged values keep their ciphertext. Plaintext exists only in this
  * process's memory. Modelled on the VS Code samples' fsprovider-sample.
  */
-import { createReadStream, promises as fs, watch, FSWatcher } from 'node:fs';
+import { promises as fs, watch, FSWatcher } from 'node:fs';
 import path = require('node:path');
 import vscode = require('vscode');
 import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenvPausing, splitDocument, wipeFileKey } from '../core/envelope';
 import { equalBytes } from '../core/bytes';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { HeaderLayout, MAX_HEADER_BYTES, parseHeader, Store } from '../core/header';
-import { atomicWrite, decodeUtf8, readHead } from '../core/io';
+import { atomicWrite, decodeUtf8, readHead, readPieces } from '../core/io';
 import { sealable } from '../core/retired';
 import { kindOf, openText, readTextFile, unwrapper } from '../core/operations';
 import { openFileStream, sealFileStream, WHOLE_FILE_READ_BYTES } from '../core/whole-file';
@@ -224,7 +224,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
       return { store: 'sops', opened, plaintext: Buffer.from(opened.plaintext, 'utf8'), mtime };
     }
     if (kind === 'file') {
-      const source = createReadStream(file, { highWaterMark: WHOLE_FILE_READ_BYTES });
+      const source = readPieces(file, WHOLE_FILE_READ_BYTES);
       try {
         const opened = await openFileStream(source, unwrapper(keys));
         const parts: Buffer[] = [];
@@ -236,7 +236,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         }
         return { store: 'file', key: opened.key, reuse: new Map(), layout: { leader: '#', eol: '\n' }, plaintext: Buffer.concat(parts), mtime };
       } finally {
-        source.destroy();
+        await source.return(undefined);
       }
     }
     const { text, sidecar } = await time.wait(readTextFile(file));

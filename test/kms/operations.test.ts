@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { promises as fs, readdirSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { assemble, encryptRanges } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
 import { atomicWrite } from '../../src/core/io';
@@ -145,6 +145,32 @@ describe('file operations, case by case (local KMS)', function () {
     await assert.rejects(decryptFile(at('late.bin'), kms(), { kind: 'stream', stream: sink() }), (e) => e instanceof IncompleteOutputError && / 131072 bytes of plaintext were already written to the output, which is incomplete$/.test(e.message) && e.hint === 'Discard the output: it is incomplete. Restore the file from version control.');
     await fs.writeFile(at('early.bin'), flip(payload + 100), 'latin1');
     await assert.rejects(decryptFile(at('early.bin'), kms(), { kind: 'stream', stream: sink() }), (e) => !(e instanceof IncompleteOutputError) && (e as { code?: string }).code === 'TAMPERED');
+  });
+
+  it('a whole file decrypted to a slow reader (a pipe) waits for it: the plaintext is never piled up in memory', async () => {
+    const plain = Buffer.alloc(40 * CHUNK_BYTES, 3);
+    await fs.writeFile(at('slow.bin'), plain);
+    await encryptFile(at('slow.bin'), kms(), { keys: [box.sb.keyArn] });
+    let most = 0;
+    const got: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: CHUNK_BYTES,
+      write(chunk: Buffer, _enc, done) {
+        got.push(chunk);
+        setTimeout(done, 1);
+      },
+    });
+    // what waits for the reader, measured as each chunk is handed over
+    const write = slow.write.bind(slow);
+    slow.write = ((chunk: Buffer, ...rest: never[]) => {
+      const more = write(chunk, ...rest);
+      most = Math.max(most, slow.writableLength);
+      return more;
+    }) as typeof slow.write;
+    await decryptFile(at('slow.bin'), kms(), { kind: 'stream', stream: slow });
+    await new Promise((r) => slow.end(r));
+    assert.ok(Buffer.concat(got).equals(plain), 'the whole plaintext, in order');
+    assert.ok(most <= 2 * CHUNK_BYTES, `at most ${most} bytes waited for the reader (${plain.length} in all)`);
   });
 
   it('a whole file is closed when decrypting it fails, and every data key is wiped when an operation ends', async () => {

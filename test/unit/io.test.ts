@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readHead, readSidecar, removeStaleTemps } from '../../src/core/io';
+import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readHead, readPieces, readSidecar, removeStaleTemps } from '../../src/core/io';
 import { kindOf } from '../../src/core/kind';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { refusedAs } from '../support/errors';
@@ -178,6 +179,26 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       assert.equal(await removeStaleTemps(path.join(dir, 'no-such-folder', '.env')), 0);
     });
 
+    it('a streamed write keeps every chunk in order, across batches of a MiB and a last short one', async () => {
+      const chunks = [1, 65_552, 1024 * 1024 - 1, 2, 3 * 1024 * 1024, 0, 17].map((n) => randomBytes(n));
+      await atomicWrite(at('big.bin'), (async function* () {
+        yield* chunks;
+      })());
+      assert.ok((await fs.readFile(at('big.bin'))).equals(Buffer.concat(chunks)));
+    });
+
+    it('a stream that fails while a batch is on its way to the disk leaves the old file and no temporary file', async () => {
+      await fs.writeFile(at('big.bin'), 'old');
+      const failing = (async function* () {
+        yield Buffer.alloc(3 * 1024 * 1024);
+        yield Buffer.alloc(10);
+        throw new Error('tampered chunk');
+      })();
+      await assert.rejects(atomicWrite(at('big.bin'), failing), /tampered chunk/);
+      assert.equal(await fs.readFile(at('big.bin'), 'utf8'), 'old');
+      assert.deepEqual(await fs.readdir(dir), ['big.bin']);
+    });
+
     it('a write that fails leaves the old file and no temporary file', async () => {
       await fs.writeFile(at('.env'), 'A=old\n');
       const failing = (async function* () {
@@ -187,6 +208,38 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       await assert.rejects(atomicWrite(at('.env'), failing), /KMS failed mid-stream/);
       assert.equal(await fs.readFile(at('.env'), 'utf8'), 'A=old\n');
       assert.deepEqual(await fs.readdir(dir), ['.env']);
+    });
+  });
+  describe('readPieces', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+
+    it('reads a file in pieces of the size asked (the last one shorter), into two buffers in turn', async () => {
+      const bytes = randomBytes(10_000);
+      await fs.writeFile(at('f'), bytes);
+      const seen: Buffer[] = [];
+      const stores = new Set<ArrayBufferLike>();
+      for await (const piece of readPieces(at('f'), 3000)) {
+        seen.push(Buffer.from(piece)); // copied: the buffer is read into again two pieces on
+        stores.add(piece.buffer);
+      }
+      assert.deepEqual(seen.map((p) => p.length), [3000, 3000, 3000, 1000]);
+      assert.ok(Buffer.concat(seen).equals(bytes));
+      assert.equal(stores.size, 2, 'no fresh memory per piece');
+    });
+
+    it('opens nothing until asked, reads an empty file as no piece, and closes the file when its reader stops early or it fails', async () => {
+      await fs.writeFile(at('f'), Buffer.alloc(100_000));
+      await fs.writeFile(at('empty'), '');
+      const before = fds();
+      const unstarted = readPieces(at('f'), 10);
+      assert.equal(fds(), before);
+      await unstarted.return(undefined);
+      for await (const piece of readPieces(at('empty'), 10)) assert.fail(`a piece of ${piece.length} bytes`);
+      for await (const piece of readPieces(at('f'), 1000)) if (piece.length) break;
+      await assert.rejects(async () => {
+        for await (const piece of readPieces(dir, 1000)) assert.fail(`a folder read as ${piece.length} bytes`);
+      }, /EISDIR/);
+      assert.equal(fds(), before);
     });
   });
 });

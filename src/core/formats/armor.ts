@@ -13,23 +13,33 @@ const LINE = ARMOR_LINE_CHARS + 1; // with its '\n'
 const LINE_BYTES = (ARMOR_LINE_CHARS / 4) * 3; // 48
 const NL = 0x0a;
 const EQ = 0x3d;
-/** Lines decoded from one string (32 KiB of text): see decodeLines. */
+/** Lines decoded from one string into one buffer (32 KiB of text, 24 KiB of bytes): see decodeLines. */
 const DECODE_LINES = 512;
 
 const LAST_LINE = /^[A-Za-z0-9+/]{2,64}={0,2}\n$/;
 
-/** Whole 48-byte lines of `bytes` as armour text. */
+/** Whole 48-byte lines of `bytes` as armour text (the last line may be short). */
 function encodeLines(bytes: Buffer): Buffer {
   const text = bytes.toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < text.length; i += ARMOR_LINE_CHARS) lines.push(text.slice(i, i + ARMOR_LINE_CHARS));
-  return Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+  lines.push(''); // the last '\n' from the join itself: no second copy of the text to append it
+  return Buffer.from(lines.join('\n'), 'latin1');
 }
 
 export async function* armor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
+  /** Bytes short of a whole line, left by the last piece. */
   let pending: Buffer = Buffer.alloc(0);
   for await (const piece of source) {
-    const buf = pending.length ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    if (pending.length) {
+      // the line the last piece began, completed from this one: the rest is encoded where it lies
+      const need = Math.min(buf.length, LINE_BYTES - pending.length);
+      pending = Buffer.concat([pending, buf.subarray(0, need)]);
+      buf = buf.subarray(need);
+      if (pending.length < LINE_BYTES) continue;
+      yield encodeLines(pending);
+    }
     const whole = buf.length - (buf.length % LINE_BYTES);
     if (whole > 0) yield encodeLines(buf.subarray(0, whole));
     pending = Buffer.from(buf.subarray(whole)); // a copy: the caller may reuse its buffer
@@ -51,14 +61,14 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
   let line = 1;
   let decoded = false;
   /** Decodes the whole lines `block` starts with (checked, one spelling); the rest becomes `pending`. */
-  const lines = (block: Buffer): Buffer | undefined => {
+  const lines = (block: Buffer): Buffer[] => {
     let n = Math.floor(block.length / LINE);
     // a line whose last character is padding can only be the payload's last line: it waits for
     // the end of the stream (or for more bytes, which make it an error below)
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — holding back any other last line too only defers it to the end's check, which accepts and refuses the same lines
     if (n > 0 && block[n * LINE - 2] === EQ) n--;
     pending = Buffer.from(block.subarray(n * LINE)); // a copy: the caller may reuse its buffer
-    if (n === 0) return undefined;
+    if (n === 0) return [];
     const whole = block.subarray(0, n * LINE);
     for (let i = 0; i < n; i++) {
       if (whole[i * LINE + ARMOR_LINE_CHARS] !== NL) throw onError(`payload armour line ${line + i} (not a line of 64 base64 characters)`);
@@ -66,7 +76,7 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
     // Node's decoder takes the URL-safe alphabet too, stops at '=' and skips anything else: the
     // last two show as missing bytes below, the URL-safe letters must be looked for (one payload, one spelling)
     const odd = [0x2d, 0x5f].map((c) => whole.indexOf(c)).filter((at) => at >= 0);
-    const bytes = odd.length ? undefined : decodeLines(whole, n);
+    const bytes = odd.length ? undefined : decodeLines(whole);
     if (!bytes) {
       const at = odd.length ? Math.min(...odd) : firstInvalid(whole);
       throw onError(`payload armour line ${line + Math.floor(at / LINE)} (a character outside base64)`);
@@ -85,18 +95,16 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
       const joined = Buffer.concat([pending, buf.subarray(0, need)]);
       buf = buf.subarray(need);
       if (buf.length === 0) {
-        const bytes = lines(joined);
-        if (bytes) yield bytes;
+        yield* lines(joined);
         continue;
       }
       // more follows: none of these lines is the last, so none may hold padding (the same
       // message as for padding found inside a block: one file, one error, however it is read)
       const bytes = lines(joined);
       if (pending.length) throw onError(`payload armour line ${line} (a character outside base64)`);
-      if (bytes) yield bytes;
+      yield* bytes;
     }
-    const bytes = lines(buf);
-    if (bytes) yield bytes;
+    yield* lines(buf);
   }
   // What is left: the last line, if it was not decoded with the others (it holds padding, or is short).
   if (pending.length === 0) {
@@ -112,19 +120,23 @@ export async function* dearmor(source: AsyncIterable<Uint8Array>, onError: (what
 }
 
 /**
- * Decodes `n` whole lines into one buffer, undefined when a line decodes short (Node's decoder
- * skips what is not base64 and stops at '='). Node decodes base64 only from a string: the text is
- * turned into strings a few lines at a time, small enough for V8's young generation, because
- * strings of a megabyte each are made in fresh memory every time and cost three times as much.
+ * Decodes whole lines, a few at a time, each few into a buffer of its own; undefined when a line
+ * decodes short (Node's decoder skips what is not base64 and stops at '='). Node decodes base64
+ * only from a string, and both the strings and the buffers are kept small: strings of a megabyte
+ * are made in fresh memory each time (three times the cost), and so are buffers of a megabyte,
+ * whose every page then faults in as it is written (more than the decoding); small ones reuse
+ * memory just freed.
  */
-function decodeLines(whole: Buffer, n: number): Buffer | undefined {
-  const out = Buffer.allocUnsafe(n * LINE_BYTES);
-  let written = 0;
+function decodeLines(whole: Buffer): Buffer[] | undefined {
+  const parts: Buffer[] = [];
   // Stryker disable next-line EqualityOperator: equivalent — one more round decodes an empty string
   for (let at = 0; at < whole.length; at += DECODE_LINES * LINE) {
-    written += out.write(whole.subarray(at, at + DECODE_LINES * LINE).toString('latin1'), written, 'base64');
+    const text = whole.subarray(at, at + DECODE_LINES * LINE);
+    const part = Buffer.allocUnsafe((text.length / LINE) * LINE_BYTES);
+    if (part.write(text.toString('latin1'), 'base64') !== part.length) return undefined;
+    parts.push(part);
   }
-  return written === out.length ? out : undefined;
+  return parts;
 }
 
 /** Where the first byte outside the base64 alphabet is (for the message only). */
