@@ -202,14 +202,23 @@ export function createCommands(d: Deps): Commands {
     await d.encrypted.check(uri);
     const purged = await forgetHistory(uri);
     d.log.info(`encrypted ${uri.fsPath} as a SOPS ${store} file (rule of ${plan.config})`);
-    d.decryptOnOpen.sweep();
+    await announceEncrypted(uri, `${name} is encrypted on disk as a SOPS file (the rule of ${path.basename(plan.config ?? '.sops.yaml')}), for ${keyNames(keys)}.${purgedNote(purged)}`);
+  }
+
+  /**
+   * Says where the user looks that a file was encrypted: once its open tabs have become the
+   * decrypted view (decrypt-on-open), which the toast then says, or with Open Decrypted to see it.
+   */
+  async function announceEncrypted(uri: vscode.Uri, what: string): Promise<void> {
+    await d.decryptOnOpen.sweep();
+    const shown = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && isViewOf(t.input.uri, uri)));
     void vscode.window
-      .showInformationMessage(
-        `KMS Envelope: ${name} is encrypted on disk as a SOPS file (the rule of ${path.basename(plan.config ?? '.sops.yaml')}), for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}.${purged ? ` ${purged} earlier version${purged === 1 ? '' : 's'} in clear removed from VS Code's Local History.` : ''}`,
-        'Open Decrypted',
-      )
+      .showInformationMessage(`KMS Envelope: ${what}${shown ? ' The tab shows it decrypted.' : ''}`, ...(shown ? [] : ['Open Decrypted']))
       .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));
   }
+
+  const keyNames = (keys: readonly KeyRef[]): string => keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ');
+  const purgedNote = (purged: number): string => (purged ? ` ${purged} earlier version${purged === 1 ? '' : 's'} in clear removed from VS Code's Local History.` : '');
 
   /** Removes VS Code's Local History copies of a file just encrypted (its earlier saves were in clear). */
   async function forgetHistory(uri: vscode.Uri): Promise<number> {
@@ -353,14 +362,7 @@ export function createCommands(d: Deps): Commands {
       await d.encrypted.check(uri);
       d.log.info(`encrypted ${uri.fsPath} (${kind})`);
       const purged = await forgetHistory(uri);
-      if (kind === 'dotenv' || kind === 'file') d.decryptOnOpen.sweep();
-      // say what happened where the user looks, and how to see the file now
-      void vscode.window
-        .showInformationMessage(
-          `KMS Envelope: ${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keys.map((k) => (typeof k === 'string' ? k : k.alias ?? k.keyArn)).join(', ')}).${purged ? ` ${purged} earlier version${purged === 1 ? '' : 's'} in clear removed from VS Code's Local History.` : ''}`,
-          'Open Decrypted',
-        )
-        .then((choice) => choice && vscode.commands.executeCommand('kmsEnvelope.openDecrypted', uri));
+      await announceEncrypted(uri, `${path.basename(uri.path)} is encrypted on disk (${kind === 'dotenv' ? 'each value' : 'the whole file'}, for ${keyNames(keys)}).${purgedNote(purged)}`);
     }),
 
     decryptFile: run('Decrypt File', async (arg, options) => {

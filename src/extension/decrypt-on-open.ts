@@ -43,8 +43,9 @@ export class DecryptOnOpen implements vscode.Disposable {
   }
 
   /** Looks at the tabs already open when the extension starts. */
-  sweep(): void {
-    for (const group of vscode.window.tabGroups.all) for (const tab of group.tabs) void this.consider(tab);
+  /** Considers every open tab; resolves when each has been replaced by its view, or left. */
+  async sweep(): Promise<void> {
+    await Promise.all(vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => this.consider(tab))));
   }
 
   keepCiphertext(file: vscode.Uri): void {

@@ -20,8 +20,8 @@ import { BIG_VIEW_FILE, keepViewTimings, readViewTimings } from './timings';
 import { makeWorkspace, NEVER_ON_DISK } from './workspace';
 
 const ROOT = path.join(__dirname, '../..');
-/** The UI test encrypts cert.pem from the explorer and a selection of config.yaml, and debugs run/digest.js. */
-const UI_FILES = ['app/.env', 'cert.pem', 'config.yaml', 'README.md', 'run/.env', 'run/digest.js', '.vscode/launch.json', 'sops/secrets.yaml', 'sops/.env'];
+/** The UI test encrypts cert.pem from the explorer, new.env open in its tab and a selection of config.yaml, and debugs run/digest.js. */
+const UI_FILES = ['app/.env', 'cert.pem', 'new.env', 'config.yaml', 'README.md', 'run/.env', 'run/digest.js', '.vscode/launch.json', 'sops/secrets.yaml', 'sops/.env'];
 
 interface Tally {
   passed: number;

@@ -38,6 +38,10 @@ interface Options {
 const row = (page: Page, name: string) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${name}"]`).first();
 const menuItem = (page: Page, label: string) => page.locator('.context-view .monaco-menu .action-item', { hasText: label }).first();
 
+/** Whether an element of `selector` shows the badge `letter` (VS Code draws badges as CSS ::after content). */
+const hasBadge = (page: Page, selector: string, letter: string): Promise<boolean> =>
+  page.evaluate<boolean>(`[...document.querySelectorAll(${JSON.stringify(`${selector} *`)})].some((el) => getComputedStyle(el, '::after').content === ${JSON.stringify(`"${letter}"`)})`);
+
 /** Right-clicks until the context menu offers `label` (menus follow context keys that update asynchronously). */
 async function contextMenuWith(page: Page, target: () => ReturnType<Page['locator']>, label: string): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -113,10 +117,8 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       const flashed = await page.evaluate<boolean>('clearInterval(window.__watch), window.__sawCiphertext');
       if (flashed) throw new Error('the ciphertext was on screen before the decrypted view');
       await page.locator('.statusbar-item .codicon-unlock').first().waitFor(); // the status bar says data keys are in memory
-      // the tab says it is the decrypted view (a D badge), the explorer that the file is encrypted (an E);
-      // VS Code draws badges as CSS ::after content
-      const badge = (selector: string, letter: string) =>
-        page.evaluate<boolean>(`[...document.querySelectorAll(${JSON.stringify(`${selector} *`)})].some((el) => getComputedStyle(el, '::after').content === ${JSON.stringify(`"${letter}"`)})`);
+      // the tab says it is the decrypted view (a D badge), the explorer that the file is encrypted (an E)
+      const badge = (selector: string, letter: string) => hasBadge(page, selector, letter);
       await until('the D badge on the decrypted tab', () => badge('.tabs-container .tab.active', 'D'), 10_000);
       await until('the E badge on the encrypted file in the explorer', () => badge('.explorer-folders-view .monaco-list-row[aria-label^=".env"]', 'E'), 10_000);
       await page.mouse.move(900, 600);
@@ -194,12 +196,34 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
     await step('the explorer context menu offers Encrypt File on a plain file, and it encrypts the file whole', async () => {
       await row(page, 'cert.pem').click({ button: 'right' });
       await menuItem(page, 'Encrypt File').waitFor();
+      await page.waitForTimeout(500); // the menu fades in: the README's picture is taken once it is opaque
       await shot('explorer-menu.png');
       await menuItem(page, 'Encrypt File').click();
       const file = path.join(o.folder, 'cert.pem');
       await until('cert.pem to be encrypted', async () => (await fs.readFile(file, 'utf8')).startsWith('# kms-envelope v1 file\n'));
+      // not open anywhere: the toast offers to open it decrypted
+      const toast = page.locator('.notification-toast', { hasText: 'cert.pem is encrypted on disk' });
+      await toast.waitFor({ timeout: 20_000 });
+      if ((await toast.locator('.monaco-button', { hasText: 'Open Decrypted' }).count()) !== 1) throw new Error(`the toast offers no Open Decrypted: ${await toast.textContent()}`);
       await contextMenuWith(page, () => row(page, 'cert.pem'), 'Open Decrypted');
       await page.keyboard.press('Escape');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+    });
+
+    await step('Encrypt File on an open .env turns its tab into the decrypted view, and the toast says so instead of offering Open Decrypted', async () => {
+      await row(page, 'new.env').dblclick();
+      await page.locator('.monaco-editor .view-lines', { hasText: 'fresh-secret-ECHO' }).first().waitFor();
+      await runCommand(page, 'KMS Envelope: Encrypt File');
+      const toast = page.locator('.notification-toast', { hasText: 'new.env is encrypted on disk' });
+      await toast.waitFor({ timeout: 20_000 });
+      const text = (await toast.textContent()) ?? '';
+      if (!text.includes('The tab shows it decrypted.')) throw new Error(`the toast does not say the tab shows it decrypted: ${text}`);
+      if ((await toast.locator('.monaco-button', { hasText: 'Open Decrypted' }).count()) !== 0) throw new Error('the toast offers Open Decrypted for a file on screen decrypted');
+      await until('the D badge on the tab (the decrypted view)', () => hasBadge(page, '.tabs-container .tab.active', 'D'), 10_000);
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: 'fresh-secret-ECHO' }).first().waitFor();
+      if (!(await fs.readFile(path.join(o.folder, 'new.env'), 'utf8')).includes('ENC[kmsenv:')) throw new Error('new.env is not encrypted on disk');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await runCommand(page, 'View: Close All Editors');
     });
 
     await step('the editor context menu encrypts a selection', async () => {
@@ -294,7 +318,8 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await until('the edit to be saved encrypted', async () => (await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8')) !== before && !/localhost-replica/.test(await fs.readFile(path.join(o.folder, 'app/.env'), 'utf8')));
       await runCommand(page, 'View: Close All Editor Groups'); // one group: the diff takes the width, side by side
       await page.keyboard.press('Control+Shift+G');
-      const change = () => page.locator('.scm-view .monaco-list-row[aria-label*=".env"]').first();
+      // app/.env's row (new.env and sops/.env are changed too)
+      const change = () => page.locator('.scm-view .monaco-list-row[aria-label^=".env"]', { hasText: 'app' }).first();
       await change().waitFor({ timeout: 20_000 });
       await contextMenuWith(page, change, 'Compare with HEAD (Decrypted)');
       await menuItem(page, 'Compare with HEAD (Decrypted)').hover();
@@ -304,7 +329,10 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await diff.locator('.editor.modified .view-lines', { hasText: 'DB_HOST=localhost-replica' }).waitFor();
       if ((await diff.locator('.view-lines', { hasText: 'ENC[kmsenv' }).count()) !== 0) throw new Error('the diff shows ciphertext');
       await runCommand(page, 'Notifications: Clear All Notifications');
+      // the README's picture: the diff alone in the editor area (an empty group beside it made it inline)
+      await runCommand(page, 'View: Single Column Editor Layout');
       await page.mouse.move(900, 700);
+      await page.waitForTimeout(300);
       await shot('git-changes.png');
       await runCommand(page, 'View: Close All Editors');
       await page.keyboard.press('Control+Shift+E');
