@@ -168,7 +168,7 @@ function* scanEntries(store: Store, body: string, offset: number): Generator<Ent
     for (const t of findTokens(body, offset)) yield { name: '', ...t, raw: body.slice(t.start, t.end) };
     return;
   }
-  const starts = new Set<number>();
+  const starts: number[] = []; // ascending: entries come in the order of the text
   for (const e of scanDotenvEntries(body)) {
     const raw = body.slice(e.start, e.end);
     const sealed = parseToken(raw); // null for an empty value too
@@ -179,13 +179,16 @@ function* scanEntries(store: Store, body: string, offset: number): Generator<Ent
         'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
       );
     }
-    starts.add(e.start);
+    starts.push(e.start);
     yield { name: e.name, start: e.start, end: e.end, raw, sealed };
   }
   // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
-  // after `=` holding one is refused, by writers and readers alike)
+  // after `=` holding one is refused, by writers and readers alike); both lists ascend, so one
+  // walk through the starts answers every mark
+  let next = 0;
   for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
-    if (!starts.has(at)) throw reservedMark(`line ${offset + lineOf(body, at)}`);
+    while (next < starts.length && starts[next] < at) next++;
+    if (starts[next] !== at) throw reservedMark(`line ${offset + lineOf(body, at)}`);
   }
 }
 
@@ -265,7 +268,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
     let opened = 0;
     for (const e of entries) {
       if (e.raw === '') continue;
-      const carried = knownTokens.get(e.raw);
+      const carried = knownTokens.size ? knownTokens.get(e.raw) : undefined; // a first open knows none
       let value: string | null;
       // a large file is opened in slices, so that an editor's host is never blocked for long (a
       // save's read-back, whose values are known, included)

@@ -47,6 +47,23 @@ describe('envelope rules, one by one', () => {
       assert.throws(() => assemble('dotenv', testKey(), '', LF, '#!/bin/ENC[kmsenv:v9:x]\n'), refusedAs('FORMAT', 'line 1: "ENC[kmsenv:" outside a value: kms-envelope reserves it for its tokens'));
     });
 
+    it('a reader refuses it anywhere in the body but at the start of a value: before the first entry, between two, after a value on its line, after the last', () => {
+      const sealed = joinSealed(sealDotenv('A=1\nB=2\n', testKey(), { layout: LF }));
+      const [a, b] = sealed.match(/ENC\[kmsenv:v1:[\w-]+\]/g)!;
+      const head = sealed.slice(0, sealed.indexOf('A='));
+      const check = (body: string) => () => checkStructure(splitDocument(head + body)!);
+      assert.doesNotThrow(check(`A=${a}\nB=${b}\n`));
+      const cases: [string, number][] = [
+        [`# ${a}\nA=${a}\nB=${b}\n`, 1],
+        [`A=${a}\n# ${b}\nB=${b}\n`, 2],
+        [`A=${a}\nB=${b} # ${a}\n`, 2],
+        [`A=${a}\nB=${b}\n# ${a}\n`, 3],
+        [`A=${a}\nB=${b}\nENC[kmsenv:\n`, 3],
+      ];
+      const offset = head.split('\n').length - 1;
+      for (const [body, line] of cases) assert.throws(check(body), refusedAs('FORMAT', `line ${offset + line}: "ENC[kmsenv:" outside a value: kms-envelope reserves it for its tokens`), body);
+    });
+
     it('a reader refuses it above the header before anything is unwrapped', async () => {
       const sealed = joinSealed(sealDotenv('A=1\n', testKey(), { layout: LF }));
       let unwrapped = false;
