@@ -167,6 +167,8 @@ export async function rotateSopsFile(file: string, svc: KeyService, opts: SopsRo
     const without = [...(opts.without ?? []), ...(await removedFrom(file))];
     const left: string[] = [];
     for (const k of o.metadata.kms) {
+      // not keyArnOf, which keeps an alias it cannot resolve: a rotation checks each key it wraps
+      // the new data key for against the allow-list by its key ARN, so it stops instead
       const arn = k.arn.includes(':alias/') ? await svc.resolve(k.arn) : k.arn;
       if (without.includes(arn) || without.includes(k.arn)) {
         left.push(arn);
