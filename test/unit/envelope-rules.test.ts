@@ -50,7 +50,7 @@ describe('envelope rules, one by one', () => {
     it('a reader refuses it anywhere in the body but at the start of a value: before the first entry, between two, after a value on its line, after the last', () => {
       const sealed = joinSealed(sealDotenv('A=1\nB=2\n', testKey(), { layout: LF }));
       const [a, b] = sealed.match(/ENC\[kmsenv:v1:[\w-]+\]/g)!;
-      const head = sealed.slice(0, sealed.indexOf('A='));
+      const head = sealed.slice(0, sealed.length - splitDocument(sealed)!.body.length); // the header (its mac may hold "A=")
       const check = (body: string) => () => checkStructure(splitDocument(head + body)!);
       assert.doesNotThrow(check(`A=${a}\nB=${b}\n`));
       const cases: [string, number][] = [
