@@ -4,7 +4,7 @@ import { promises as fs, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readHead, readPieces, readSidecar, removeStaleTemps } from '../../src/core/io';
+import { atomicWrite, decodeUtf8, hasSidecar, MAX_SIDECAR_BYTES, readBounded, readEnds, readHead, readPieces, readSidecar, removeStaleTemps } from '../../src/core/io';
 import { kindOf } from '../../src/core/kind';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { refusedAs } from '../support/errors';
@@ -187,6 +187,23 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       assert.ok((await fs.readFile(at('big.bin'))).equals(Buffer.concat(chunks)));
     });
 
+    it('a streamed write reaches the disk as it goes, a MiB at a time: memory stays flat whatever the size', async () => {
+      const onDisk: number[] = [];
+      const temp = async () => {
+        const name = (await fs.readdir(dir)).find((n) => n.endsWith('.kms-envelope-tmp'));
+        return name ? (await fs.stat(at(name))).size : -1;
+      };
+      await atomicWrite(at('big.bin'), (async function* () {
+        for (let i = 0; i < 4; i++) {
+          yield Buffer.alloc(1024 * 1024, i);
+          onDisk.push(await temp()); // what the writer had written when it asked for the next MiB
+        }
+      })());
+      // when the writer asks for the chunk after the (k+1)-th MiB, at least k are on disk (the last may still be on its way)
+      onDisk.forEach((bytes, k) => assert.ok(bytes >= k * 1024 * 1024, `written as the chunks came: ${onDisk.join(', ')}`));
+      assert.equal((await fs.stat(at('big.bin'))).size, 4 * 1024 * 1024);
+    });
+
     it('a stream that fails while a batch is on its way to the disk leaves the old file and no temporary file', async () => {
       await fs.writeFile(at('big.bin'), 'old');
       const failing = (async function* () {
@@ -210,6 +227,25 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       assert.deepEqual(await fs.readdir(dir), ['.env']);
     });
   });
+  describe('readEnds', () => {
+    it('gives a file\'s first and last bytes, or the whole file as both when it is shorter than the head (however short the tail)', async () => {
+      await fs.writeFile(at('long'), 'a'.repeat(100) + 'b'.repeat(100));
+      assert.deepEqual(await readEnds(at('long'), 10, 20), { head: 'a'.repeat(10), tail: 'b'.repeat(20) });
+      await fs.writeFile(at('short'), 'x'.repeat(30));
+      assert.deepEqual(await readEnds(at('short'), 64, 16), { head: 'x'.repeat(30), tail: 'x'.repeat(30) });
+    });
+
+    it('rejects with the system error for a missing file and a folder, and leaves no file open (readHead too)', async () => {
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      await assert.rejects(readEnds(at('missing'), 10, 10), /ENOENT/);
+      await assert.rejects(readHead(at('missing')), /ENOENT/);
+      await assert.rejects(readHead(dir), /EISDIR/);
+      await assert.rejects(readEnds(dir, 10, 10), /EISDIR/);
+      assert.equal(fds(), before);
+    });
+  });
+
   describe('readPieces', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
 
