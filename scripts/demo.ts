@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       'security.workspace.trust.enabled': false,
       'workbench.startupEditor': 'none',
       'git.openRepositoryInParentFolders': 'never',
+      // the CLI's local KMS, started from the terminal, is not a web app to open (walkthrough #12)
+      'remote.autoForwardPorts': false,
       'kmsEnvelope.keyId': 'alias/demo',
       'kmsEnvelope.profile': 'local',
     },
