@@ -107,7 +107,8 @@ export class StatusBar implements vscode.Disposable {
 
   update(state: { profile?: string; key?: KeySetting; unlocked: boolean }): void {
     const key = keyLabel(state.key);
-    this.item.text = `$(${state.unlocked ? 'unlock' : 'lock'}) ${state.profile ?? 'default chain'} · ${key}`;
+    // a key while data keys are in memory, a lock when none is: an open lock looked too much like a closed one (walkthrough #12)
+    this.item.text = `$(${state.unlocked ? 'key' : 'lock'}) ${state.profile ?? 'default chain'} · ${key}`;
     const source = state.key ? { selected: 'chosen with Select KMS Key', user: 'your user settings', workspace: 'the workspace settings' }[state.key.source] : '';
     this.item.tooltip = new vscode.MarkdownString(
       `**KMS Envelope**\n\nProfile: \`${state.profile ?? 'default credential chain'}\`\n\nKey: \`${state.key?.ref ?? 'none chosen'}\`${source ? ` (${source})` : ''}\n\n` +

@@ -116,7 +116,7 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await page.locator('.monaco-editor .view-lines', { hasText: 'hunter2-ALPHA' }).waitFor({ timeout: 20_000 });
       const flashed = await page.evaluate<boolean>('clearInterval(window.__watch), window.__sawCiphertext');
       if (flashed) throw new Error('the ciphertext was on screen before the decrypted view');
-      await page.locator('.statusbar-item .codicon-unlock').first().waitFor(); // the status bar says data keys are in memory
+      await page.locator('.statusbar-item .codicon-key').first().waitFor(); // the status bar says data keys are in memory
       // the tab says it is the decrypted view (a D badge), the explorer that the file is encrypted (an E)
       const badge = (selector: string, letter: string) => hasBadge(page, selector, letter);
       await until('the D badge on the decrypted tab', () => badge('.tabs-container .tab.active', 'D'), 10_000);
