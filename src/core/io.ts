@@ -147,8 +147,8 @@ async function writeStream(handle: fs.FileHandle, content: AsyncIterable<Uint8Ar
 export async function* readPieces(file: string, size: number): AsyncGenerator<Buffer> {
   const handle = await fs.open(file, 'r');
   let next: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
+  const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   try {
-    const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
     let turn = 0;
     const readInto = (buf: Buffer) => handle.read(buf, 0, size, null);
     next = readInto(buffers[turn]);
@@ -163,6 +163,7 @@ export async function* readPieces(file: string, size: number): AsyncGenerator<Bu
     // a caller that stops early leaves a read on its way: it ends before the file is closed
     await next?.catch(() => undefined);
     await handle.close();
+    for (const b of buffers) b.fill(0); // what encryption reads is plaintext
   }
 }
 

@@ -105,9 +105,9 @@ async function takeBytes(source: AsyncIterable<Buffer>, n: number): Promise<{ he
  * The source may read into the same buffer again once the next piece is asked for (io.ts's
  * readPieces does): nothing of a piece is kept past that but copies.
  */
-export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap, opts: { dearmor?: typeof dearmor } = {}): Promise<OpenedFile> {
+export async function openFileStream(source: AsyncIterable<Uint8Array>, unwrap: Unwrap): Promise<OpenedFile> {
   const { header, unsigned, rest } = await splitHeader(source);
-  const payload = (opts.dearmor ?? dearmor)(rest, (what) => tamperError(what));
+  const payload = dearmor(rest, (what) => tamperError(what));
   const { head: salt, rest: chunks } = await takeBytes(payload, SALT_BYTES);
   if (salt.length < SALT_BYTES) throw tamperError('payload salt (file truncated)');
   const key = await unwrapVerified(header, unwrap);

@@ -249,7 +249,7 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
   describe('readPieces', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
 
-    it('reads a file in pieces of the size asked (the last one shorter), into two buffers in turn', async () => {
+    it('reads a file in pieces of the size asked (the last one shorter), into two buffers in turn, wiped at the end', async () => {
       const bytes = randomBytes(10_000);
       await fs.writeFile(at('f'), bytes);
       const seen: Buffer[] = [];
@@ -261,6 +261,7 @@ describe('file reads a repository can plant, and temporary files (io.ts)', () =>
       assert.deepEqual(seen.map((p) => p.length), [3000, 3000, 3000, 1000]);
       assert.ok(Buffer.concat(seen).equals(bytes));
       assert.equal(stores.size, 2, 'no fresh memory per piece');
+      assert.ok([...stores].every((store) => new Uint8Array(store).every((b) => b === 0)), 'its buffers are wiped once it is done (encryption reads plaintext)');
     });
 
     it('opens nothing until asked, reads an empty file as no piece, and closes the file when its reader stops early or it fails', async () => {
