@@ -3,7 +3,9 @@
  * writes docs/MUTATION.md from its JSON report (.cache/stryker/report.json): the score of each
  * file of src/core, every mutant that no test killed, and every mutant left out by a
  * `// Stryker disable` comment with the reason that comment gives (the one place reasons live).
- * Generated, like docs/RELIABILITY.md: `npm run mutate` writes it.
+ * Generated, like docs/RELIABILITY.md: `npm run mutate` writes it. A run of some files keeps the
+ * other files' results: from Stryker's report before it, or on a fresh checkout (no .cache) from
+ * the committed document itself.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -74,34 +76,68 @@ const inRun = (file: string) => !partial || (patterns.some((p) => !p.startsWith(
 for (const f of Object.keys(earlier?.files ?? {})) if (!(f in report.files)) report.files[f] = earlier!.files[f];
 const fromEarlier = new Set(Object.keys(report.files).filter((f) => !inRun(path.relative(ROOT, path.resolve(ROOT, f)).split(path.sep).join('/'))));
 
-const rows: string[] = [];
-const open: string[] = [];
-const ignored: string[] = [];
-let killedAll = 0;
-let scoredAll = 0;
+/** One file's row of the table and its entries in the two lists. */
+interface FileResult {
+  row: string;
+  open: string[];
+  ignored: string[];
+  killed: number;
+  scored: number;
+  /** Unknown for a file carried over from the committed document. */
+  timedOut?: number;
+}
+const results = new Map<string, FileResult>();
 /** Rounded down: one survivor in 2,000 must not read as 100.0. */
 const percent = (killed: number, scored: number) => (scored ? (Math.floor((1000 * killed) / scored) / 10).toFixed(1) : '–');
-let timedOutAll = 0;
-for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
+for (const [file, { source, mutants }] of Object.entries(report.files)) {
   const rel = path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join('/');
   const count = (...s: Mutant['status'][]) => mutants.filter((m) => s.includes(m.status)).length;
   const killed = count('Killed', 'Timeout');
   const left = mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
-  const scored = killed + left.length;
-  killedAll += killed;
-  timedOutAll += count('Timeout');
-  scoredAll += scored;
-  rows.push(`| ${STRICT.includes(rel) ? `**${rel}**` : rel}${fromEarlier.has(file) ? ' (earlier run)' : ''} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${percent(killed, scored)} |`);
+  const row = `| ${STRICT.includes(rel) ? `**${rel}**` : rel}${fromEarlier.has(file) ? ' (earlier run)' : ''} | ${mutants.length} | ${killed} | ${count('Survived')} | ${count('NoCoverage')} | ${count('CompileError')} | ${count('Ignored')} | ${percent(killed, killed + left.length)} |`;
+  const result: FileResult = { row, open: [], ignored: [], killed, scored: killed + left.length, timedOut: count('Timeout') };
   const lines = source.split('\n');
   for (const m of mutants.filter((x) => x.status === 'Ignored')) {
     const why = disableReason(lines, m) ?? 'a module-level constant, evaluated once at load (ignoreStatic: a static mutant would need every test run again)';
-    ignored.push(`- \`${rel}:${m.location.start.line}\` ${m.mutatorName}: ${why}`);
+    result.ignored.push(`- \`${rel}:${m.location.start.line}\` ${m.mutatorName}: ${why}`);
   }
   for (const m of left) {
     const at = `${rel}:${m.location.start.line}`;
     const original = lines[m.location.start.line - 1]?.trim().slice(0, 90) ?? '';
-    open.push(`- \`${at}\` ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no test covers it)' : ''}: \`${original.replace(/`/g, "'")}\` → \`${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 60).replace(/`/g, "'")}\``);
+    result.open.push(`- \`${at}\` ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no test covers it)' : ''}: \`${original.replace(/`/g, "'")}\` → \`${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 60).replace(/`/g, "'")}\``);
   }
+  results.set(rel, result);
+}
+// A partial run on a checkout without Stryker's earlier reports (a fresh clone: .cache is not
+// committed) would write a document of its files alone: the committed document's other files are
+// carried over as they stand, with their rows and entries.
+const carried = partial && !earlier;
+if (carried) {
+  for (const [rel, r] of Object.entries(committedResults())) if (!results.has(rel) && !inRun(rel)) results.set(rel, r);
+}
+const sorted = [...results].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
+const rows = sorted.map((r) => r.row);
+const open = sorted.flatMap((r) => r.open);
+const ignored = sorted.flatMap((r) => r.ignored);
+const killedAll = sorted.reduce((n, r) => n + r.killed, 0);
+const scoredAll = sorted.reduce((n, r) => n + r.scored, 0);
+const timedOutAll = sorted.every((r) => r.timedOut !== undefined) ? String(sorted.reduce((n, r) => n + r.timedOut!, 0)) : 'some';
+
+/** docs/MUTATION.md as committed, by file: each row (marked as an earlier run) and its list entries. */
+function committedResults(): Record<string, FileResult> {
+  const doc = path.join(ROOT, 'docs/MUTATION.md');
+  const out: Record<string, FileResult> = {};
+  if (!existsSync(doc)) return out;
+  const text = readFileSync(doc, 'utf8');
+  const openPart = text.slice(text.indexOf('## Mutants no test kills'), text.indexOf('## Mutants left out'));
+  const ignoredPart = text.slice(text.indexOf('## Mutants left out'));
+  const entriesOf = (part: string, rel: string) => part.split('\n').filter((l) => l.startsWith(`- \`${rel}:`));
+  for (const m of text.matchAll(/^\| (?:\*\*)?(src\/[^ *|]+)(?:\*\*)?(?: \(earlier run\))? \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|.*$/gm)) {
+    const [line, rel, , killed, survived, noCoverage] = m;
+    const row = line.includes(' (earlier run) |') ? line : line.replace(/^(\| (?:\*\*)?src\/[^ *|]+(?:\*\*)?)/, '$1 (earlier run)');
+    out[rel] = { row, open: entriesOf(openPart, rel), ignored: entriesOf(ignoredPart, rel), killed: Number(killed), scored: Number(killed) + Number(survived) + Number(noCoverage) };
+  }
+  return out;
 }
 
 writeFileSync(
@@ -112,7 +148,7 @@ Generated by \`npm run mutate\` (StrykerJS with the mocha runner and the TypeScr
 the node suites test/unit, test/kms and the CLI's test/cli/{cli,hostile-repository,hostile-repository-2,agent,sops,import}: the CLI runs
 in child processes from a dist/ built from the mutated sources, test/support/mutants.ts).
 Do not edit: edit the tests, or say why a mutant cannot be killed in a \`// Stryker disable\`
-comment beside the code. This run${partial ? ` (of ${args.join(' ')} only; the rows marked "earlier run" are carried over from the last run that included those files, for the mutants whose code has not changed since)` : ''} took ${minutes} minutes on this machine
+comment beside the code. This run${partial ? ` (of ${args.join(' ')} only; the rows marked "earlier run" are carried over from the last run that included those files, ${carried ? 'as the committed document had them: this checkout had no earlier report' : 'for the mutants whose code has not changed since'})` : ''} took ${minutes} minutes on this machine
 (2 cores, concurrency 3)${incremental ? ', incrementally: the mutants whose code and covering tests had not changed since the last run kept its result (.cache/stryker/incremental.json; delete it to start from scratch)' : ', from scratch'}.
 
 Mutation score: **${percent(killedAll, scoredAll)}%** (${killedAll} of ${scoredAll} mutants killed, ${timedOutAll} of them by a
