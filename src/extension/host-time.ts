@@ -16,6 +16,8 @@ export class HostTime {
   /** Time spent in the key service's unwrapping: KMS's part. */
   kmsMs = 0;
   longestSliceMs = 0;
+  /** The CPU time of that longest slice: near its clock time, the open held the thread; far below, the machine was busy elsewhere. */
+  longestSliceCpuMs = 0;
 
   /** The pause to give the open: what runs until the next turn of the event loop is not its own. */
   readonly pause: Pause = () => this.wait(nextTurn());
@@ -61,8 +63,13 @@ export class HostTime {
 
   private endSlice(): void {
     if (!this.slice) return;
-    this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - this.slice.at);
-    this.cpuMs += cpuSince(this.slice.cpu);
+    const wall = performance.now() - this.slice.at;
+    const cpu = cpuSince(this.slice.cpu);
+    if (wall > this.longestSliceMs) {
+      this.longestSliceMs = wall;
+      this.longestSliceCpuMs = cpu;
+    }
+    this.cpuMs += cpu;
     this.slice = undefined;
   }
 

@@ -38,6 +38,19 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
     // the longest stretch without a pause is the 30 ms between KMS's answer and the pause (longer by the clock on a
     // busy machine), not the other work's 100 ms
     assert.ok(t.longestSliceMs >= 30 && t.longestSliceMs < 100, `longest ${t.longestSliceMs}`);
+    // and that slice's CPU time: the 30 ms of work (less on a busy machine), never more than its clock time allows
+    assert.ok(t.longestSliceCpuMs >= 15 && t.longestSliceCpuMs <= t.longestSliceMs * 2 + 5, `longest slice's CPU ${t.longestSliceCpuMs}`);
+  });
+
+  it('keeps the CPU time of the longest slice by the clock: a slice stretched by a busy machine shows little CPU', async () => {
+    const t = new HostTime();
+    busy(20);
+    await t.pause();
+    // the thread blocked without working (as when the machine gives its core to another process)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60);
+    await t.pause();
+    assert.ok(t.longestSliceMs >= 55, `longest ${t.longestSliceMs}`);
+    assert.ok(t.longestSliceCpuMs < 30, `its CPU ${t.longestSliceCpuMs}`);
   });
 
   it('counts I/O as a wait, and the open’s share goes on after it', async () => {
