@@ -42,10 +42,10 @@ export class DecryptOnOpen implements vscode.Disposable {
     });
   }
 
-  /** Looks at the tabs already open when the extension starts. */
   /**
-   * Considers every open tab; resolves when each has been replaced by its view, or left (a failure
-   * is reported by the opener, and one tab's does not stop the others).
+   * Considers every open tab (those open when the extension starts, or when the workspace becomes
+   * trusted, or a file just encrypted); resolves when each has been replaced by its view, or left
+   * (a failure is reported by the opener, and one tab's does not stop the others).
    */
   async sweep(): Promise<void> {
     await Promise.allSettled(vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => this.consider(tab))));
