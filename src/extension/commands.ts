@@ -210,7 +210,7 @@ export function createCommands(d: Deps): Commands {
    * decrypted view (decrypt-on-open), which the toast then says, or with Open Decrypted to see it.
    */
   async function announceEncrypted(uri: vscode.Uri, what: string): Promise<void> {
-    await d.decryptOnOpen.sweep();
+    await d.decryptOnOpen.sweep(uri); // its own tabs only: the toast waits for nothing else
     const shown = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && isViewOf(t.input.uri, uri)));
     void vscode.window
       .showInformationMessage(`KMS Envelope: ${what}${shown ? ' The tab shows it decrypted.' : ''}`, ...(shown ? [] : ['Open Decrypted']))
@@ -444,7 +444,7 @@ export function createCommands(d: Deps): Commands {
       );
       if (result.refused.length) warn(`the new data key of ${name} is not wrapped for ${result.refused.join(', ')} either: the file named it, but it is not allowed (user setting kmsEnvelope.allowedKeys).`);
       d.log.info(`removed ${label} from ${uri.fsPath}`);
-      void vscode.window.showInformationMessage(`KMS Envelope: removed ${label} from ${name}; a new data key for ${result.stanzas.map((s) => s.alias ?? s.keyArn).join(', ')}.`);
+      void vscode.window.showInformationMessage(`KMS Envelope: removed ${label} from ${name}; a new data key for ${keyNames(result.stanzas)}.`);
     }),
 
     rotateDataKey: run('Rotate Data Key', async (arg) => {

@@ -43,12 +43,14 @@ export class DecryptOnOpen implements vscode.Disposable {
   }
 
   /**
-   * Considers every open tab (those open when the extension starts, or when the workspace becomes
-   * trusted, or a file just encrypted); resolves when each has been replaced by its view, or left
-   * (a failure is reported by the opener, and one tab's does not stop the others).
+   * Considers every open tab (when the extension starts, or the workspace becomes trusted), or
+   * only those of `file` (just encrypted); resolves when each has been replaced by its view, or
+   * left (a failure is reported by the opener, and one tab's does not stop the others).
    */
-  async sweep(): Promise<void> {
-    await Promise.allSettled(vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => this.consider(tab))));
+  async sweep(file?: vscode.Uri): Promise<void> {
+    const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+    const mine = file ? tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === file.toString()) : tabs;
+    await Promise.allSettled(mine.map((tab) => this.consider(tab)));
   }
 
   keepCiphertext(file: vscode.Uri): void {
