@@ -9,6 +9,7 @@ import vscode = require('vscode');
 import { kindOf } from '../core/kind';
 import { fileOf, toView } from './view-uri';
 import { matchesPattern } from './settings';
+import { OPENER_VIEW_TYPE } from './opener';
 
 export class DecryptOnOpen implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
@@ -57,9 +58,29 @@ export class DecryptOnOpen implements vscode.Disposable {
     this.showCiphertext.add(file.path);
   }
 
-  /** Decryption failed and was reported elsewhere (the opener): retried when the user comes back to the file. */
+  /** Decryption failed and was reported: retried when the user comes back to the file. */
   markFailed(file: vscode.Uri): void {
     this.failed.set(file.path, false);
+  }
+
+  /**
+   * Shows the decrypted view of `file` in `column`, in place of the file's other tabs there: its
+   * ciphertext (a failed attempt's, or the tab being replaced) and the opener's placeholder.
+   * Whoever opens the view (decrypt-on-open, the opener, Retry), a column never ends with the
+   * view beside the ciphertext it replaced. Kept: ciphertext the user asked for (Open
+   * Encrypted), and tabs with unsaved edits (closing them would ask to save, or lose them).
+   */
+  async showView(file: vscode.Uri, column: vscode.ViewColumn | undefined, options: { preview?: boolean; preserveFocus?: boolean } = {}): Promise<void> {
+    await vscode.window.showTextDocument(toView(file), { viewColumn: column, preview: false, ...options });
+    // Tab objects are snapshots: the group's tabs are looked up after the view opened
+    const group = column === undefined ? vscode.window.tabGroups.activeTabGroup : vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
+    const same = (uri: vscode.Uri) => uri.toString() === file.toString();
+    const stale = (group?.tabs ?? []).filter((t) =>
+      t.input instanceof vscode.TabInputText
+        ? same(t.input.uri) && !t.isDirty && !this.showCiphertext.has(file.path)
+        : t.input instanceof vscode.TabInputCustom && t.input.viewType === OPENER_VIEW_TYPE && same(t.input.uri),
+    );
+    if (stale.length) await vscode.window.tabGroups.close(stale, true);
   }
 
 
@@ -90,16 +111,8 @@ export class DecryptOnOpen implements vscode.Disposable {
 
   private async replace(tab: vscode.Tab, uri: vscode.Uri): Promise<void> {
     const index = tab.group.tabs.indexOf(tab);
-    if (!(await this.openView(uri))) {
-      this.failed.set(uri.path, false); // a failure was reported; tried again only when the user comes back to it
-      return;
-    }
-    const column = tab.group.viewColumn;
-    await vscode.window.showTextDocument(toView(uri), { viewColumn: column, preview: tab.isPreview, preserveFocus: !tab.isActive });
-    // Tab objects are snapshots: look the ciphertext tab up again before closing it.
-    const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
-    const ciphertext = group?.tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString()) ?? [];
-    if (ciphertext.length) await vscode.window.tabGroups.close(ciphertext, true);
+    if (!(await this.openView(uri))) return; // reported and marked failed: tried again when the user comes back to it
+    await this.showView(uri, tab.group.viewColumn, { preview: tab.isPreview, preserveFocus: !tab.isActive });
     if (index >= 0 && tab.isActive) await vscode.commands.executeCommand('moveActiveEditor', { to: 'position', by: 'tab', value: index + 1 });
   }
 

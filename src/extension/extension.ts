@@ -79,24 +79,36 @@ export function activate(context: vscode.ExtensionContext): Api {
   };
   const view = () => load().view;
 
-  /** The file: resource a tab shows (text or the opener's custom editor), as a string. */
-  const tabFile = (t: vscode.Tab): string | undefined =>
-    t.input instanceof vscode.TabInputText || t.input instanceof vscode.TabInputCustom ? (t.input.uri.scheme === 'file' ? t.input.uri.toString() : undefined) : undefined;
-  const openView = async (file: vscode.Uri): Promise<boolean> => {
+  /**
+   * Decrypts `file` for its view; false when that failed, which is reported (its Retry opens the
+   * view in place of the failed attempt's tab) and marked, so that decrypt-on-open leaves the
+   * file's ciphertext tab alone until the user comes back to it. One attempt per file at a time:
+   * one click can reach here twice (the opener's placeholder, decrypt-on-open on the activated
+   * ciphertext tab), and two attempts meant two reports, or a late success opening a second tab.
+   */
+  const attempts = new Map<string, Promise<boolean>>();
+  const openView = (file: vscode.Uri): Promise<boolean> => {
+    const key = file.toString();
+    let attempt = attempts.get(key);
+    if (!attempt) {
+      attempt = decryptForView(file).finally(() => attempts.delete(key));
+      attempts.set(key, attempt);
+    }
+    return attempt;
+  };
+  const decryptForView = async (file: vscode.Uri): Promise<boolean> => {
     view().allow(file.path); // the user opened this file's tab
     try {
       await view().readFile(toView(file));
       return true;
     } catch (err) {
-      // Retry opens the view where the failed tab is, and closes that tab: never a second tab beside it
-      await reportError(err, log, `Opening ${file.path.split('/').pop()} decrypted`, async () => {
-        const failedTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => tabFile(t) === file.toString());
-        const group = failedTabs()[0]?.group.viewColumn;
+      decryptOnOpen.markFailed(file);
+      await reportError(err, log, `Opening ${path.basename(file.path)} decrypted`, async () => {
+        const failedTab = (t: vscode.Tab) => (t.input instanceof vscode.TabInputText || t.input instanceof vscode.TabInputCustom) && t.input.uri.toString() === file.toString();
+        const group = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find(failedTab)?.group.viewColumn;
         view().allow(file.path);
         await view().readFile(toView(file));
-        await vscode.window.showTextDocument(toView(file), { preview: false, viewColumn: group });
-        // looked up again: Tab objects are snapshots, and the ones read before the view opened are stale
-        await vscode.window.tabGroups.close(failedTabs().filter((t) => t.group.viewColumn === group), true);
+        await decryptOnOpen.showView(file, group);
       });
       return false;
     } finally {
@@ -131,7 +143,7 @@ export function activate(context: vscode.ExtensionContext): Api {
       },
       openView,
       openChanges: (file) => vscode.commands.executeCommand('kmsEnvelope.openChangesDecrypted', file),
-      failed: (file) => decryptOnOpen.markFailed(file),
+      showView: (file, column) => decryptOnOpen.showView(file, column),
       damaged: (file, remnants) => void reportError(damagedError(vscode.workspace.asRelativePath(file), remnants), log, `Opening ${path.basename(file.path)}`),
     }),
     vscode.workspace.registerFileSystemProvider(SCHEME, provider, { isCaseSensitive: true }),

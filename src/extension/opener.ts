@@ -10,7 +10,6 @@ import path = require('node:path');
 import vscode = require('vscode');
 import { remnantsOfFile } from '../core/damage';
 import { kindOf } from '../core/kind';
-import { toView } from './view-uri';
 import { openTextDiff } from './ui';
 import { matchesPattern } from './settings';
 
@@ -20,9 +19,10 @@ export interface OpenerDeps {
   readonly enabled: () => { on: boolean; patterns: string[] };
   /** A diff of an encrypted file (git's Open Changes of a `.env`): shown decrypted. */
   readonly openChanges: (file: vscode.Uri) => Thenable<unknown>;
+  /** Decrypts the file for its view; false when that failed (reported, and marked so that its ciphertext tab is left alone until the user comes back to it). */
   readonly openView: (file: vscode.Uri) => Promise<boolean>;
-  /** Decryption failed and was reported: the ciphertext tab is not replaced again until the user comes back to it. */
-  readonly failed: (file: vscode.Uri) => void;
+  /** Shows the view in a column in place of the file's ciphertext there (DecryptOnOpen.showView). */
+  readonly showView: (file: vscode.Uri, column: vscode.ViewColumn) => Promise<void>;
   /** A `.env` without a header that still holds kms-envelope's tokens or header lines: said as damaged (core/damage.ts). */
   readonly damaged: (file: vscode.Uri, remnants: string) => void;
 }
@@ -59,11 +59,9 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     }
     const decrypted = encrypted && (await d.openView(uri));
     if (closed) return; // the user closed the placeholder meanwhile: open nothing
-    if (decrypted) await vscode.window.showTextDocument(toView(uri), { viewColumn: column, preview: false });
-    else {
-      if (encrypted) d.failed(uri);
-      await vscode.commands.executeCommand('vscode.openWith', uri, 'default', column);
-    }
+    // a ciphertext tab of the file already in this column (a failed attempt's) goes too: the view replaces it
+    if (decrypted) await d.showView(uri, column);
+    else await vscode.commands.executeCommand('vscode.openWith', uri, 'default', column);
     const placeholders = vscode.window.tabGroups.all
       .flatMap((g) => g.tabs)
       .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === OPENER_VIEW_TYPE && t.input.uri.toString() === uri.toString());

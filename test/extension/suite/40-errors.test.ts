@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
-import { api, closeAll, env, file, kms, until } from './helpers';
+import { activeUri, api, closeAll, env, file, kms, sleep, tabsOf, until } from './helpers';
 
 const config = () => vscode.workspace.getConfiguration('kmsEnvelope');
 // the profile is a user setting (application scope: a workspace cannot choose credentials)
@@ -98,6 +98,23 @@ describe('error paths against the local KMS: a message that says what to do, the
     } finally {
       await config().update('kmsTimeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
     }
+  });
+
+  it('opening the file again after a failed open shows the view in place of the failed attempt\'s ciphertext tab, not beside it', async () => {
+    await kms.fault({ kind: 'reset', action: 'Decrypt', times: 1000 }); // JSON: Infinity would arrive as null
+    const a = await api();
+    const before = a.lastError();
+    await vscode.commands.executeCommand('vscode.open', file('app/.env')); // as the explorer opens it: the opener's placeholder first
+    assert.equal((await until('an error message', () => a.lastError() !== before && a.lastError(), 30_000)).code, 'KMS_UNAVAILABLE');
+    await until('the failed attempt\'s ciphertext tab', () => tabsOf('app/.env').length === 1 && activeUri()?.scheme === 'file');
+    await kms.clearFaults();
+    await vscode.commands.executeCommand('vscode.open', file('README.md'));
+    await vscode.commands.executeCommand('vscode.open', file('app/.env')); // the placeholder opens beside that tab
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope');
+    await until('one tab of app/.env, the view', () => tabsOf('app/.env').length === 1);
+    await sleep(500);
+    const tabs = tabsOf('app/.env').map((t) => (t.input as { uri: vscode.Uri }).uri.scheme);
+    assert.deepEqual(tabs, ['kms-envelope']);
   });
 
   it('a tampered file is refused, naming the entry, when it is opened', async () => {
