@@ -47,7 +47,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sopsFromRuntime] }),
   // the SOPS store and import (yaml, jsonc-parser, eciesjs), required by the two above on the first SOPS file
   build({ ...common, entryPoints: ['src/sops-runtime.ts'], outfile: 'dist/sops-runtime.js' }),
-  // import() as require(): the CLI loads this bundle through a V8 code cache (src/cli/code-cache.ts), and Node 20
+  // import() as require(): the CLI loads this bundle through a V8 code cache (src/code-cache.ts), and Node 20
   // cannot resolve an import() in a script compiled from a code cache ("Invalid host defined options")
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
   // the CLI: a small entry (--version) and its commands, which it loads through the code cache too

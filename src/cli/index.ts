@@ -20,7 +20,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // required here, not imported at the top: esbuild then initialises the cache's code (and
   // node:crypto, node:vm) only on this path
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { requireCached } = require('./code-cache') as typeof import('./code-cache');
+  const { requireCached } = require('../code-cache') as typeof import('../code-cache');
   void (requireCached(`${__dirname}/cli-main.js`) as typeof import('./main')).main(argv).then((code) => {
     process.exitCode = code;
   });

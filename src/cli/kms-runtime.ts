@@ -1,6 +1,6 @@
 import path = require('node:path');
 import type * as Runtime from '../kms-runtime';
-import { requireCached } from './code-cache';
+import { requireCached } from '../code-cache';
 
 let loaded: typeof Runtime | undefined;
 

@@ -25,6 +25,7 @@ import { lastReportedError, reportError, StatusBar } from './ui';
 import { registerSaveAfterPause } from './save-after-pause';
 import { damagedError } from '../core/damage';
 import { registerLocalHistory } from './history';
+import { requireBundle } from './bundles';
 
 /** A decrypted view saves itself this long after the user stops typing, before VS Code's ~1 s backup of unsaved text. */
 
@@ -69,8 +70,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   const load = (): EngineModule.Engine => {
     if (!engine) {
       const started = Date.now();
-      // a runtime path, so that esbuild leaves the commands bundle out of this one
-      const mod = require(path.join(__dirname, 'extension-engine.js')) as typeof EngineModule;
+      const mod = requireBundle('extension-engine') as typeof EngineModule;
       engine = mod.createEngine({ context, keys, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus });
       context.subscriptions.push(...engine.disposables, provider.follow(engine.view));
       log.info(`loaded the commands in ${Date.now() - started} ms`);

@@ -3,10 +3,10 @@
  * one provider (with one data-key cache) serves every command and view until the settings
  * change or the user locks.
  */
-import path = require('node:path');
 import vscode = require('vscode');
 import type * as Runtime from '../kms-runtime';
 import { ALLOWED_ONCE, readSettings, Settings } from './settings';
+import { requireBundle } from './bundles';
 
 type Provider = InstanceType<typeof Runtime.KmsKeyProvider>;
 
@@ -35,8 +35,7 @@ export class Keys implements vscode.Disposable {
   load(): typeof Runtime {
     if (!this.runtime) {
       const started = Date.now();
-      // A runtime path, so that esbuild leaves the SDK bundle out of the entry bundle.
-      this.runtime = require(path.join(__dirname, 'kms-runtime.js')) as typeof Runtime;
+      this.runtime = requireBundle('kms-runtime') as typeof Runtime;
       this.log.info(`loaded the AWS SDK in ${Date.now() - started} ms`);
     }
     return this.runtime;

@@ -5,7 +5,7 @@ import { Sandbox, startSandbox } from '../support/aws-sandbox';
 import { runCli } from '../support/cli';
 
 /**
- * The CLI's V8 code cache for its commands and the SDK bundle (src/cli/code-cache.ts): made once,
+ * The CLI's V8 code cache for its commands and the SDK bundle (src/code-cache.ts): made once,
  * used after, kept where only the user can write, and never trusted when someone else could have
  * planted it. The checks are made on the SDK's cache; the commands' goes through the same code.
  */

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Script } from 'node:vm';
+import { commonJsWrapper } from '../../../src/code-cache';
 import { scanForPlaintext } from '../scan';
 import { api, cli, closeAll, env, file, kms, scanBrowserStorage, until, WORKSPACE } from './helpers';
 
@@ -162,5 +164,25 @@ describe('debug sessions, tasks and terminals get the decrypted values in memory
       assert.deepEqual(a.terminalEnv(), [], value);
     }
     assert.equal(await kms.count('Decrypt'), 0);
+  });
+});
+
+describe('the extension\'s bundles load through a V8 code cache', function () {
+  this.timeout(60_000);
+  // a later session then loads the SDK in ~25 ms of the host's thread instead of ~60-120 (the first open's longest slice)
+  it('of their own, made after their first use: 0600 in the user\'s cache folder, and accepted by V8 for exactly this source', async () => {
+    await vscode.commands.executeCommand('kmsEnvelope.openDecrypted', file('app/.env')); // loads both, if no suite did yet
+    const dir = path.join(env('XDG_CACHE_HOME'), 'kms-envelope');
+    const dist = path.join(vscode.extensions.getExtension('kms-envelope.kms-envelope')!.extensionPath, 'dist');
+    for (const bundle of ['extension-engine', 'kms-runtime']) {
+      const named = new RegExp(`^vscode-${bundle}-[0-9a-f]{32}\\.v8$`);
+      const name = await until(`the code cache of ${bundle}`, async () => (await fs.readdir(dir).catch(() => [] as string[])).find((n) => named.test(n)), 30_000);
+      const cache = path.join(dir, name);
+      assert.equal((await fs.stat(cache)).mode & 0o777, 0o600);
+      const source = await fs.readFile(path.join(dist, `${bundle}.js`), 'utf8');
+      const script = new Script(commonJsWrapper(source), { cachedData: await fs.readFile(cache) });
+      assert.equal(script.cachedDataRejected, false, `V8 refused the cache of ${bundle}`);
+    }
+    await closeAll();
   });
 });

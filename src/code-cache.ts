@@ -1,6 +1,8 @@
 /**
  * Requires a bundle with a V8 code cache, so that a CLI started in every CI job does not compile
- * the AWS SDK (~330 KB) from source each time: about half of what loading it costs.
+ * the AWS SDK (~330 KB) from source each time: about half of what loading it costs. The extension
+ * loads its SDK and commands bundles the same way: that load is one stretch of the extension
+ * host's thread, on the first open of a decrypted view (~60 ms compiled from source).
  *
  * The cache is V8's bytecode for our own code, made after the command ran (so it holds the
  * functions that ran, not only the top level), never any value the program computed: no secret
@@ -70,30 +72,44 @@ function removeOlder(dir: string, bundle: string, keep: string): void {
   }
 }
 
+/** The same wrapper Node gives a CommonJS module: a cache is V8's for exactly this text. */
+export const commonJsWrapper = (source: string): string => `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+
+export interface CacheOptions {
+  /**
+   * The cache's name, before its hash (default: the bundle's). A process of another Node (the
+   * extension host's, beside the CLI's) names its caches apart: each keeps only its latest.
+   */
+  readonly name?: string;
+  /** Made this long after the load, in a process that may never exit cleanly (the extension host); default: at exit. */
+  readonly saveAfterMs?: number;
+}
+
 /** `require(file)` for a self-contained CommonJS bundle, through the code cache. */
-export function requireCached(file: string): unknown {
+export function requireCached(file: string, options: CacheOptions = {}): unknown {
   if (process.env.KMS_ENVELOPE_CODE_CACHE === '0') return require(file);
   const source = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(`${process.version} ${process.arch} ${process.versions.v8}\n`).update(source).digest('hex').slice(0, 32);
-  const bundle = path.basename(file, '.js');
+  const bundle = options.name ?? path.basename(file, '.js');
   const dir = cacheDir();
   const name = `${bundle}-${hash}.v8`;
   const cacheFile = path.join(dir, name);
   const cachedData = readOwnFile(cacheFile);
-  // the same wrapper Node gives a CommonJS module
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, cachedData });
+  const script = new Script(commonJsWrapper(source), { filename: file, cachedData });
   const mod = { exports: {} as unknown };
   (script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: typeof mod, f: string, d: string) => void)(mod.exports, createRequire(file), mod, file, path.dirname(file));
   if (!cachedData || script.cachedDataRejected) {
-    // at exit, so that the functions the command ran are compiled and cached too
-    process.once('exit', () => {
+    // later, so that the functions the command ran are compiled and cached too
+    const save = () => {
       try {
         writeOwnFile(cacheFile, script.createCachedData());
         removeOlder(dir, bundle, name);
       } catch {
         // a read-only home or full disk: the next run compiles from source, as this one did
       }
-    });
+    };
+    if (options.saveAfterMs === undefined) process.once('exit', save);
+    else setTimeout(save, options.saveAfterMs).unref();
   }
   return mod.exports;
 }

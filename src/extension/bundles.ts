@@ -1,0 +1,15 @@
+/**
+ * The extension's bundles beyond its entry (the commands, the AWS SDK), required on first use by a
+ * path computed at run time, so that esbuild leaves them out of the entry bundle and activation
+ * parses neither. Through V8's code cache (src/code-cache.ts): the first open of a decrypted view
+ * loads both in one stretch of the extension host's thread, about twice as long compiled from
+ * source. The caches are named apart from the CLI's, whose Node is another.
+ */
+import path = require('node:path');
+import { requireCached } from '../code-cache';
+
+/** Made once the first command has run: its functions are compiled by then. */
+const SAVE_AFTER_MS = 10_000;
+
+export const requireBundle = (bundle: 'extension-engine' | 'kms-runtime'): unknown =>
+  requireCached(path.join(__dirname, `${bundle}.js`), { name: `vscode-${bundle}`, saveAfterMs: SAVE_AFTER_MS });
