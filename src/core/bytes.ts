@@ -12,19 +12,22 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  * Strict decoding: the text must be the canonical encoding of the bytes it decodes to (right
  * length and padding, unused low bits zero), so that one byte string has one spelling.
  */
-export function fromB64(text: string, url = false): Buffer | null {
-  if (!(url ? B64URL : B64).test(text)) return null;
+export const fromB64 = (text: string, url = false): Buffer | null => (isCanonicalB64(text, url) ? Buffer.from(text, url ? 'base64url' : 'base64') : null);
+
+/** Whether `text` is a canonical encoding, as fromB64 requires: checked without decoding (a large file's thousands of tokens are checked long before they are decrypted). */
+export function isCanonicalB64(text: string, url = false): boolean {
+  if (!(url ? B64URL : B64).test(text)) return false;
   // Stryker disable next-line Regex: equivalent — the pattern above allows '=' only at the end
   const data = url ? text : text.replace(/=+$/, '');
   const rest = data.length % 4;
-  if (rest === 1 || (!url && text.length % 4 !== 0)) return null;
+  if (rest === 1 || (!url && text.length % 4 !== 0)) return false;
   if (rest !== 0) {
     // the last character's unused low bits must be zero: 62 and 63 ('+/', '-_', absent from
     // ALPHABET) have them set, as has indexOf's -1, so all three are refused alike
     const value = ALPHABET.indexOf(text.charAt(data.length - 1));
-    if (value & (rest === 2 ? 0x0f : 0x03)) return null;
+    if (value & (rest === 2 ? 0x0f : 0x03)) return false;
   }
-  return Buffer.from(text, url ? 'base64url' : 'base64');
+  return true;
 }
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);

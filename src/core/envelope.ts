@@ -15,7 +15,7 @@ import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
 import { scanDotenvEntries } from './formats/dotenv';
-import { findTokens, formatToken, parseToken, TOKEN_MARK } from './formats/token';
+import { findTokens, formatToken, isToken, TOKEN_MARK, tokenBytes } from './formats/token';
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
@@ -115,10 +115,12 @@ export interface Entry {
   readonly name: string;
   readonly start: number;
   readonly end: number;
-  /** The token, or '' for an empty dotenv value. */
+  /**
+   * The token, or '' for an empty dotenv value. Checked as the file is read, decoded only as it
+   * is decrypted: 10,000 decoded values held from the lexing to the decryption cost more in the
+   * garbage collector than decoding them did.
+   */
   readonly raw: string;
-  /** The token's bytes, decoded once (null for an empty value). */
-  readonly sealed: Buffer | null;
 }
 
 const describe = (store: Store, body: string, e: Entry, offset: number): string =>
@@ -165,14 +167,13 @@ function* scanEntries(store: Store, body: string, offset: number): Generator<Ent
   if (store === 'file') return; // the payload's chunks carry their own tags
   if (store === 'text') {
     // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
-    for (const t of findTokens(body, offset)) yield { name: '', ...t, raw: body.slice(t.start, t.end) };
+    for (const t of findTokens(body, offset)) yield { name: '', start: t.start, end: t.end, raw: body.slice(t.start, t.end) };
     return;
   }
   const starts: number[] = []; // ascending: entries come in the order of the text
   for (const e of scanDotenvEntries(body)) {
     const raw = body.slice(e.start, e.end);
-    const sealed = parseToken(raw); // null for an empty value too
-    if (raw !== '' && !sealed) {
+    if (raw !== '' && !isToken(raw)) {
       throw new KmsEnvelopeError(
         'TAMPERED',
         `entry ${e.name} (line ${offset + lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
@@ -180,7 +181,7 @@ function* scanEntries(store: Store, body: string, offset: number): Generator<Ent
       );
     }
     starts.push(e.start);
-    yield { name: e.name, start: e.start, end: e.end, raw, sealed };
+    yield { name: e.name, start: e.start, end: e.end, raw };
   }
   // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
   // after `=` holding one is refused, by writers and readers alike); both lists ascend, so one
@@ -276,7 +277,7 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
       if (++opened % YIELD_EVERY === 0) await pause();
       // Stryker disable next-line MethodExpression: equivalent — a token not taken from the last open is decrypted, to the same value or a refusal (this only saves the work)
       if (carried !== undefined && carried.startsWith(`${e.name}\0`)) value = carried.slice(e.name.length + 1);
-      else value = e.sealed && openValue(valueKey, e.sealed, e.name);
+      else value = openValue(valueKey, tokenBytes(e.raw), e.name);
       if (value === null) throw tamperError(describe(header.store, body, e, doc.lineOffset));
       reuse.set(reuseKey(e.name, value), e.raw);
       parts.push(body.slice(at, e.start), value);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { findTokens, formatToken, parseToken } from '../../src/core/formats/token';
+import fc from 'fast-check';
+import { fromB64 } from '../../src/core/bytes';
+import { findTokens, formatToken, isToken, parseToken, tokenBytes } from '../../src/core/formats/token';
 import { refusedAs } from '../support/errors';
 
 /** The token's own rules, apart from the layers that would also catch a broken one (issue 12). */
@@ -37,5 +39,21 @@ describe('tokens: ENC[kmsenv:v1:<base64url>]', () => {
       [a, b, a],
     );
     assert.deepEqual(spans[1].sealed, Buffer.alloc(30, 1));
+  });
+
+  it('isToken, which checks without decoding (a large file\'s lexing), accepts exactly the texts whose strict decoding holds 28 bytes or more', () => {
+    // near-tokens: a canonical body of 0-40 bytes, then perhaps cut, lengthened or given a foreign character
+    const text = fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.nat(3), fc.constantFrom('', 'A', '=', '+', '_', 'AA', ']')).map(([b, cut, extra]) => {
+      const body = Buffer.from(b).toString('base64url');
+      return `ENC[kmsenv:v1:${body.slice(0, body.length - cut)}${extra}]`;
+    });
+    fc.assert(
+      fc.property(text, (t) => {
+        const strict = fromB64(t.slice('ENC[kmsenv:v1:'.length, -1), true);
+        assert.equal(isToken(t), strict !== null && strict.length >= 28, t);
+        if (isToken(t)) assert.deepEqual(tokenBytes(t), strict);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

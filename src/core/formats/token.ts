@@ -3,7 +3,7 @@
  * The brackets delimit it wherever it is pasted (YAML and TOML scalars, JSON strings, .env
  * values, the middle of a word), and base64url keeps it free of quotes, `#` and spaces.
  */
-import { b64url, fromB64, lineOf } from '../bytes';
+import { b64url, isCanonicalB64, lineOf } from '../bytes';
 import { formatError } from '../errors';
 
 export const TOKEN_PREFIX = 'ENC[kmsenv:v1:';
@@ -16,14 +16,21 @@ const TOKEN = /ENC\[kmsenv:v1:([A-Za-z0-9_-]*)\]/y;
 export const formatToken = (sealed: Uint8Array): string => `${TOKEN_PREFIX}${b64url(sealed)}]`;
 
 /** The sealed bytes of a text that is exactly one canonical token; null otherwise. */
-export function parseToken(text: string): Buffer | null {
-  // the prefix and the bracket by hand, the characters between by fromB64 (base64url's alphabet
-  // has no ']'): a large file has thousands of tokens, and a regular expression here cost as much
-  // as the lexer
-  if (!text.startsWith(TOKEN_PREFIX) || !text.endsWith(']')) return null;
-  const bytes = fromB64(text.slice(TOKEN_PREFIX.length, -1), true);
-  return bytes && bytes.length >= MIN_SEALED_BYTES ? bytes : null;
+export const parseToken = (text: string): Buffer | null => (isToken(text) ? tokenBytes(text) : null);
+
+/** Whether a text is exactly one canonical token, checked without decoding it. */
+export function isToken(text: string): boolean {
+  // the prefix and the bracket by hand, the characters between by isCanonicalB64 (base64url's
+  // alphabet has no ']'): a large file has thousands of tokens, and a regular expression here
+  // cost as much as the lexer
+  if (!text.startsWith(TOKEN_PREFIX) || !text.endsWith(']')) return false;
+  const data = text.slice(TOKEN_PREFIX.length, -1);
+  // unpadded base64 of n characters holds floor(3n / 4) bytes
+  return isCanonicalB64(data, true) && Math.floor((data.length * 3) / 4) >= MIN_SEALED_BYTES;
 }
+
+/** The sealed bytes of a token that isToken accepted. */
+export const tokenBytes = (token: string): Buffer => Buffer.from(token.slice(TOKEN_PREFIX.length, -1), 'base64url');
 
 export interface TokenSpan {
   readonly start: number;
