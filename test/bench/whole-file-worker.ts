@@ -8,18 +8,15 @@ import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync } f
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { CHUNK_BYTES, TAG_BYTES } from '../../src/core/cipher';
-import { KeyService } from '../../src/core/kms/key-service';
 import { decryptFile, encryptContent } from '../../src/core/operations';
 import { readPieces } from '../../src/core/io';
 import { WHOLE_FILE_READ_BYTES } from '../../src/core/whole-file';
-import { VECTOR_DEK, VECTOR_STANZA } from '../support/fixtures';
+import { VECTOR_STANZA } from '../support/fixtures';
+import { fixedKeyService } from '../support/key-services';
 
 const [mode, input, output] = process.argv.slice(2);
 /** KMS left out (one call per file, measured elsewhere): the data key of the test vectors. */
-const svc = {
-  generate: async () => ({ dek: Buffer.from(VECTOR_DEK), stanzas: [VECTOR_STANZA] }),
-  unwrapWith: async () => ({ dek: Buffer.from(VECTOR_DEK), via: VECTOR_STANZA }),
-} as unknown as KeyService;
+const svc = fixedKeyService();
 const rawKey = Buffer.alloc(32, 7);
 
 async function* rawSeal(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -1,4 +1,5 @@
 import { KeyService } from '../../src/core/kms/key-service';
+import { VECTOR_DEK, VECTOR_STANZA } from './fixtures';
 
 /**
  * `inner`, with every data key it makes or unwraps kept in `deks`: the very buffers the caller
@@ -28,3 +29,15 @@ export function recordingDeks(inner: KeyService): { svc: KeyService; deks: Buffe
 export const failingUnwrap = (inner: KeyService, err: unknown): KeyService => ({ ...recordingDeks(inner).svc, unwrapWith: () => Promise.reject(err) });
 
 export const allWiped = (deks: readonly Buffer[]): boolean => deks.every((dek) => dek.every((b) => b === 0));
+
+/**
+ * KMS left out: every data key is a copy of `dek` (the test vectors' by default), wrapped in the
+ * vectors' stanza, and every key is allowed. For measuring what the envelope costs beside KMS.
+ */
+export const fixedKeyService = (dek: Buffer = VECTOR_DEK): KeyService => ({
+  generate: async () => ({ dek: Buffer.from(dek), stanzas: [VECTOR_STANZA] }),
+  unwrapWith: async () => ({ dek: Buffer.from(dek), via: VECTOR_STANZA }),
+  reEncrypt: async () => VECTOR_STANZA,
+  allows: async () => true,
+  resolve: async (key) => key,
+});

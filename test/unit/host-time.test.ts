@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { HostTime } from '../../src/extension/host-time';
 import type { KeyService } from '../../src/core/kms/key-service';
 import { VECTOR_STANZA } from '../support/fixtures';
+import { fixedKeyService } from '../support/key-services';
 
 /**
  * Holds the thread for `ms`, as real work would: at least that long by the clock and in CPU time
@@ -22,7 +23,7 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
   it('counts the open’s own slices, not the other work run in its pauses nor the KMS client’s', async () => {
     const t = new HostTime();
     // the SDK loading and signing (CPU), then the round trip
-    const kms = t.keys({ unwrapWith: async () => (busy(40), await sleep(20), { dek: Buffer.alloc(32), via: VECTOR_STANZA }) } as unknown as KeyService);
+    const kms = t.keys({ ...fixedKeyService(), unwrapWith: async () => (busy(40), await sleep(20), { dek: Buffer.alloc(32), via: VECTOR_STANZA }) });
     busy(20);
     await kms.unwrapWith({ stanzas: [VECTOR_STANZA], context: {} });
     busy(30);
@@ -66,7 +67,7 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
 
   it('passes every other call of the key service through unchanged', async () => {
     const seen: string[] = [];
-    const svc = { generate: async () => (seen.push('generate'), { dek: Buffer.alloc(32), stanzas: [] }), reEncrypt: async () => (seen.push('reEncrypt'), VECTOR_STANZA), allows: async (a: string) => (seen.push(`allows ${a}`), true), resolve: async (k: string) => (seen.push(`resolve ${k}`), 'arn') } as unknown as KeyService;
+    const svc: KeyService = { ...fixedKeyService(), generate: async () => (seen.push('generate'), { dek: Buffer.alloc(32), stanzas: [] }), reEncrypt: async () => (seen.push('reEncrypt'), VECTOR_STANZA), allows: async (a: string) => (seen.push(`allows ${a}`), true), resolve: async (k: string) => (seen.push(`resolve ${k}`), 'arn') };
     const k = new HostTime().keys(svc);
     await k.generate(['alias/x'], {});
     await k.reEncrypt(VECTOR_STANZA, 'arn', {});
