@@ -73,7 +73,8 @@ export class DecryptOnOpen implements vscode.Disposable {
   async showView(file: vscode.Uri, column: vscode.ViewColumn | undefined, options: { preview?: boolean; preserveFocus?: boolean } = {}): Promise<void> {
     await vscode.window.showTextDocument(toView(file), { viewColumn: column, preview: false, ...options });
     // Tab objects are snapshots: the group's tabs are looked up after the view opened
-    const group = column === undefined ? vscode.window.tabGroups.activeTabGroup : vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
+    // no column, or a relative one (Active, Beside): the view opened focused, in the active group
+    const group = column === undefined || column < 0 ? vscode.window.tabGroups.activeTabGroup : vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
     const same = (uri: vscode.Uri) => uri.toString() === file.toString();
     const stale = (group?.tabs ?? []).filter((t) =>
       t.input instanceof vscode.TabInputText
