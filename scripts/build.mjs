@@ -44,10 +44,11 @@ await Promise.all([
   // (typescript resolved the way Node would: in Stryker's sandbox node_modules is linked only after the build)
   promisify(execFile)(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sopsFromRuntime] }),
+  // import() as require(): the extension loads this bundle through a V8 code cache too (src/extension/bundles.ts)
+  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sopsFromRuntime], supported: { 'dynamic-import': false } }),
   // the SOPS store and import (yaml, jsonc-parser, eciesjs), required by the two above on the first SOPS file
   build({ ...common, entryPoints: ['src/sops-runtime.ts'], outfile: 'dist/sops-runtime.js' }),
-  // import() as require(): the CLI loads this bundle through a V8 code cache (src/code-cache.ts), and Node 20
+  // import() as require(): the CLI and the extension load this bundle through a V8 code cache (src/code-cache.ts), and Node 20
   // cannot resolve an import() in a script compiled from a code cache ("Invalid host defined options")
   build({ ...common, entryPoints: ['src/kms-runtime.ts'], outfile: 'dist/kms-runtime.js', supported: { 'dynamic-import': false } }),
   // the CLI: a small entry (--version) and its commands, which it loads through the code cache too
