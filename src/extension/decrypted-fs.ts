@@ -204,7 +204,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
         this.sessions.set(file, session);
         // the extension host's own work, apart from its waits (the bench reports it for big files)
         const ms = (n: number) => `${Math.round(n)} ms`;
-        this.log.info(`opened ${file} decrypted (${session.store}) in ${ms(time.ownMs)} of the host's CPU time (at most ${ms(time.longestSliceMs)} at once, ${ms(time.longestSliceCpuMs)} of it CPU; ${ms(time.wallMs)} in all), plus ${ms(time.kmsMs)} waiting for KMS`);
+        this.log.info(`opened ${file} decrypted (${session.store}) in ${ms(time.ownMs)} of the host's CPU time (${time.summary()}), plus ${ms(time.kmsMs)} waiting for KMS`);
         return session;
       });
       this.opening.set(key, pending);
@@ -274,7 +274,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
     }
     session.plaintext = content;
     session.mtime = (await time.wait(fs.stat(file))).mtimeMs;
-    this.log.info(`saved ${file} encrypted in ${Math.round(time.ownMs)} ms of the host's CPU time (at most ${Math.round(time.longestSliceMs)} ms at once, ${Math.round(time.longestSliceCpuMs)} ms of it CPU; ${Math.round(time.wallMs)} ms in all, writing included; no KMS call)`);
+    this.log.info(`saved ${file} encrypted in ${Math.round(time.ownMs)} ms of the host's CPU time (${time.summary()}, writing included; no KMS call)`);
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
   }
 

@@ -18,6 +18,8 @@ export class HostTime {
   longestSliceMs = 0;
   /** The CPU time of that longest slice: near its clock time, the open held the thread; far below, the machine was busy elsewhere. */
   longestSliceCpuMs = 0;
+  /** The most CPU time of any one slice: the longest the open's own work held the thread, whatever else the machine did. */
+  mostSliceCpuMs = 0;
 
   /** The pause to give the open: what runs until the next turn of the event loop is not its own. */
   readonly pause: Pause = () => this.wait(nextTurn());
@@ -56,6 +58,12 @@ export class HostTime {
     return performance.now() - this.started;
   }
 
+  /** What the extension's log says of the slices and the whole: "at most L ms at once, C ms of it CPU; at most P ms of CPU in one slice; W ms in all". */
+  summary(): string {
+    const ms = (n: number) => `${Math.round(n)} ms`;
+    return `at most ${ms(this.longestSliceMs)} at once, ${ms(this.longestSliceCpuMs)} of it CPU; at most ${ms(this.mostSliceCpuMs)} of CPU in one slice; ${ms(this.wallMs)} in all`;
+  }
+
   /** The CPU time of the open's slices so far (the current one included). */
   get ownMs(): number {
     return this.cpuMs + (this.slice ? cpuSince(this.slice.cpu) : 0);
@@ -69,6 +77,7 @@ export class HostTime {
       this.longestSliceMs = wall;
       this.longestSliceCpuMs = cpu;
     }
+    this.mostSliceCpuMs = Math.max(this.mostSliceCpuMs, cpu);
     this.cpuMs += cpu;
     this.slice = undefined;
   }

@@ -52,6 +52,9 @@ describe('HostTime: the decrypted view’s share of the extension host’s time 
     await t.pause();
     assert.ok(t.longestSliceMs >= 55, `longest ${t.longestSliceMs}`);
     assert.ok(t.longestSliceCpuMs < 30, `its CPU ${t.longestSliceCpuMs}`);
+    // the slice that worked most is the first: its 20 ms are what the open's own work held the thread for
+    assert.ok(t.mostSliceCpuMs >= 15 && t.mostSliceCpuMs > t.longestSliceCpuMs, `most CPU in one slice ${t.mostSliceCpuMs}`);
+    assert.match(t.summary(), /^at most \d+ ms at once, \d+ ms of it CPU; at most \d+ ms of CPU in one slice; \d+ ms in all$/);
   });
 
   it('counts I/O as a wait, and the open’s share goes on after it', async () => {
