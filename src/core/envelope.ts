@@ -16,6 +16,9 @@ import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, 
 import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
 import { scanDotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, isToken, TOKEN_MARK, tokenBytes } from './formats/token';
+import { ReuseMap } from './reuse';
+
+export { ReuseMap };
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
@@ -216,9 +219,6 @@ export const macParts = (placement: Placement, prefix: string, unsigned: string,
   body,
 ];
 
-/** A token, by entry name and plaintext, for re-use on save: unchanged values keep their bytes. */
-export type ReuseMap = ReadonlyMap<string, string>;
-const reuseKey = (name: string, plaintext: string): string => `${name}\0${plaintext}`;
 
 export interface Opened {
   readonly plaintext: string;
@@ -253,8 +253,6 @@ export const verifyDocumentMac = (key: FileKey, doc: Pick<Document, 'placement' 
  */
 export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseMap, pause: Pause = nextTurn): Promise<Opened> {
   const { header, body } = doc;
-  const knownTokens = new Map<string, string>();
-  if (known) for (const [k, token] of known) knownTokens.set(token, k);
   if (header.store === 'file') throw new KmsEnvelopeError('FORMAT', 'a whole-file payload is read with openFileStream');
   const entries = await entriesPausing(header.store, body, doc.lineOffset, pause);
   if (doc.prefix.includes(TOKEN_MARK)) throw reservedMark('line 1');
@@ -263,23 +261,23 @@ export async function openDocument(doc: Document, unwrap: Unwrap, known?: ReuseM
     // Imported once for the thousands of values of a large file. Like the copy of the key each
     // decipher takes, its bytes are freed (and cleared, by Node) when it is collected.
     const valueKey = createSecretKey(key.keys.value);
-    const reuse = new Map<string, string>();
+    const reuse = new ReuseMap();
     const parts = [doc.prefix];
     let at = 0;
     let opened = 0;
     for (const e of entries) {
       if (e.raw === '') continue;
-      const carried = knownTokens.size ? knownTokens.get(e.raw) : undefined; // a first open knows none
+      const carried = known?.valueOf(e.raw, e.name); // a first open knows none
       let value: string | null;
       // a large file is opened in slices, so that an editor's host is never blocked for long (a
       // save's read-back, whose values are known, included)
       // Stryker disable next-line UpdateOperator: equivalent — counting down also yields every 250 values
       if (++opened % YIELD_EVERY === 0) await pause();
-      // Stryker disable next-line MethodExpression: equivalent — a token not taken from the last open is decrypted, to the same value or a refusal (this only saves the work)
-      if (carried !== undefined && carried.startsWith(`${e.name}\0`)) value = carried.slice(e.name.length + 1);
+      // Stryker disable next-line ConditionalExpression: equivalent — a token not taken from the last open is decrypted, to the same value or a refusal (this only saves the work)
+      if (carried !== undefined) value = carried;
       else value = openValue(valueKey, tokenBytes(e.raw), e.name);
       if (value === null) throw tamperError(describe(header.store, body, e, doc.lineOffset));
-      reuse.set(reuseKey(e.name, value), e.raw);
+      reuse.add(e.name, value, e.raw);
       parts.push(body.slice(at, e.start), value);
       at = e.end;
     }
@@ -363,7 +361,7 @@ function* sealDotenvSteps(plaintext: string, key: FileKey, opts: SealOptions): G
     if (++seen % SCAN_YIELD_EVERY === 0) yield;
     if (e.start === e.end) continue;
     const value = text.slice(e.start, e.end);
-    const token = opts.reuse?.get(reuseKey(e.name, value)) ?? formatToken(sealValue(key.keys.value, value, e.name, random));
+    const token = opts.reuse?.get(e.name, value) ?? formatToken(sealValue(key.keys.value, value, e.name, random));
     body += text.slice(at, e.start) + token;
     at = e.end;
   }

@@ -234,7 +234,7 @@ export class DecryptedFs implements vscode.FileSystemProvider, vscode.Disposable
           wipeFileKey(opened.key);
           throw err;
         }
-        return { store: 'file', key: opened.key, reuse: new Map(), layout: { leader: '#', eol: '\n' }, plaintext: Buffer.concat(parts), mtime };
+        return { store: 'file', key: opened.key, reuse: new ReuseMap(), layout: { leader: '#', eol: '\n' }, plaintext: Buffer.concat(parts), mtime };
       } finally {
         await source.return(undefined);
       }

@@ -29,6 +29,7 @@ import { LIMITS, Stanza, storeOfBytes } from '../header';
 import { atomicWrite, decodeUtf8, readBounded } from '../io';
 import type { KeyService } from '../kms/key-service';
 import { openText, OpenedText } from '../operations';
+import { ReuseMap } from '../reuse';
 import { sealable } from '../retired';
 import { GitError, gitBytes } from './git';
 import { sopsStoreOfBytes } from '../sops/detect';
@@ -123,7 +124,7 @@ export async function mergeEncrypted(files: MergeFiles, svc: KeyService, labels:
     if (shared) for (const s of other.key.stanzas) if (!stanzas.some((t) => t.keyArn === s.keyArn) && stanzas.length < LIMITS.stanzas) stanzas.push(s);
     const key = makeFileKey(Buffer.from(main.key.dek), stanzas, main.key.context);
     keys.push(key);
-    const reuse = new Map([...(shared ? other.reuse : []), ...main.reuse]);
+    const reuse = shared ? ReuseMap.concat(other.reuse, main.reuse) : main.reuse;
 
     const plaintext = (s: Side) => s.opened?.plaintext ?? decodeUtf8(s.bytes, s.name);
     const merged = mergeDotenv(plaintext(base), plaintext(ours), plaintext(theirs), labels);
