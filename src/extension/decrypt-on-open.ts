@@ -22,7 +22,6 @@ export class DecryptOnOpen implements vscode.Disposable {
   private readonly failed = new Map<string, boolean>();
   private readonly busy = new Set<string>();
 
-
   constructor(
     private readonly enabled: () => { on: boolean; patterns: string[]; wholeFiles: boolean },
     private readonly openView: (file: vscode.Uri) => Promise<boolean>,
@@ -72,8 +71,8 @@ export class DecryptOnOpen implements vscode.Disposable {
    */
   async showView(file: vscode.Uri, column: vscode.ViewColumn | undefined, options: { preview?: boolean; preserveFocus?: boolean } = {}): Promise<void> {
     await vscode.window.showTextDocument(toView(file), { viewColumn: column, preview: false, ...options });
-    // Tab objects are snapshots: the group's tabs are looked up after the view opened
-    // no column, or a relative one (Active, Beside): the view opened focused, in the active group
+    // Tab objects are snapshots: the group's tabs are looked up after the view opened. No column,
+    // or a relative one (Active, Beside): the view opened focused, in the active group.
     const group = column === undefined || column < 0 ? vscode.window.tabGroups.activeTabGroup : vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
     const same = (uri: vscode.Uri) => uri.toString() === file.toString();
     const stale = (group?.tabs ?? []).filter((t) =>
@@ -83,7 +82,6 @@ export class DecryptOnOpen implements vscode.Disposable {
     );
     if (stale.length) await vscode.window.tabGroups.close(stale, true);
   }
-
 
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
