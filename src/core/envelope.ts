@@ -17,8 +17,6 @@ import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './
 import { scanDotenvEntries } from './formats/dotenv';
 import { findTokens, formatToken, isToken, TOKEN_MARK, tokenBytes } from './formats/token';
 import { ReuseMap } from './reuse';
-
-export { ReuseMap };
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
 
 /** An unwrapped data key with the header fields it was made for. Wipe it with `wipeFileKey`. */
@@ -218,7 +216,6 @@ export const macParts = (placement: Placement, prefix: string, unsigned: string,
   unsigned,
   body,
 ];
-
 
 export interface Opened {
   readonly plaintext: string;

@@ -8,7 +8,8 @@
 import { promises as fs, watch, FSWatcher } from 'node:fs';
 import path = require('node:path');
 import vscode = require('vscode');
-import { FileKey, joinSealed, openDocument, ReuseMap, sealDotenvPausing, splitDocument, wipeFileKey } from '../core/envelope';
+import { FileKey, joinSealed, openDocument, sealDotenvPausing, splitDocument, wipeFileKey } from '../core/envelope';
+import { ReuseMap } from '../core/reuse';
 import { equalBytes } from '../core/bytes';
 import { isKmsEnvelopeError, KmsEnvelopeError } from '../core/errors';
 import { HeaderLayout, MAX_HEADER_BYTES, parseHeader, Store } from '../core/header';
