@@ -12,10 +12,12 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  * Strict decoding: the text must be the canonical encoding of the bytes it decodes to (right
  * length and padding, unused low bits zero), so that one byte string has one spelling.
  */
-export const fromB64 = (text: string, url = false): Buffer | null => (isCanonicalB64(text, url) ? Buffer.from(text, url ? 'base64url' : 'base64') : null);
+export function fromB64(text: string, url = false): Buffer | null {
+  return isCanonicalB64(text, url) ? Buffer.from(text, url ? 'base64url' : 'base64') : null;
+}
 
 /** Whether `text` is a canonical encoding, as fromB64 requires: checked without decoding (a large file's thousands of tokens are checked long before they are decrypted). */
-export function isCanonicalB64(text: string, url = false): boolean {
+export function isCanonicalB64(text: string, url: boolean): boolean {
   if (!(url ? B64URL : B64).test(text)) return false;
   // Stryker disable next-line Regex: equivalent — the pattern above allows '=' only at the end
   const data = url ? text : text.replace(/=+$/, '');

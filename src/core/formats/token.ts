@@ -16,7 +16,9 @@ const TOKEN = /ENC\[kmsenv:v1:([A-Za-z0-9_-]*)\]/y;
 export const formatToken = (sealed: Uint8Array): string => `${TOKEN_PREFIX}${b64url(sealed)}]`;
 
 /** The sealed bytes of a text that is exactly one canonical token; null otherwise. */
-export const parseToken = (text: string): Buffer | null => (isToken(text) ? tokenBytes(text) : null);
+export function parseToken(text: string): Buffer | null {
+  return isToken(text) ? tokenBytes(text) : null;
+}
 
 /** Whether a text is exactly one canonical token, checked without decoding it. */
 export function isToken(text: string): boolean {
@@ -30,7 +32,9 @@ export function isToken(text: string): boolean {
 }
 
 /** The sealed bytes of a token that isToken accepted. */
-export const tokenBytes = (token: string): Buffer => Buffer.from(token.slice(TOKEN_PREFIX.length, -1), 'base64url');
+export function tokenBytes(token: string): Buffer {
+  return Buffer.from(token.slice(TOKEN_PREFIX.length, -1), 'base64url');
+}
 
 export interface TokenSpan {
   readonly start: number;
