@@ -189,7 +189,7 @@ function* scanEntries(store: Store, body: string, offset: number): Generator<Ent
   // walk through the starts answers every mark
   let next = 0;
   for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
-    while (next < starts.length && starts[next] < at) next++;
+    while (starts[next] < at) next++; // past the last start, undefined < at is false
     if (starts[next] !== at) throw reservedMark(`line ${offset + lineOf(body, at)}`);
   }
 }
