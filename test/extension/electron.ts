@@ -32,6 +32,8 @@ async function main(): Promise<number> {
         KMS_ENVELOPE_TEST_KMS: sb.kms.url,
         KMS_ENVELOPE_CLI: path.join(ROOT, 'dist', 'cli.js'),
         KMS_ENVELOPE_TEST_KEY: sb.keyArn,
+        // the extension's V8 code caches (src/code-cache.ts) go to the scratch folder, not the user's
+        XDG_CACHE_HOME: path.join(scratch, 'xdg-cache'),
         KMS_ENVELOPE_SUITES: process.env.KMS_ENVELOPE_SUITES ?? '10,20,30,40,50',
       },
     });
