@@ -11,6 +11,7 @@ import vscode = require('vscode');
 import { remnantsOfFile } from '../core/damage';
 import { kindOf } from '../core/kind';
 import { openTextDiff } from './ui';
+import { isViewOf } from './view-uri';
 import { matchesPattern } from './settings';
 
 export const OPENER_VIEW_TYPE = 'kmsEnvelope.opener';
@@ -37,6 +38,10 @@ const gitPath = (uri: vscode.Uri): string | undefined => {
   }
 };
 
+/** Whether the column shows a decrypted view of `file` (in any tab). */
+const viewIn = (file: vscode.Uri, column: vscode.ViewColumn): boolean =>
+  vscode.window.tabGroups.all.some((g) => g.viewColumn === column && g.tabs.some((t) => t.input instanceof vscode.TabInputText && isViewOf(t.input.uri, file)));
+
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function registerOpener(d: OpenerDeps): vscode.Disposable {
@@ -61,6 +66,7 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     if (closed) return; // the user closed the placeholder meanwhile: open nothing
     // a ciphertext tab of the file already in this column (a failed attempt's) goes too: the view replaces it
     if (decrypted) await d.showView(uri, column);
+    else if (viewIn(uri, column)) await d.showView(uri, column); // failed, but a view of the file is open here: it stays what the column shows
     else await vscode.commands.executeCommand('vscode.openWith', uri, 'default', column);
     const placeholders = vscode.window.tabGroups.all
       .flatMap((g) => g.tabs)

@@ -117,6 +117,28 @@ describe('error paths against the local KMS: a message that says what to do, the
     assert.deepEqual(tabs, ['kms-envelope']);
   });
 
+  it('a failed open of a file whose decrypted view is already in the column leaves that view shown, with no ciphertext tab beside it', async () => {
+    await vscode.commands.executeCommand('vscode.open', file('app/.env'));
+    await until('the decrypted view', () => activeUri()?.scheme === 'kms-envelope' && tabsOf('app/.env').length === 1);
+    // the file changes on disk (same bytes, a new mtime) and the data-key cache is new (a settings
+    // change makes a new provider; Lock would close the view): the next open must ask KMS, which fails
+    await config().update('cacheMaxAgeSeconds', 299, vscode.ConfigurationTarget.Workspace);
+    await kms.fault({ kind: 'reset', action: 'Decrypt', times: 1000 });
+    try {
+      const now = new Date();
+      await fs.utimes(file('app/.env').fsPath, now, new Date(now.getTime() + 5_000));
+      await sleep(1000); // the view follows its file: its own attempt fails too
+      await vscode.commands.executeCommand('vscode.open', file('app/.env')); // as the explorer does: the opener's placeholder
+      await until('the placeholder', () => tabsOf('app/.env').some((t) => t.input instanceof vscode.TabInputCustom), 10_000);
+      await until('no placeholder left', () => tabsOf('app/.env').every((t) => t.input instanceof vscode.TabInputText), 30_000);
+      await sleep(500);
+      const tabs = tabsOf('app/.env').map((t) => (t.input as { uri: vscode.Uri }).uri.scheme);
+      assert.deepEqual(tabs, ['kms-envelope'], 'the view, and no ciphertext tab beside it');
+    } finally {
+      await config().update('cacheMaxAgeSeconds', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('a tampered file is refused, naming the entry, when it is opened', async () => {
     const text = bytes.toString('utf8');
     const tampered = text.replace(/API_KEY=ENC\[kmsenv:v1:(.)/, (_m, c) => `API_KEY=ENC[kmsenv:v1:${c === 'A' ? 'B' : 'A'}`);
