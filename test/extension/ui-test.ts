@@ -321,6 +321,17 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       // app/.env's row (new.env and sops/.env are changed too)
       const change = () => page.locator('.scm-view .monaco-list-row[aria-label^=".env"]', { hasText: 'app' }).first();
       await change().waitFor({ timeout: 20_000 });
+      // git's status refresh after the save re-sorts the list: a right-click while it moves lands on
+      // another row (a clean-clone run compared sops/secrets.yaml). Wait until two reads agree.
+      const rows = () => page.locator('.scm-view .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')).join('|'));
+      let seen = '';
+      await until('the Source Control list to settle', async () => {
+        const now = await rows();
+        const settled = now === seen;
+        seen = now;
+        if (!settled) await page.waitForTimeout(700);
+        return settled;
+      }, 15_000);
       await contextMenuWith(page, change, 'Compare with HEAD (Decrypted)');
       await menuItem(page, 'Compare with HEAD (Decrypted)').hover();
       await page.keyboard.press('Enter');
