@@ -64,9 +64,9 @@ export function registerOpener(d: OpenerDeps): vscode.Disposable {
     }
     const decrypted = encrypted && (await d.openView(uri));
     if (closed) return; // the user closed the placeholder meanwhile: open nothing
-    // a ciphertext tab of the file already in this column (a failed attempt's) goes too: the view replaces it
-    if (decrypted) await d.showView(uri, column);
-    else if (viewIn(uri, column)) await d.showView(uri, column); // failed, but a view of the file is open here: it stays what the column shows
+    // the view replaces a ciphertext tab of the file in this column (a failed attempt's); and when
+    // this attempt failed but a view of the file is open here, that view stays what the column shows
+    if (decrypted || viewIn(uri, column)) await d.showView(uri, column);
     else await vscode.commands.executeCommand('vscode.openWith', uri, 'default', column);
     const placeholders = vscode.window.tabGroups.all
       .flatMap((g) => g.tabs)
