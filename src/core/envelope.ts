@@ -14,7 +14,7 @@ import { createSecretKey } from 'node:crypto';
 import { equalBytes, lineOf } from './bytes';
 import { deriveKeys, FileKeys, mac, openValue, Random, sealValue, secureRandom, verifyMac } from './cipher';
 import { formatError, KmsEnvelopeError, lineEndingsError, tamperError } from './errors';
-import { scanDotenvEntries } from './formats/dotenv';
+import { DotenvReader } from './formats/dotenv';
 import { findTokens, formatToken, isToken, TOKEN_MARK, tokenBytes } from './formats/token';
 import { ReuseMap } from './reuse';
 import { EncryptionContext, Header, HeaderLayout, macLine, parseHeader, prefixOf, serializeUnsigned, Stanza, Store } from './header';
@@ -134,10 +134,35 @@ function entriesOf(store: Store, body: string, offset = 0): Entry[] {
 /** The same, pausing every so many entries: a large file's lexing is the longest stretch of its open. */
 const entriesPausing = (store: Store, body: string, offset: number, pause: Pause): Promise<Entry[]> => finishPausing(entrySteps(store, body, offset), pause);
 
+/**
+ * The entries of a body, each checked as a reader must (every value of a `dotenv` body is a
+ * token, and so is every token mark in it), with a step every so many entries.
+ */
 function* entrySteps(store: Store, body: string, offset: number): Generator<void, Entry[]> {
-  const entries: Entry[] = [];
-  for (const e of scanEntries(store, body, offset)) {
-    if (entries.push(e) % SCAN_YIELD_EVERY === 0) yield;
+  // Stryker disable next-line ConditionalExpression: equivalent — a whole-file body is base64 armour, in which the .env reader finds no entry either
+  if (store === 'file') return []; // the payload's chunks carry their own tags
+  // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
+  if (store === 'text') return findTokens(body, offset).map((t) => ({ name: '', start: t.start, end: t.end, raw: body.slice(t.start, t.end) }));
+  const entries: Entry[] = []; // ascending: entries come in the order of the text
+  const reader = new DotenvReader(body);
+  for (let e = reader.next(); e; e = reader.next()) {
+    const raw = body.slice(e.start, e.end);
+    if (raw !== '' && !isToken(raw)) {
+      throw new KmsEnvelopeError(
+        'TAMPERED',
+        `entry ${e.name} (line ${offset + lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
+        'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
+      );
+    }
+    if (entries.push({ name: e.name, start: e.start, end: e.end, raw }) % SCAN_YIELD_EVERY === 0) yield;
+  }
+  // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
+  // after `=` holding one is refused, by writers and readers alike); both lists ascend, so one
+  // walk through the entries answers every mark
+  let next = 0;
+  for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
+    while (entries[next]?.start < at) next++; // past the last entry, undefined < at is false
+    if (entries[next]?.start !== at) throw reservedMark(`line ${offset + lineOf(body, at)}`);
   }
   return entries;
 }
@@ -159,38 +184,6 @@ async function finishPausing<T>(steps: Generator<void, T>, pause: Pause): Promis
     const r = steps.next();
     if (r.done) return r.value;
     await pause();
-  }
-}
-
-/** The entries of a body, each checked as a reader must; a `dotenv` body's stray token marks after its last entry. */
-function* scanEntries(store: Store, body: string, offset: number): Generator<Entry, void> {
-  // Stryker disable next-line ConditionalExpression: equivalent — a whole-file body is base64 armour, in which the .env reader finds no entry either
-  if (store === 'file') return; // the payload's chunks carry their own tags
-  if (store === 'text') {
-    // Stryker disable next-line MethodExpression: equivalent — a text-store entry's raw only keys the reuse map, which only .env saves read
-    for (const t of findTokens(body, offset)) yield { name: '', start: t.start, end: t.end, raw: body.slice(t.start, t.end) };
-    return;
-  }
-  const starts: number[] = []; // ascending: entries come in the order of the text
-  for (const e of scanDotenvEntries(body)) {
-    const raw = body.slice(e.start, e.end);
-    if (raw !== '' && !isToken(raw)) {
-      throw new KmsEnvelopeError(
-        'TAMPERED',
-        `entry ${e.name} (line ${offset + lineOf(body, e.start)}) is not encrypted, in an encrypted file`,
-        'Values are not to be added to an encrypted file by hand: open it decrypted (or run `kms-envelope decrypt`), add the value there and save.',
-      );
-    }
-    starts.push(e.start);
-    yield { name: e.name, start: e.start, end: e.end, raw };
-  }
-  // FORMAT.md, Tokens: every `ENC[kmsenv:` begins an entry's value (a comment, a name or the line
-  // after `=` holding one is refused, by writers and readers alike); both lists ascend, so one
-  // walk through the starts answers every mark
-  let next = 0;
-  for (let at = body.indexOf(TOKEN_MARK); at !== -1; at = body.indexOf(TOKEN_MARK, at + 1)) {
-    while (starts[next] < at) next++; // past the last start, undefined < at is false
-    if (starts[next] !== at) throw reservedMark(`line ${offset + lineOf(body, at)}`);
   }
 }
 
@@ -353,7 +346,8 @@ function* sealDotenvSteps(plaintext: string, key: FileKey, opts: SealOptions): G
   let body = '';
   let at = 0;
   let seen = 0;
-  for (const e of scanDotenvEntries(text)) {
+  const reader = new DotenvReader(text);
+  for (let e = reader.next(); e; e = reader.next()) {
     // Stryker disable next-line UpdateOperator: equivalent — counting down also yields every 1,000 entries
     if (++seen % SCAN_YIELD_EVERY === 0) yield;
     if (e.start === e.end) continue;

@@ -20,9 +20,14 @@ export interface DotenvEntry {
   readonly end: number;
 }
 
-/** dotenv's LINE after its `(?:^|^)\s*`, sticky. */
+/**
+ * dotenv's LINE after its `(?:^|^)\s*`, sticky, with the parts before the value captured (an
+ * optional `export `, the name, the separator) so that offsets are sums of lengths: the `d`
+ * flag's index arrays, made for every match, cost a large file's open more than the match did.
+ * Capturing groups change nothing of what matches.
+ */
 const REST =
-  /(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dym;
+  /(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/ym;
 /** JavaScript's `\s`, the set dotenv's expression skips. */
 const NON_BLANK = /\S/g;
 /** Where `^` matches under the `m` flag: after each of JavaScript's line terminators. */
@@ -50,48 +55,74 @@ function fold(text: string): { folded: string; toOriginal: (i: number) => number
   return { folded, toOriginal: (i) => map[i] };
 }
 
-/** dotenv's `LINE.exec` loop over folded text, in linear time (see above). */
-function* lineMatches(folded: string): Generator<RegExpExecArray> {
-  // `from` is a line start, or a line's end where the last match ended: either way the first
-  // non-blank character at or after it starts a line's name (line terminators are blanks)
-  let from = 0;
+/**
+ * The first of dotenv's `LINE.exec` matches at or after `from` (a line start, or where the last
+ * match ended) in folded text, or null: linear in the text however it is walked (see above).
+ * A plain function, not a generator: a large file's open resumed one per entry per layer.
+ */
+function lineMatch(folded: string, from: number): RegExpExecArray | null {
   for (;;) {
+    // the first non-blank character at or after `from` starts a line's name (line terminators are blanks)
     NON_BLANK.lastIndex = from;
-    const first = NON_BLANK.exec(folded);
-    if (!first) return;
-    REST.lastIndex = first.index;
+    if (!NON_BLANK.test(folded)) return null;
+    const first = NON_BLANK.lastIndex - 1;
+    REST.lastIndex = first;
     const m = REST.exec(folded);
-    if (m) {
-      yield m;
-      from = REST.lastIndex;
-    } else {
-      from = nextLineStart(folded, first.index);
-      if (from === -1) return;
-    }
+    if (m) return m;
+    from = nextLineStart(folded, first);
+    if (from === -1) return null;
   }
 }
 
-export const dotenvEntries = (text: string): DotenvEntry[] => [...scanDotenvEntries(text)];
+/** Where a match's parts end in folded text: after its name, and after its separator (where the value starts). */
+function partsOf(m: RegExpExecArray): { nameEnd: number; valueStart: number } {
+  const nameEnd = m.index + (m[1]?.length ?? 0) + m[2].length;
+  return { nameEnd, valueStart: nameEnd + m[3].length };
+}
 
-/** The entries one by one, for a reader of a large file that pauses between them. */
-export function* scanDotenvEntries(text: string): Generator<DotenvEntry, void> {
-  const { folded, toOriginal } = fold(text);
-  for (const m of lineMatches(folded)) {
-    const [, name, raw] = m;
-    const span = m.indices![2]; // undefined when the value is (and raw with it)
-    if (!span || raw.trim() === '') {
-      const at = toOriginal(m.indices![1][1]);
-      yield { name, start: at, end: at };
-      continue;
+const LINE_BREAK = /[\r\n\u2028\u2029]/;
+
+/**
+ * A text's entries in order, one per call of `next()`: for a reader of a large file that checks
+ * each as it comes and pauses between them.
+ */
+export class DotenvReader {
+  private readonly folded: string;
+  private readonly toOriginal: (i: number) => number;
+  private from = 0;
+
+  constructor(text: string) {
+    ({ folded: this.folded, toOriginal: this.toOriginal } = fold(text));
+  }
+
+  /** The next entry, or undefined after the last. */
+  next(): DotenvEntry | undefined {
+    const m = lineMatch(this.folded, this.from);
+    if (!m) return undefined;
+    this.from = m.index + m[0].length;
+    const name = m[2];
+    const raw = m[4]; // undefined when there is no value
+    const { nameEnd, valueStart } = partsOf(m);
+    const blanks = raw === undefined ? 0 : raw.length - raw.trimStart().length;
+    if (raw === undefined || blanks === raw.length) {
+      const at = this.toOriginal(nameEnd);
+      return { name, start: at, end: at };
     }
     // The value proper: without surrounding blanks, which stay as layout. Leading blanks that
     // hold a line break (a quoted value on the line after `=`) stay inside, or the token that
     // replaces the value would land on a line of its own and lose its name.
-    const lead = raw.slice(0, raw.length - raw.trimStart().length);
-    const start = span[0] + (/[\r\n\u2028\u2029]/.test(lead) ? 0 : lead.length);
-    const end = span[0] + raw.trimEnd().length;
-    yield { name, start: toOriginal(start), end: toOriginal(end) };
+    const start = valueStart + (blanks > 0 && LINE_BREAK.test(raw.slice(0, blanks)) ? 0 : blanks);
+    const end = valueStart + raw.trimEnd().length;
+    return { name, start: this.toOriginal(start), end: this.toOriginal(end) };
   }
+}
+
+/** Every entry of a text. */
+export function dotenvEntries(text: string): DotenvEntry[] {
+  const reader = new DotenvReader(text);
+  const entries: DotenvEntry[] = [];
+  for (let e = reader.next(); e; e = reader.next()) entries.push(e);
+  return entries;
 }
 
 /**
@@ -115,8 +146,9 @@ export function lookalikeLines(text: string): number[] {
     return lo + 1;
   };
   const covered = new Set<number>();
-  for (const m of lineMatches(folded)) {
-    for (let l = lineAt(m.indices![1][0]), last = lineAt(m.index + m[0].length); l <= last; l++) covered.add(l);
+  for (let m = lineMatch(folded, 0); m; m = lineMatch(folded, m.index + m[0].length)) {
+    const { nameEnd } = partsOf(m);
+    for (let l = lineAt(nameEnd - m[2].length), last = lineAt(m.index + m[0].length); l <= last; l++) covered.add(l);
   }
   const out: number[] = [];
   folded.split('\n').forEach((line, i) => {
