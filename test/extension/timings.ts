@@ -32,13 +32,17 @@ export interface ViewTimings {
   readonly saveMostSliceCpuMs?: number;
   /** The save from start to end, the atomic write (and its fsync) included. */
   readonly saveWallMs: number;
-  /** Raw AES-256-GCM decryption of as many values of the same size, in the same host (suite 80 logs it with RAW_AES_GCM_MARK). */
+  /** Raw AES-256-GCM decryption of as many values of the same size, in the same host after the open (suite 80 logs it with RAW_AES_GCM_MARK): Node's crypto code warmed by the open's. */
   readonly rawMs?: number;
+  /** The same in a new isolate of the host, before the open (RAW_AES_GCM_COLD_MARK): a first run, as the open is. */
+  readonly rawColdMs?: number;
   readonly measuredAt: string;
 }
 
-/** Suite 80 logs this and a number: the host's raw AES-GCM time for the big file's values, beside which its open is judged. */
+/** Suite 80 logs this and a number: the host's raw AES-GCM time for the big file's values, beside which its open is judged (after the open: warm). */
 export const RAW_AES_GCM_MARK = 'kms-envelope:raw-aes-gcm-ms';
+/** The same, a first run in a new isolate (cold, like the open). */
+export const RAW_AES_GCM_COLD_MARK = 'kms-envelope:raw-aes-gcm-cold-ms';
 
 function* logFiles(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -57,6 +61,7 @@ export function readViewTimings(userData: string, hostLog: string): ViewTimings 
   const save = new RegExp(`saved \\S*/${file} encrypted in (\\d+) ms of the host's CPU time \\(${slices}`).exec(text);
   if (!open || !save) return undefined;
   const raw = new RegExp(`${RAW_AES_GCM_MARK} ([\\d.]+)`).exec(hostLog);
+  const rawCold = new RegExp(`${RAW_AES_GCM_COLD_MARK} ([\\d.]+)`).exec(hostLog);
   return {
     openMs: Number(open[1]),
     longestSliceMs: Number(open[2]),
@@ -70,6 +75,7 @@ export function readViewTimings(userData: string, hostLog: string): ViewTimings 
     saveMostSliceCpuMs: Number(save[4]),
     saveWallMs: Number(save[5]),
     ...(raw ? { rawMs: Number(raw[1]) } : {}),
+    ...(rawCold ? { rawColdMs: Number(rawCold[1]) } : {}),
     measuredAt: new Date().toISOString(),
   };
 }
