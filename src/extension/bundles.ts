@@ -6,10 +6,14 @@
  * source. The caches are named apart from the CLI's, whose Node is another.
  */
 import path = require('node:path');
-import { requireCached } from '../code-cache';
+import type * as CodeCache from '../code-cache';
 
 /** Made once the first command has run: its functions are compiled by then. */
 const SAVE_AFTER_MS = 10_000;
 
-export const requireBundle = (bundle: 'extension-engine' | 'kms-runtime'): unknown =>
-  requireCached(path.join(__dirname, `${bundle}.js`), { name: `vscode-${bundle}`, saveAfterMs: SAVE_AFTER_MS });
+export function requireBundle(bundle: 'extension-engine' | 'kms-runtime'): unknown {
+  // required here, not imported: activation runs none of it (nor loads node:vm and node:crypto)
+  // until the first command or view needs a bundle
+  const { requireCached } = require('../code-cache') as typeof CodeCache;
+  return requireCached(path.join(__dirname, `${bundle}.js`), { name: `vscode-${bundle}`, saveAfterMs: SAVE_AFTER_MS });
+}
