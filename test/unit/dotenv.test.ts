@@ -68,6 +68,8 @@ describe('dotenv lexer', () => {
       ['A=1\r\nÜBER=x\r\nB=2\r\n', [2]],
       ['A=1\rÜBER=x\rB=2\r', [2]],
       ['A=1\n\n\nÜBER=x', [4]],
+      ['LONG_NAME=x\nB=1\n', []], // an entry's lines start at its name, however long (not at an offset past it)
+      ['export LONG_NAME=x\n', []],
     ];
     for (const [text, lines] of cases) assert.deepEqual(lookalikeLines(text), lines, JSON.stringify(text));
   });
@@ -76,5 +78,11 @@ describe('dotenv lexer', () => {
     const text = 'A = "x # y"  # c\nexport B=plain  \nC=\nD: \'q\'\r\nE=`multi\nline`\n';
     const spans = dotenvEntries(text).map((e) => [e.name, text.slice(e.start, e.end)]);
     assert.deepEqual(spans, [['A', '"x # y"'], ['B', 'plain'], ['C', ''], ['D', "'q'"], ['E', '`multi\nline`']]);
+  });
+
+  it('leaves blanks before a value out unless they hold its line break, whatever the value holds', () => {
+    const text = 'A= "x\ny"\nB=\n"z"\nC=  `p\nq`\n';
+    const spans = dotenvEntries(text).map((e) => [e.name, text.slice(e.start, e.end)]);
+    assert.deepEqual(spans, [['A', '"x\ny"'], ['B', '\n"z"'], ['C', '`p\nq`']]);
   });
 });

@@ -111,6 +111,7 @@ export class DotenvReader {
     // The value proper: without surrounding blanks, which stay as layout. Leading blanks that
     // hold a line break (a quoted value on the line after `=`) stay inside, or the token that
     // replaces the value would land on a line of its own and lose its name.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — with no blanks the slice is empty and holds no break (a shortcut for the common case)
     const start = valueStart + (blanks > 0 && LINE_BREAK.test(raw.slice(0, blanks)) ? 0 : blanks);
     const end = valueStart + raw.trimEnd().length;
     return { name, start: this.toOriginal(start), end: this.toOriginal(end) };
