@@ -36,11 +36,18 @@ export interface ViewTimings {
   readonly rawMs?: number;
   /** The same in a new isolate of the host, before the open (RAW_AES_GCM_COLD_MARK): a first run, as the open is. */
   readonly rawColdMs?: number;
+  /**
+   * The host's event loop from the open's request to the view on screen, whoever held it (suite
+   * 80 logs it with HOST_LOOP_MARK): its longest block and the share of the time it was busy.
+   */
+  readonly loop?: { readonly openLongestMs: number; readonly openBusy: number; readonly saveLongestMs: number; readonly saveBusy: number };
   readonly measuredAt: string;
 }
 
 /** Suite 80 logs this and a number: the host's raw AES-GCM time for the big file's values, beside which its open is judged (after the open: warm). */
 export const RAW_AES_GCM_MARK = 'kms-envelope:raw-aes-gcm-ms';
+/** Suite 80 logs this and four numbers: the event loop's longest block and busy share, during the open and during the save. */
+export const HOST_LOOP_MARK = 'kms-envelope:host-loop';
 /** The same, a first run in a new isolate (cold, like the open). */
 export const RAW_AES_GCM_COLD_MARK = 'kms-envelope:raw-aes-gcm-cold-ms';
 
@@ -62,6 +69,7 @@ export function readViewTimings(userData: string, hostLog: string): ViewTimings 
   if (!open || !save) return undefined;
   const raw = new RegExp(`${RAW_AES_GCM_MARK} ([\\d.]+)`).exec(hostLog);
   const rawCold = new RegExp(`${RAW_AES_GCM_COLD_MARK} ([\\d.]+)`).exec(hostLog);
+  const loop = new RegExp(`${HOST_LOOP_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) ([\\d.]+)`).exec(hostLog);
   return {
     openMs: Number(open[1]),
     longestSliceMs: Number(open[2]),
@@ -76,6 +84,7 @@ export function readViewTimings(userData: string, hostLog: string): ViewTimings 
     saveWallMs: Number(save[5]),
     ...(raw ? { rawMs: Number(raw[1]) } : {}),
     ...(rawCold ? { rawColdMs: Number(rawCold[1]) } : {}),
+    ...(loop ? { loop: { openLongestMs: Number(loop[1]), openBusy: Number(loop[2]), saveLongestMs: Number(loop[3]), saveBusy: Number(loop[4]) } } : {}),
     measuredAt: new Date().toISOString(),
   };
 }
