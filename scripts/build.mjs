@@ -13,11 +13,14 @@ const production = !process.argv.includes('--dev');
 // carry every protocol of @smithy/core: the SDK bundle is 335 KB instead of 520 KB)
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, legalComments: 'none', logLevel: 'warning', mainFields: ['module', 'main'] };
 
-/** Resolves aws-kms.ts's './sdk' to src/cli/sdk-from-runtime.ts: the CLI's commands bundle then holds no SDK code. */
+/**
+ * Resolves sdk-transport.ts's './sdk' to src/cli/sdk-from-runtime.ts: the CLI's commands bundle
+ * then holds no SDK code, nor does the extension's (whose KMS requests go to its worker thread).
+ */
 const sdkFromRuntime = {
   name: 'sdk-from-runtime',
   setup(b) {
-    b.onResolve({ filter: /^\.\/sdk$/ }, (args) => (args.importer.endsWith(path.join('core', 'kms', 'aws-kms.ts')) ? { path: path.resolve('src/cli/sdk-from-runtime.ts') } : undefined));
+    b.onResolve({ filter: /^\.\/sdk$/ }, (args) => (args.importer.endsWith(path.join('core', 'kms', 'sdk-transport.ts')) ? { path: path.resolve('src/cli/sdk-from-runtime.ts') } : undefined));
   },
 };
 
@@ -45,7 +48,9 @@ await Promise.all([
   promisify(execFile)(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.types.json']),
   build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   // import() as require(): the extension loads this bundle through a V8 code cache too (src/extension/bundles.ts)
-  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sopsFromRuntime], supported: { 'dynamic-import': false } }),
+  build({ ...common, entryPoints: ['src/extension/engine.ts'], outfile: 'dist/extension-engine.js', external: ['vscode'], plugins: [sdkFromRuntime, sopsFromRuntime], supported: { 'dynamic-import': false } }),
+  // the extension's KMS worker thread: loads the SDK bundle beside it and serves KMS requests
+  build({ ...common, entryPoints: ['src/kms-worker.ts'], outfile: 'dist/kms-worker.js' }),
   // the SOPS store and import (yaml, jsonc-parser, eciesjs), required by the two above on the first SOPS file
   build({ ...common, entryPoints: ['src/sops-runtime.ts'], outfile: 'dist/sops-runtime.js' }),
   // import() as require(): the CLI and the extension load this bundle through a V8 code cache (src/code-cache.ts), and Node 20

@@ -1,9 +1,9 @@
 /**
- * The extension's bundles beyond its entry (the commands, the AWS SDK), required on first use by a
- * path computed at run time, so that esbuild leaves them out of the entry bundle and activation
- * parses neither. Through V8's code cache (src/code-cache.ts): the first open of a decrypted view
- * loads both in one stretch of the extension host's thread, about twice as long compiled from
- * source. The caches are named apart from the CLI's, whose Node is another.
+ * The extension's commands bundle, required on first use by a path computed at run time, so that
+ * esbuild leaves it out of the entry bundle and activation does not parse it. Through V8's code
+ * cache (src/code-cache.ts): about half of what compiling it from source costs the host's thread.
+ * The caches are named apart from the CLI's, whose Node is another. (The AWS SDK loads in the
+ * KMS worker thread, src/kms-worker.ts, through a cache of its own.)
  */
 import path = require('node:path');
 import type * as CodeCache from '../code-cache';
@@ -11,7 +11,7 @@ import type * as CodeCache from '../code-cache';
 /** Made once the first command has run: its functions are compiled by then. */
 const SAVE_AFTER_MS = 10_000;
 
-export function requireBundle(bundle: 'extension-engine' | 'kms-runtime'): unknown {
+export function requireBundle(bundle: 'extension-engine'): unknown {
   // required here, not imported: activation runs none of it (nor loads node:vm and node:crypto)
   // until the first command or view needs a bundle
   const { requireCached } = require('../code-cache') as typeof CodeCache;

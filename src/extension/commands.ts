@@ -466,7 +466,7 @@ export function createCommands(d: Deps): Commands {
     }),
 
     selectProfile: run('Select AWS Profile', async () => {
-      const profiles = await d.keys.load().listProfiles();
+      const profiles = await d.keys.listProfiles();
       const stored = d.state.get<string>(PROFILE_STATE);
       const fromUser = vscode.workspace.getConfiguration(SECTION).inspect<string>('profile')?.globalValue?.trim() || undefined;
       const current = d.keys.settings().profile;

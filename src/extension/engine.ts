@@ -4,6 +4,10 @@
  * requires it on first use (a command, a decrypted view), so that activation parses none of it.
  */
 import vscode = require('vscode');
+import { KmsKeyProvider } from '../core/kms/aws-kms';
+import { DataKeyCache } from '../core/kms/cache';
+import { listProfiles } from '../core/kms/profiles';
+import { WorkerTransport } from '../core/kms/worker-transport';
 import { createCommands, Deps } from './commands';
 import { DecryptedFs } from './decrypted-fs';
 import { EnvValues } from './env-values';
@@ -13,6 +17,14 @@ import type { EnvTaskDefinition } from './tasks/definition';
 import { TaskProcess } from './tasks/task-process';
 import { newTerminalWithEnv } from './terminals/new-terminal';
 import { reported } from './ui';
+
+/**
+ * The KMS provider's classes, for Keys (the entry bundle): here, since they hold no SDK. Their
+ * requests go to the KMS worker thread; the in-thread transport they would use by default is
+ * never made in the extension, and would load dist/kms-runtime.js if it were (scripts/build.mjs).
+ */
+export const kms = { KmsKeyProvider, DataKeyCache, WorkerTransport, listProfiles };
+export type KmsParts = typeof kms;
 
 export type EngineDeps = Omit<Deps, 'view' | 'globalStorage'> & { readonly context: vscode.ExtensionContext };
 

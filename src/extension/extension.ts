@@ -2,8 +2,8 @@
  * Activation: cheap by design. This bundle registers what VS Code must know from the start
  * (commands, the `kms-envelope:` file system, decorations, the `.env` opener, listeners) and
  * reads no more than the first bytes of the files it is asked about. The commands and the
- * decrypted view are in their own bundle (engine.ts), required on first use; the AWS SDK in
- * another (keys.ts), required on the first KMS call.
+ * decrypted view are in their own bundle (engine.ts), required on first use; the AWS SDK in a
+ * worker thread (keys.ts), started on the first KMS call.
  */
 import path = require('node:path');
 import vscode = require('vscode');
@@ -55,7 +55,10 @@ export interface Api {
 
 export function activate(context: vscode.ExtensionContext): Api {
   const log = vscode.window.createOutputChannel('KMS Envelope', { log: true });
-  const keys = new Keys(context.workspaceState, context.globalState, log);
+  /** The commands bundle, required once (on the first command, view or KMS call). */
+  let engineModule: typeof EngineModule | undefined;
+  const engineBundle = (): typeof EngineModule => (engineModule ??= requireBundle('extension-engine') as typeof EngineModule);
+  const keys = new Keys(context.workspaceState, context.globalState, log, () => engineBundle().kms);
   const encrypted = new EncryptedFiles();
   const status = new StatusBar();
 
@@ -70,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): Api {
   const load = (): EngineModule.Engine => {
     if (!engine) {
       const started = Date.now();
-      const mod = requireBundle('extension-engine') as typeof EngineModule;
+      const mod = engineBundle();
       engine = mod.createEngine({ context, keys, encrypted, decryptOnOpen, state: context.workspaceState, global: context.globalState, log, refreshStatus });
       context.subscriptions.push(...engine.disposables, provider.follow(engine.view));
       log.info(`loaded the commands in ${Date.now() - started} ms`);

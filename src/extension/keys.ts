@@ -1,18 +1,22 @@
 /**
- * KMS access for the extension: the AWS SDK is required from its own bundle on first use, and
- * one provider (with one data-key cache) serves every command and view until the settings
- * change or the user locks.
+ * KMS access for the extension: one provider (with one data-key cache) serves every command and
+ * view until the settings change or the user locks. Its requests go to a worker thread that
+ * loads the AWS SDK (dist/kms-worker.js): the SDK's compile, the credential chain, signing and
+ * parsing never run on the extension host's thread.
  */
+import path = require('node:path');
 import vscode = require('vscode');
-import type * as Runtime from '../kms-runtime';
+import type { KmsParts } from './engine';
 import { ALLOWED_ONCE, readSettings, Settings } from './settings';
-import { requireBundle } from './bundles';
 
-type Provider = InstanceType<typeof Runtime.KmsKeyProvider>;
+type Provider = InstanceType<KmsParts['KmsKeyProvider']>;
+type Transport = InstanceType<KmsParts['WorkerTransport']>;
 
 export class Keys implements vscode.Disposable {
-  private runtime?: typeof Runtime;
   private provider?: Provider;
+  /** The provider's worker thread: stopped with it (Lock, a change of settings), and its credentials with it. */
+  private transport?: Transport;
+  private workerStarted = false;
   private pastCalls = 0;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when data keys were cached or wiped (for the status bar). */
@@ -25,27 +29,26 @@ export class Keys implements vscode.Disposable {
     private readonly state: vscode.Memento,
     private readonly global: vscode.Memento,
     private readonly log: vscode.LogOutputChannel,
+    /** The provider's classes, from the commands bundle (they hold no SDK). */
+    private readonly parts: () => KmsParts,
   ) {}
 
   settings(): Settings {
     return readSettings(this.state, this.global);
   }
 
-  /** Loads the SDK bundle (once). */
-  load(): typeof Runtime {
-    if (!this.runtime) {
-      const started = Date.now();
-      this.runtime = requireBundle('kms-runtime') as typeof Runtime;
-      this.log.info(`loaded the AWS SDK in ${Date.now() - started} ms`);
-    }
-    return this.runtime;
+  /** The profiles of the shared AWS config files (for the picker), read as the SDK reads them. */
+  listProfiles(): ReturnType<KmsParts['listProfiles']> {
+    return this.parts().listProfiles();
   }
 
   service(): Provider {
     if (!this.provider) {
       const s = this.settings();
-      const rt = this.load();
+      const rt = this.parts();
+      this.transport = new rt.WorkerTransport(path.join(__dirname, 'kms-worker.js'));
       this.provider = new rt.KmsKeyProvider({
+        transport: this.transport,
         profile: s.profile,
         region: s.region,
         allowedKeys: s.allowedKeys,
@@ -102,8 +105,10 @@ export class Keys implements vscode.Disposable {
       });
   }
 
+  /** Whether a KMS worker thread (where the SDK loads) was ever started in this window. */
   get sdkLoaded(): boolean {
-    return this.runtime !== undefined;
+    this.workerStarted ||= this.transport?.started ?? false;
+    return this.workerStarted;
   }
 
   /** KMS calls made from this window since activation. */
@@ -118,9 +123,12 @@ export class Keys implements vscode.Disposable {
   /** Wipes every cached data key and forgets the provider (settings are read again on next use). */
   reset(): void {
     this.pastCalls += this.provider?.calls ?? 0;
+    this.workerStarted ||= this.transport?.started ?? false;
     this.provider?.cache.clear();
     this.provider?.destroy();
+    this.transport?.destroy();
     this.provider = undefined;
+    this.transport = undefined;
     this.changed.fire();
   }
 

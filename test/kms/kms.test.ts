@@ -8,6 +8,8 @@ import { AgentClient } from '../../src/core/agent/client';
 import { serveAgent } from '../../src/core/agent/server';
 import { withAbort } from '../../src/core/kms/abort';
 import { KmsKeyProvider, KmsOptions } from '../../src/core/kms/aws-kms';
+import type { KmsTransport } from '../../src/core/kms/transport';
+import { WorkerTransport } from '../../src/core/kms/worker-transport';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
@@ -16,16 +18,31 @@ import { withEnv } from '../support/with-env';
 
 const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
 
-describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', function () {
+/**
+ * Where the provider's requests go: the SDK in this thread (the CLI's way), or the KMS worker
+ * thread of dist/kms-worker.js (the extension's). Every test runs both ways.
+ */
+const TRANSPORTS: { readonly name: string; readonly make?: () => KmsTransport }[] = [
+  { name: 'sent from this thread' },
+  { name: 'sent from the KMS worker thread, as the extension sends them', make: () => new WorkerTransport(path.join(__dirname, '../../dist/kms-worker.js')) },
+];
+
+for (const via of TRANSPORTS) describe(`KMS integration (local KMS over HTTP, real SDK and provider chain), requests ${via.name}`, function () {
   let sb: Sandbox;
   let file: string;
-  const kms = (o: KmsOptions = {}) => new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS], maxAttempts: 3, ...o });
+  let transport: KmsTransport | undefined;
+  const provider = (o: KmsOptions) => new KmsKeyProvider({ ...(transport ? { transport } : {}), ...o });
+  const kms = (o: KmsOptions = {}) => provider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS], maxAttempts: 3, ...o });
 
   before(async () => {
     sb = await startSandbox();
     sb.apply();
+    transport = via.make?.();
   });
-  after(() => sb.close());
+  after(() => {
+    transport?.destroy();
+    sb.close();
+  });
   beforeEach(async () => {
     sb.kms.log.length = 0;
     sb.kms.clearFaults();
@@ -282,7 +299,7 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     await fails(kms({ allowedKeys: [sb.keyArn] }).generate([sb.otherKeyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.otherKeyArn} is not in the allow-list \\(${sb.keyArn}\\) `));
     const two = await fails(kms({ allowedKeys: [sb.keyArn, 'arn:aws:kms:*:111111111111:key/*'] }).generate([sb.otherKeyArn], {}), 'KEY_NOT_ALLOWED');
     assert.equal(two.message, `KMS key ${sb.otherKeyArn} is not in the allow-list (${sb.keyArn}, arn:aws:kms:*:111111111111:key/*)`);
-    await fails(new KmsKeyProvider({ profile: 'default' }).generate([sb.keyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.keyArn} is not in the allow-list: nothing is allowed yet `));
+    await fails(provider({ profile: 'default' }).generate([sb.keyArn], {}), 'KEY_NOT_ALLOWED', new RegExp(`^KMS key ${sb.keyArn} is not in the allow-list: nothing is allowed yet `));
   });
 
   it('a file wrapped only for keys outside the allow-list is refused with the keys named, and how to allow them', async () => {
@@ -292,7 +309,7 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
     assert.equal(outside.message, `the file names only KMS keys outside the allow-list: ${sb.keyArn}, ${sb.otherKeyArn}`);
     assert.equal(outside.editorHint, 'If you trust these keys, allow them: Allow These Keys in the warning about them, or the user setting kmsEnvelope.allowedKeys.');
     assert.equal(outside.hint, 'If you trust these keys, add them (or their account) to the allow-list: --allowed-keys / KMS_ENVELOPE_ALLOWED_KEYS, or the user setting kmsEnvelope.allowedKeys.');
-    const none = await fails(openTextFile(file, new KmsKeyProvider({ profile: 'default' })), 'KEY_NOT_ALLOWED');
+    const none = await fails(openTextFile(file, provider({ profile: 'default' })), 'KEY_NOT_ALLOWED');
     assert.equal(none.message, `no KMS key is allowed yet, and the file names ${sb.keyArn}, ${sb.otherKeyArn}`);
     assert.equal(sb.kms.count(), 0);
   });
@@ -307,20 +324,20 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
   });
 
   it('without an allow-list, only the chosen keys are allowed, not their accounts (security review F6): an ARN needs no call, and a failed lookup is tried again', async () => {
-    const byArn = new KmsKeyProvider({ profile: 'default', chosenKeys: [sb.keyArn] });
+    const byArn = provider({ profile: 'default', chosenKeys: [sb.keyArn] });
     assert.equal(await byArn.allows(sb.keyArn), true);
     assert.equal(await byArn.allows(sb.otherKeyArn), false, 'another key of the same account');
     assert.equal(byArn.calls, 0);
-    const byAlias = new KmsKeyProvider({ profile: 'default', chosenKeys: [`arn:aws:kms:us-east-1:000000000000:alias/test`] });
+    const byAlias = provider({ profile: 'default', chosenKeys: [`arn:aws:kms:us-east-1:000000000000:alias/test`] });
     assert.equal(await byAlias.allows(sb.keyArn), true, 'the key an alias ARN names');
     assert.equal(await byAlias.allows(sb.otherKeyArn), false);
-    const later = new KmsKeyProvider({ profile: 'default', chosenKeys: ['alias/not-yet'] });
+    const later = provider({ profile: 'default', chosenKeys: ['alias/not-yet'] });
     await fails(later.allows(sb.keyArn), 'KEY_UNUSABLE');
     sb.kms.createAlias('alias/not-yet', sb.keyArn);
     assert.equal(await later.allows(sb.keyArn), true);
     assert.equal(await later.allows(sb.otherKeyArn), false);
     // the account form stays, written by the user
-    assert.equal(await new KmsKeyProvider({ profile: 'default', allowedKeys: ['arn:aws:kms:*:000000000000:key/*'], chosenKeys: [sb.keyArn] }).allows(sb.otherKeyArn), true);
+    assert.equal(await provider({ profile: 'default', allowedKeys: ['arn:aws:kms:*:000000000000:key/*'], chosenKeys: [sb.keyArn] }).allows(sb.otherKeyArn), true);
   });
 
   it('an account pattern the user wrote warns once, naming its keys, when a file is wrapped only for keys not chosen; never for the chosen key or without a pattern (security review F6)', async () => {
@@ -429,10 +446,13 @@ describe('KMS integration (local KMS over HTTP, real SDK and provider chain)', f
 
   it('destroy closes its connections to KMS (a CLI exits without waiting for keep-alive)', async () => {
     sb.kms.dropConnections(); // those of the providers before
-    const p = kms();
+    // a transport of its own, destroyed with the provider (the extension's Keys does the same)
+    const own = via.make?.();
+    const p = kms(own ? { transport: own } : {});
     await p.describe('alias/test');
     assert.equal(await sb.kms.connections(), 1, 'the SDK keeps its connection open');
     p.destroy();
+    own?.destroy();
     const until = Date.now() + 2000;
     while ((await sb.kms.connections()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     assert.equal(await sb.kms.connections(), 0);

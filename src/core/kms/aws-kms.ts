@@ -1,19 +1,19 @@
 /**
  * AWS KMS behind the envelope's key seam: makes data keys, unwraps them (through the cache),
- * wraps them for more keys. Credentials come from the SDK v3 provider chain for the chosen
- * profile; the endpoint only from the SDK's standard settings (never from a file).
+ * wraps them for more keys, within the user's allow-list. The requests themselves go through a
+ * KmsTransport (transport.ts): the SDK in this thread by default, with credentials from the SDK
+ * v3 provider chain for the chosen profile.
  */
-import type { KMSClient } from '@aws-sdk/client-kms';
-import * as Sdk from './sdk';
 import { b64 } from '../bytes';
 import { KmsEnvelopeError } from '../errors';
 import { contextJson, EncryptionContext, Header, LIMITS, Stanza } from '../header';
 import { accountOf, aliasOf, AllowList, isAllowed, isKeyArn, NOTHING_ALLOWED_EDITOR_HINT, NOTHING_ALLOWED_HINT } from './allow-list';
 import { DataKeyCache } from './cache';
 import { CallSite, toKmsEnvelopeError } from './errors';
-import { configuredKmsEndpoint } from './profiles';
 import { currentAbortSignal } from './abort';
 import type { KeyRef, KeyService } from './key-service';
+import { SdkTransport } from './sdk-transport';
+import { KmsAction, KmsClientSpec, KmsRequestError, KmsRequests, KmsTransport } from './transport';
 
 export interface KmsOptions {
   /** AWS profile; undefined uses the default chain (env, AWS_PROFILE, default profile, SSO, metadata…). */
@@ -52,6 +52,11 @@ export interface KmsOptions {
   readonly fileProfiles?: boolean;
   /** A role to assume (STS AssumeRole) with the profile's credentials: a SOPS entry's `role`, when fileProfiles allows it. */
   readonly role?: string;
+  /**
+   * Where the requests go (the extension: a worker thread). Its owner destroys it; by default the
+   * provider sends them from this thread, and destroy() closes its connections.
+   */
+  readonly transport?: KmsTransport;
 }
 
 /** Data keys by the cache's id (a stanza's key ARN, wrapped blob and encryption context). */
@@ -78,10 +83,9 @@ const refText = (k: KeyRef): string => (typeof k === 'string' ? k : k.keyArn);
 const regionOfArn = (ref: string): string | undefined => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(?:key|alias)\//.exec(ref)?.[1];
 
 export class KmsKeyProvider implements KeyService {
-  private readonly clients = new Map<string, Promise<KMSClient>>();
-  /** The endpoint each region's client uses when it is not AWS's own (for messages). */
-  private readonly endpoints = new Map<string, string | undefined>();
-  private credentials?: ReturnType<typeof Sdk.fromNodeProviderChain>;
+  private readonly transport: KmsTransport;
+  /** The transport this provider made (and so destroys); a given one is its giver's. */
+  private readonly ownTransport?: SdkTransport;
   readonly cache: DataKeyCache;
   /** KMS calls made by this provider (for messages and tests). */
   calls = 0;
@@ -91,6 +95,8 @@ export class KmsKeyProvider implements KeyService {
 
   constructor(private readonly options: KmsOptions = {}) {
     this.cache = options.cache ?? new DataKeyCache();
+    if (!options.transport) this.ownTransport = new SdkTransport();
+    this.transport = options.transport ?? this.ownTransport!;
   }
 
   get profile(): string | undefined {
@@ -102,46 +108,32 @@ export class KmsKeyProvider implements KeyService {
     return regionOfArn(key) ?? this.options.region ?? '';
   }
 
-  private client(keyId: string): Promise<KMSClient> {
-    const region = this.regionOf(keyId);
-    let client = this.clients.get(region);
-    // Stryker disable next-line ConditionalExpression: equivalent — a client made again for every call acts the same, only slower
-    if (!client) {
-      client = configuredKmsEndpoint(this.options.profile).then((endpoint) => {
-          this.endpoints.set(region, endpoint ?? process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL);
-          return new Sdk.KMSClient({
-            ...(region ? { region } : {}),
-            ...(this.options.profile ? { profile: this.options.profile } : {}),
-            ...(endpoint ? { endpoint } : {}),
-            // Stryker disable next-line ObjectLiteral,AssignmentOperator: equivalent with this SDK — the chain also takes the profile from the client's own config (passed above); kept explicit so as not to hang on that
-            credentials: (this.credentials ??= this.chain()),
-            maxAttempts: this.options.maxAttempts ?? 3,
-            requestHandler: { requestTimeout: this.options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
-          });
-        });
-      this.clients.set(region, client);
-    }
-    return client;
-  }
-
   /**
-   * One KMS call: bounded by the deadline, aborted with the work that waits for it (withAbort),
+   * One KMS request: bounded by the deadline, aborted with the work that waits for it (withAbort),
    * and any failure turned into a KmsEnvelopeError that names the action, key, profile and a
    * non-default endpoint.
    */
-  private async call<T>(site: Omit<CallSite, 'profile'>, run: (c: KMSClient, opts: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
+  private async call<A extends KmsAction>(site: Omit<CallSite, 'profile'>, action: A, input: KmsRequests[A]['input']): Promise<KmsRequests[A]['output']> {
     this.calls++;
     const cancel = currentAbortSignal();
     const deadline = this.options.deadlineMs ? AbortSignal.timeout(this.options.deadlineMs) : undefined;
     const abortSignal = AbortSignal.any([cancel, deadline].filter((s): s is AbortSignal => s !== undefined));
     const region = this.regionOf(site.key);
+    const spec: KmsClientSpec = {
+      region,
+      ...(this.options.profile ? { profile: this.options.profile } : {}),
+      ...(this.options.role ? { role: this.options.role, roleRegion: this.options.region } : {}),
+      maxAttempts: this.options.maxAttempts ?? 3,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 10_000,
+    };
     try {
-      return await run(await this.client(site.key), { abortSignal });
+      return await this.transport.send(spec, action, input, abortSignal);
     } catch (err) {
-      const where = { ...site, profile: this.options.profile, endpoint: this.endpoints.get(region), region: region || undefined };
-      if (cancel?.aborted) throw new KmsEnvelopeError('CANCELLED', `cancelled while waiting for ${site.action}`, 'Nothing was changed.');
+      const failed = err instanceof KmsRequestError ? err : new KmsRequestError(err, undefined);
+      const where = { ...site, profile: this.options.profile, endpoint: failed.endpoint, region: region || undefined };
+      if (cancel?.aborted || failed.stopped) throw new KmsEnvelopeError('CANCELLED', `cancelled while waiting for ${site.action}`, 'Nothing was changed.');
       if (deadline?.aborted) throw toKmsEnvelopeError(Object.assign(new Error(), { name: 'TimeoutError' }), { ...where, waitedMs: this.options.deadlineMs });
-      throw toKmsEnvelopeError(err, where);
+      throw toKmsEnvelopeError(failed.reason, where);
     }
   }
 
@@ -156,9 +148,7 @@ export class KmsKeyProvider implements KeyService {
     if (unique.length > LIMITS.stanzas) throw new KmsEnvelopeError('USAGE', `${unique.length} KMS keys; a file can be wrapped for at most ${LIMITS.stanzas}`);
     const [first, ...more] = unique;
     const firstRef = refText(first);
-    const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, (c, o) =>
-      c.send(new Sdk.GenerateDataKeyCommand({ KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }), o),
-    );
+    const out = await this.call({ action: 'kms:GenerateDataKey', key: firstRef }, 'GenerateDataKey', { KeyId: firstRef, KeySpec: 'AES_256', EncryptionContext: { ...context } });
     const dek = Buffer.from(out.Plaintext!);
     out.Plaintext!.fill(0);
     try {
@@ -181,9 +171,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Wraps a data key we hold for one more key (KMS Encrypt), by its ARN. */
   private async wrap(dek: Buffer, keyArn: string, context: EncryptionContext, label: KeyRef): Promise<Stanza> {
-    const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, (c, o) =>
-      c.send(new Sdk.EncryptCommand({ KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } }), o),
-    );
+    const out = await this.call({ action: 'kms:Encrypt', key: keyArn }, 'Encrypt', { KeyId: keyArn, Plaintext: dek, EncryptionContext: { ...context } });
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, label);
   }
 
@@ -191,18 +179,13 @@ export class KmsKeyProvider implements KeyService {
   async reEncrypt(from: Stanza, key: string, context: EncryptionContext): Promise<Stanza> {
     const keyArn = await this.resolve(key);
     await this.mustAllow(keyArn, key);
-    const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, (c, o) =>
-      c.send(
-        new Sdk.ReEncryptCommand({
-          CiphertextBlob: from.wrapped,
-          SourceKeyId: from.keyArn,
-          SourceEncryptionContext: { ...context },
-          DestinationKeyId: keyArn,
-          DestinationEncryptionContext: { ...context },
-        }),
-        o,
-      ),
-    );
+    const out = await this.call({ action: 'kms:ReEncrypt', key: keyArn }, 'ReEncrypt', {
+      CiphertextBlob: from.wrapped,
+      SourceKeyId: from.keyArn,
+      SourceEncryptionContext: { ...context },
+      DestinationKeyId: keyArn,
+      DestinationEncryptionContext: { ...context },
+    });
     return stanzaOf(out.KeyId!, out.CiphertextBlob!, key);
   }
 
@@ -304,9 +287,7 @@ export class KmsKeyProvider implements KeyService {
     let firstError: unknown;
     for (const s of usable) {
       try {
-        const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, (c, o) =>
-          c.send(new Sdk.DecryptCommand({ CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } }), o),
-        );
+        const out = await this.call({ action: 'kms:Decrypt', key: s.keyArn }, 'Decrypt', { CiphertextBlob: s.wrapped, KeyId: s.keyArn, EncryptionContext: { ...header.context } });
         const dek = Buffer.from(out.Plaintext!);
         out.Plaintext!.fill(0);
         if (dek.length !== 32) throw new KmsEnvelopeError('INVALID_CIPHERTEXT', `the key wrapped under ${s.keyArn} is not a 32-byte data key`);
@@ -323,7 +304,7 @@ export class KmsKeyProvider implements KeyService {
 
   /** Key ARN and alias for what the user typed (key id, ARN, alias name or alias ARN). */
   async describe(key: string): Promise<KeyChoice> {
-    const out = await this.call({ action: 'kms:DescribeKey', key }, (c, o) => c.send(new Sdk.DescribeKeyCommand({ KeyId: key }), o));
+    const out = await this.call({ action: 'kms:DescribeKey', key }, 'DescribeKey', { KeyId: key });
     return { arn: out.KeyMetadata!.Arn!, ...(key.startsWith('alias/') ? { alias: key } : {}) };
   }
 
@@ -331,20 +312,12 @@ export class KmsKeyProvider implements KeyService {
     const aliases: AliasInfo[] = [];
     let marker: string | undefined;
     do {
-      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, (c, o) => c.send(new Sdk.ListAliasesCommand({ Marker: marker }), o));
+      const out = await this.call({ action: 'kms:ListAliases', key: '*' }, 'ListAliases', { Marker: marker });
       // Stryker disable next-line StringLiteral: equivalent — no account is found in any string that is not an alias ARN (and KMS always sends one)
       for (const a of out.Aliases ?? []) if (a.AliasName && !a.AliasName.startsWith('alias/aws/')) aliases.push({ alias: a.AliasName, keyId: a.TargetKeyId, account: accountOf(a.AliasArn ?? '') });
       marker = out.Truncated ? out.NextMarker : undefined;
     } while (marker);
     return aliases;
-  }
-
-  /** The credentials: the provider chain for the profile, and through it a role's, when one is set. */
-  private chain(): ReturnType<typeof Sdk.fromNodeProviderChain> {
-    const base = Sdk.fromNodeProviderChain(this.options.profile ? { profile: this.options.profile } : {});
-    if (!this.options.role) return base;
-    // as sops does: the role assumed with the profile's credentials, in a session named for this tool
-    return Sdk.fromTemporaryCredentials({ params: { RoleArn: this.options.role, RoleSessionName: 'kms-envelope' }, masterCredentials: base, clientConfig: this.options.region ? { region: this.options.region } : {} });
   }
 
   private readonly byProfile = new Map<string, KmsKeyProvider>();
@@ -358,13 +331,13 @@ export class KmsKeyProvider implements KeyService {
     if (chosen.profile === this.options.profile && chosen.role === this.options.role) return this;
     const id = `${chosen.profile ?? ''}\0${chosen.role ?? ''}`;
     let p = this.byProfile.get(id);
-    if (!p) this.byProfile.set(id, (p = new KmsKeyProvider({ ...this.options, ...chosen, cache: this.cache })));
+    // the same transport: its clients and credentials are keyed by profile and role
+    if (!p) this.byProfile.set(id, (p = new KmsKeyProvider({ ...this.options, ...chosen, cache: this.cache, transport: this.transport })));
     return p;
   }
 
   destroy(): void {
-    for (const c of this.clients.values()) void c.then((client) => client.destroy(), () => undefined);
-    this.clients.clear();
+    this.ownTransport?.destroy();
     for (const p of this.byProfile.values()) p.destroy();
     this.byProfile.clear();
   }
