@@ -5,9 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
-import { WorkerTransport } from '../../src/core/kms/worker-transport';
+import { serveKms } from '../../src/core/kms/serve-kms';
+import type { KmsClientSpec } from '../../src/core/kms/transport';
+import { FromWorker, ToWorker, WorkerTransport } from '../../src/core/kms/worker-transport';
 import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
 
@@ -66,5 +69,64 @@ describe('the KMS worker thread (how the extension sends KMS requests)', functio
     } finally {
       transport.destroy();
     }
+  });
+
+  describe('its side of the messages (serve-kms.ts, here in this thread over a MessageChannel)', () => {
+    const spec: KmsClientSpec = { region: 'us-east-1', profile: 'default', maxAttempts: 1, requestTimeoutMs: 10_000 };
+    let port: MessagePort;
+    let served: MessagePort;
+    beforeEach(() => {
+      ({ port1: port, port2: served } = new MessageChannel());
+      serveKms(served);
+    });
+    afterEach(() => {
+      port.close();
+      served.close();
+    });
+    const reply = (m: ToWorker) =>
+      new Promise<FromWorker>((resolve) => {
+        port.once('message', resolve);
+        port.postMessage(m);
+      });
+
+    it('answers a request with the SDK\'s output, under its id', async () => {
+      const m = await reply({ id: 7, spec, action: 'GenerateDataKey', input: { KeyId: sb.keyArn, KeySpec: 'AES_256' } });
+      assert.equal(m.id, 7);
+      assert.ok('output' in m);
+      const out = m.output as { KeyId?: string; Plaintext?: Uint8Array; CiphertextBlob?: Uint8Array };
+      assert.equal(out.KeyId, sb.keyArn);
+      assert.equal(out.Plaintext?.length, 32);
+      assert.ok(out.Plaintext?.some((b) => b !== 0), 'the copy posted is the key, wiped only on the serving side');
+    });
+
+    it('answers a failure with what messages are made of: the error\'s name, message, HTTP status and the endpoint', async () => {
+      const m = await reply({ id: 1, spec, action: 'DescribeKey', input: { KeyId: 'alias/nothing-here' } });
+      assert.ok('error' in m);
+      assert.equal(m.error.name, 'NotFoundException');
+      assert.equal(m.error.httpStatusCode, 400);
+      assert.equal(m.error.endpoint, sb.env.AWS_ENDPOINT_URL_KMS);
+      assert.match(m.error.message, /alias\/nothing-here/);
+    });
+
+    it('aborts the request an abort names, and only that one', async () => {
+      sb.kms.injectFault({ kind: 'delay', action: 'DescribeKey', times: 1, delayMs: 30_000 });
+      const answers: FromWorker[] = [];
+      const both = new Promise<void>((resolve) =>
+        port.on('message', (m: FromWorker) => {
+          answers.push(m);
+          if (answers.length === 2) resolve();
+        }),
+      );
+      port.postMessage({ id: 1, spec, action: 'DescribeKey', input: { KeyId: 'alias/test' } } satisfies ToWorker);
+      await new Promise((r) => setTimeout(r, 200)); // the first is hung in the local KMS
+      port.postMessage({ id: 2, spec, action: 'DescribeKey', input: { KeyId: 'alias/other' } } satisfies ToWorker);
+      port.postMessage({ abort: 1 } satisfies ToWorker);
+      port.postMessage({ abort: 99 } satisfies ToWorker); // none such: ignored
+      await both;
+      const first = answers.find((a) => a.id === 1)!;
+      const second = answers.find((a) => a.id === 2)!;
+      assert.ok('error' in first && /abort/i.test(`${first.error.name} ${first.error.message}`), JSON.stringify(first));
+      assert.ok('output' in second && (second.output as { KeyMetadata?: { Arn?: string } }).KeyMetadata?.Arn === sb.otherKeyArn);
+    });
   });
 });
