@@ -13,7 +13,7 @@ import { WorkerTransport } from '../../src/core/kms/worker-transport';
 import { encryptFile, openTextFile, addKey, removeKey, rotateFile, loadEnvFiles, decryptFile, newFileKey } from '../../src/core/operations';
 import { assemble, encryptRanges, joinSealed } from '../../src/core/envelope';
 import { parseHeader } from '../../src/core/header';
-import { OTHER_ACCOUNT, READER, Sandbox, startSandbox } from '../support/aws-sandbox';
+import { NOBODY, OTHER_ACCOUNT, READER, ROLE_ARN, Sandbox, startSandbox } from '../support/aws-sandbox';
 import { withEnv } from '../support/with-env';
 
 const ENV = '# app\nDB_PASSWORD="correct horse"\nAPI_KEY=sk_live_123\n';
@@ -239,6 +239,39 @@ for (const via of TRANSPORTS) describe(`KMS integration (local KMS over HTTP, re
     assert.equal(e.hint, 'KMS did not answer in time: check the network, a proxy or VPN, and the region, then retry. Nothing was changed.');
   });
 
+  it('work cancelled before its KMS request is sent ends as CANCELLED, not with the answer', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await fails(withAbort(controller.signal, () => kms().describe('alias/test')), 'CANCELLED');
+  });
+
+  it('a file\'s profile and role (when the user lets files choose) each get a provider of their own, kept; the user\'s own is this one', async () => {
+    const p = kms({ fileProfiles: true });
+    assert.equal(kms().forFileProfile('reader'), undefined, 'not without the user\'s say');
+    assert.equal(p.forFileProfile(undefined), p);
+    assert.equal(p.forFileProfile('default'), p);
+    const reader = p.forFileProfile('reader')!;
+    const nobody = p.forFileProfile('nobody')!;
+    const role = p.forFileProfile('nobody', ROLE_ARN)!;
+    const ownRole = p.forFileProfile('default', ROLE_ARN)!;
+    assert.equal(new Set([p, reader, nobody, role, ownRole]).size, 5);
+    assert.equal(p.forFileProfile('reader'), reader);
+    assert.equal(p.forFileProfile('nobody', ROLE_ARN), role);
+    // each signs with its own credentials (one connection pool, one credential chain per profile and role)
+    sb.kms.log.length = 0;
+    for (const asker of [reader, nobody, role, role, reader]) await asker.describe('alias/test').catch(() => undefined); // allowed or not: the log says who asked
+    const who = sb.kms.log.map((e) => [e.action, e.accessKeyId.startsWith('ASIA') ? 'session' : e.accessKeyId]);
+    assert.deepEqual(who, [
+      ['DescribeKey', READER.accessKeyId],
+      ['DescribeKey', NOBODY.accessKeyId],
+      ['AssumeRole', NOBODY.accessKeyId],
+      ['DescribeKey', 'session'],
+      ['DescribeKey', 'session'],
+      ['DescribeKey', READER.accessKeyId],
+    ], 'the role is assumed once, its session kept');
+    p.destroy();
+  });
+
   it('cancelling the work aborts the KMS request in flight (withAbort), with a CANCELLED error', async () => {
     await encryptFile(file, kms(), { keys: [sb.keyArn] });
     sb.kms.injectFault({ kind: 'delay', action: 'Decrypt', times: Infinity, delayMs: 20_000 });
@@ -432,8 +465,9 @@ for (const via of TRANSPORTS) describe(`KMS integration (local KMS over HTTP, re
     await fs.writeFile(config, '[profile eu]\nregion = eu-west-3\n');
     await fs.writeFile(credentials, (await fs.readFile(sb.env.AWS_SHARED_CREDENTIALS_FILE, 'utf8')).replace('[default]', '[eu]'));
     await withEnv({ AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials }, async () => {
-      await kms({ profile: 'eu' }).describe('alias/test');
-      await kms({ profile: 'eu' }).describe(sb.keyArn.replace(':key/', ':alias/').replace(/\/[^/]+$/, '/test'));
+      const eu = kms({ profile: 'eu' }); // one provider: a client per region
+      await eu.describe('alias/test');
+      await eu.describe(sb.keyArn.replace(':key/', ':alias/').replace(/\/[^/]+$/, '/test'));
       await kms({ profile: 'eu', region: 'ap-south-1' }).describe('alias/test');
       assert.deepEqual(regions(), ['eu-west-3', 'us-east-1', 'ap-south-1']);
       sb.kms.log.length = 0;

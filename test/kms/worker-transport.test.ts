@@ -4,15 +4,18 @@
  * at once, and a worker stopped under a request (Lock, a change of settings).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { KmsEnvelopeError } from '../../src/core/errors';
 import { KmsKeyProvider } from '../../src/core/kms/aws-kms';
-import { serveKms } from '../../src/core/kms/serve-kms';
+import { serveKms, ServedPort } from '../../src/core/kms/serve-kms';
 import type { KmsClientSpec } from '../../src/core/kms/transport';
 import { FromWorker, ToWorker, WorkerTransport } from '../../src/core/kms/worker-transport';
 import { LOCAL_ACCOUNT_KEYS } from '../support/accounts';
 import { Sandbox, startSandbox } from '../support/aws-sandbox';
+import { collectChildCoverage, mutantEnv } from '../support/mutants';
+import { withEnv } from '../support/with-env';
 
 const WORKER = path.join(__dirname, '../../dist/kms-worker.js');
 
@@ -68,6 +71,70 @@ describe('the KMS worker thread (how the extension sends KMS requests)', functio
       assert.equal(transport.started, false, 'the next request tries a new worker');
     } finally {
       transport.destroy();
+    }
+  });
+
+  it('sees the environment as it is when a request is sent (SHARE_ENV), as the SDK in this thread would', async () => {
+    const transport = new WorkerTransport(WORKER);
+    try {
+      const p = new KmsKeyProvider({ profile: 'default', allowedKeys: [LOCAL_ACCOUNT_KEYS], transport });
+      await p.describe('alias/test'); // the worker started with the sandbox's endpoint
+      const closed = 'http://127.0.0.1:9';
+      // a region not asked yet: a new client, made from the environment of now
+      const e = await withEnv({ AWS_ENDPOINT_URL_KMS: closed }, () => p.describe('arn:aws:kms:eu-west-1:000000000000:alias/test').then(() => undefined, (err: unknown) => err));
+      assert.ok(e instanceof KmsEnvelopeError && e.code === 'KMS_UNAVAILABLE', String(e));
+      assert.match(e.message, new RegExp(` at ${closed.replace(/[.]/g, '\\.')} `));
+    } finally {
+      transport.destroy();
+    }
+  });
+
+  it('a failure reads the same from the worker as from this thread: code, message and hint', async () => {
+    const transport = new WorkerTransport(WORKER);
+    const said = async (o: { profile: string; key: string; transport?: WorkerTransport }) => {
+      const e = await new KmsKeyProvider({ allowedKeys: [LOCAL_ACCOUNT_KEYS], maxAttempts: 1, ...o }).describe(o.key).then(() => undefined, (err: unknown) => err);
+      assert.ok(e instanceof KmsEnvelopeError, String(e));
+      return `${e.code}: ${e.message} / ${e.hint}`;
+    };
+    try {
+      const cases: [string, () => Promise<unknown>][] = [
+        ['access denied', async () => undefined],
+        ['a server error', async () => sb.kms.injectFault({ kind: 'error500', times: 1000 })],
+        ['throttled', async () => sb.kms.injectFault({ kind: 'throttle', times: 1000 })],
+        ['a connection reset', async () => sb.kms.injectFault({ kind: 'reset', times: 1000 })],
+        ['a key not found', async () => undefined],
+      ];
+      for (const [what, arrange] of cases) {
+        sb.kms.clearFaults();
+        await arrange();
+        const o = { profile: what === 'access denied' ? 'nobody' : 'default', key: what === 'a key not found' ? 'alias/nothing-here' : 'alias/test' };
+        const here = await said(o);
+        const there = await said({ ...o, transport });
+        assert.equal(there, here, what);
+      }
+    } finally {
+      sb.kms.clearFaults();
+      transport.destroy();
+    }
+  });
+
+  it('holds a process open while a request is in flight, and not once it is idle', async () => {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../support/kms-worker-child.ts')], {
+      env: { ...process.env, ...sb.env, AWS_PROFILE: 'default', KMS_ENVELOPE_ALLOWED_KEYS: LOCAL_ACCOUNT_KEYS, ...mutantEnv() },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`still running after 20 s (printed: ${out})`)), 20_000);
+        child.once('exit', (c) => (clearTimeout(timer), resolve(c)));
+      });
+      assert.equal(code, 0);
+      assert.equal(out, sb.keyArn, 'the answer came before the process ended');
+    } finally {
+      child.kill('SIGKILL');
+      collectChildCoverage();
     }
   });
 
@@ -127,6 +194,31 @@ describe('the KMS worker thread (how the extension sends KMS requests)', functio
       const second = answers.find((a) => a.id === 2)!;
       assert.ok('error' in first && /abort/i.test(`${first.error.name} ${first.error.message}`), JSON.stringify(first));
       assert.ok('output' in second && (second.output as { KeyMetadata?: { Arn?: string } }).KeyMetadata?.Arn === sb.otherKeyArn);
+    });
+
+    it('wipes its own copies of data keys: a key it was given to wrap, and one it answered with, once posted', async () => {
+      // a port that hands messages over by reference (a real one copies them: the copies wiped are the worker's own)
+      let deliver: (m: ToWorker) => void = () => undefined;
+      const posted: FromWorker[] = [];
+      const answered = new Promise<void>((resolve) => {
+        const byReference: ServedPort = {
+          on: (_event, listener) => (deliver = listener),
+          postMessage: (m) => {
+            posted.push(m);
+            if (posted.length === 2) resolve();
+          },
+        };
+        serveKms(byReference);
+      });
+      const dek = Buffer.alloc(32, 7);
+      deliver({ id: 1, spec, action: 'Encrypt', input: { KeyId: sb.keyArn, Plaintext: dek } });
+      deliver({ id: 2, spec, action: 'GenerateDataKey', input: { KeyId: sb.keyArn, KeySpec: 'AES_256' } });
+      await answered;
+      await new Promise((r) => setImmediate(r)); // the input is wiped when its request has settled
+      assert.ok(posted.every((m) => 'output' in m), JSON.stringify(posted.map((m) => ('error' in m ? m.error : 'ok'))));
+      assert.ok(dek.every((b) => b === 0), 'the key sent to be wrapped');
+      const generated = posted.find((m) => m.id === 2) as { output: { Plaintext?: Uint8Array } };
+      assert.ok(generated.output.Plaintext?.length === 32 && generated.output.Plaintext.every((b) => b === 0), 'the key answered');
     });
   });
 });

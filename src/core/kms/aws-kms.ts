@@ -95,6 +95,7 @@ export class KmsKeyProvider implements KeyService {
 
   constructor(private readonly options: KmsOptions = {}) {
     this.cache = options.cache ?? new DataKeyCache();
+    // Stryker disable next-line ConditionalExpression: equivalent — an SdkTransport never sent a request holds nothing (its clients are made on the first)
     if (!options.transport) this.ownTransport = new SdkTransport();
     this.transport = options.transport ?? this.ownTransport!;
   }
@@ -329,6 +330,7 @@ export class KmsKeyProvider implements KeyService {
     if (!this.options.fileProfiles) return undefined;
     const chosen = { profile: profile ?? this.options.profile, role: role ?? this.options.role };
     if (chosen.profile === this.options.profile && chosen.role === this.options.role) return this;
+    // Stryker disable next-line StringLiteral: equivalent — the id only tells (profile, role) pairs apart, which any filler for a missing part does
     const id = `${chosen.profile ?? ''}\0${chosen.role ?? ''}`;
     let p = this.byProfile.get(id);
     // the same transport: its clients and credentials are keyed by profile and role

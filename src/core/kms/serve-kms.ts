@@ -3,12 +3,17 @@
  * answered with its output or its error's parts. A data key in an answer is wiped here once it
  * is posted (the other thread has its own copy), and so is one sent to be wrapped (Encrypt).
  */
-import type { MessagePort } from 'node:worker_threads';
 import { SdkTransport } from './sdk-transport';
 import { KmsRequestError } from './transport';
 import type { FromWorker, ToWorker } from './worker-transport';
 
-export function serveKms(port: MessagePort): void {
+/** What serving needs of the worker's parentPort. */
+export interface ServedPort {
+  on(event: 'message', listener: (m: ToWorker) => void): unknown;
+  postMessage(m: FromWorker): void;
+}
+
+export function serveKms(port: ServedPort): void {
   const sdk = new SdkTransport();
   const inFlight = new Map<number, AbortController>();
   port.on('message', (m: ToWorker) => {

@@ -61,6 +61,5 @@ export class KmsRequestError extends Error {
     readonly stopped = false,
   ) {
     super(reason instanceof Error ? reason.message : String(reason));
-    this.name = 'KmsRequestError';
   }
 }
