@@ -257,6 +257,7 @@ for (const via of TRANSPORTS) describe(`KMS integration (local KMS over HTTP, re
     assert.equal(new Set([p, reader, nobody, role, ownRole]).size, 5);
     assert.equal(p.forFileProfile('reader'), reader);
     assert.equal(p.forFileProfile('nobody', ROLE_ARN), role);
+    assert.notEqual(p.forFileProfile('nobody', `${ROLE_ARN}-2`), role, 'another role, another provider');
     // each signs with its own credentials (one connection pool, one credential chain per profile and role)
     sb.kms.log.length = 0;
     for (const asker of [reader, nobody, role, role, reader]) await asker.describe('alias/test').catch(() => undefined); // allowed or not: the log says who asked
@@ -270,6 +271,21 @@ for (const via of TRANSPORTS) describe(`KMS integration (local KMS over HTTP, re
       ['DescribeKey', READER.accessKeyId],
     ], 'the role is assumed once, its session kept');
     p.destroy();
+  });
+
+  it('asks a profile\'s credentials once, however many regions its keys are in (credential_process runs once)', async () => {
+    const counter = path.join(sb.dir, `process-runs-${Math.random().toString(36).slice(2)}`);
+    const helper = path.join(sb.dir, 'counted-process.js');
+    await fs.writeFile(helper, `require('fs').appendFileSync(${JSON.stringify(counter)}, 'run\\n'); process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: 'AKIAPROCESS00000LOCAL', SecretAccessKey: 'process-secret-key-for-local-kms-tests', SessionToken: 'process-session-token' }))`);
+    const config = path.join(sb.dir, `config-counted-${Math.random().toString(36).slice(2)}`);
+    await fs.writeFile(config, `[profile counted]\nregion = us-east-1\ncredential_process = ${process.execPath} ${helper}\n`);
+    await withEnv({ AWS_CONFIG_FILE: config }, async () => {
+      const p = kms({ profile: 'counted' });
+      await p.describe('alias/test');
+      await p.describe('arn:aws:kms:eu-west-1:000000000000:alias/test').catch(() => undefined); // another region: another client
+      p.destroy();
+    });
+    assert.equal((await fs.readFile(counter, 'utf8')).split('\n').filter(Boolean).length, 1);
   });
 
   it('cancelling the work aborts the KMS request in flight (withAbort), with a CANCELLED error', async () => {

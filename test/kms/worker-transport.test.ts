@@ -103,13 +103,16 @@ describe('the KMS worker thread (how the extension sends KMS requests)', functio
         ['throttled', async () => sb.kms.injectFault({ kind: 'throttle', times: 1000 })],
         ['a connection reset', async () => sb.kms.injectFault({ kind: 'reset', times: 1000 })],
         ['a key not found', async () => undefined],
+        ['nothing listening', async () => undefined],
       ];
       for (const [what, arrange] of cases) {
         sb.kms.clearFaults();
         await arrange();
         const o = { profile: what === 'access denied' ? 'nobody' : 'default', key: what === 'a key not found' ? 'alias/nothing-here' : 'alias/test' };
-        const here = await said(o);
-        const there = await said({ ...o, transport });
+        // nothing listening: a new region each time, so that a new client reads the endpoint of now
+        const closed = (ask: () => Promise<string>) => (what === 'nothing listening' ? withEnv({ AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' }, ask) : ask());
+        const here = await closed(() => said(what === 'nothing listening' ? { ...o, key: 'arn:aws:kms:eu-west-2:000000000000:alias/test' } : o));
+        const there = await closed(() => said({ ...o, ...(what === 'nothing listening' ? { key: 'arn:aws:kms:eu-west-2:000000000000:alias/test' } : {}), transport }));
         assert.equal(there, here, what);
       }
     } finally {
