@@ -370,8 +370,11 @@ export async function runUiTest(browser: Browser, o: Options): Promise<UiResult[
       await row(page, 'launch.json').click();
       await page.locator('.monaco-editor .view-lines', { hasText: 'envFile' }).waitFor({ timeout: 20_000 });
       await page.keyboard.press('Control+Shift+D');
-      const start = page.locator('.part.sidebar .codicon-debug-start').first();
-      await start.waitFor({ timeout: 20_000 });
+      // the launch configurations, once VS Code has read launch.json: on a busy machine the view
+      // first shows its welcome, whose start button debugs the open file (launch.json itself)
+      const chooser = page.locator('.part.sidebar .start-debug-action-item').filter({ hasText: 'digest' });
+      await chooser.waitFor({ timeout: 30_000 });
+      const start = chooser.locator('.codicon-debug-start').first();
       await start.click();
       await page.locator('.repl .monaco-list-row', { hasText: 'RUN_SECRET is set' }).first().waitFor({ timeout: 30_000 });
       const seen = JSON.parse(await fs.readFile(path.join(o.folder, 'run', 'debug-out.json'), 'utf8')) as { secret: string; mode: string };
