@@ -16,7 +16,6 @@ export class Keys implements vscode.Disposable {
   private provider?: Provider;
   /** The provider's worker thread: stopped with it (Lock, a change of settings), and its credentials with it. */
   private transport?: Transport;
-  private workerStarted = false;
   private pastCalls = 0;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when data keys were cached or wiped (for the status bar). */
@@ -105,10 +104,9 @@ export class Keys implements vscode.Disposable {
       });
   }
 
-  /** Whether a KMS worker thread (where the SDK loads) was ever started in this window. */
+  /** Whether the AWS SDK is loaded: in the provider's KMS worker thread, started on its first request. */
   get sdkLoaded(): boolean {
-    this.workerStarted ||= this.transport?.started ?? false;
-    return this.workerStarted;
+    return this.transport?.started ?? false;
   }
 
   /** KMS calls made from this window since activation. */
@@ -123,7 +121,6 @@ export class Keys implements vscode.Disposable {
   /** Wipes every cached data key and forgets the provider (settings are read again on next use). */
   reset(): void {
     this.pastCalls += this.provider?.calls ?? 0;
-    this.workerStarted ||= this.transport?.started ?? false;
     this.provider?.cache.clear();
     this.provider?.destroy();
     this.transport?.destroy();
